@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system tools the test suite drives for real, when they are missing.
+set -euo pipefail
+
+need=()
+command -v git >/dev/null 2>&1 || need+=(git)
+
+if ((${#need[@]})); then
+    if command -v apt-get >/dev/null 2>&1; then
+        sudo_cmd=""
+        [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+        echo "installing: ${need[*]}"
+        $sudo_cmd apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}"
+    else
+        echo "missing tools: ${need[*]} (no apt-get to install them)" >&2
+        exit 1
+    fi
+fi

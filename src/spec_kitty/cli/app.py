@@ -1,0 +1,111 @@
+"""The typer application and the single place where errors become output.
+
+Exit codes: 0 success, 1 a failure the user can act on, 2 a usage error.
+With ``--json`` anywhere on the command line, errors are one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+
+from spec_kitty import __version__
+from spec_kitty.cli.lazy import Entry, LazyGroup
+
+ROOT_COMMANDS: dict[str, Entry] = {
+    "init": Entry("spec_kitty.cli.init_cmd", "Set up spec-kitty in a repository."),
+    "verify-setup": Entry(
+        "spec_kitty.cli.verify_cmd", "Check tools, configuration and agent files."
+    ),
+}
+
+
+class RootGroup(LazyGroup):
+    registry = ROOT_COMMANDS
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"spec-kitty {__version__}\n")
+        raise typer.Exit(0)
+
+
+app = typer.Typer(
+    cls=RootGroup,
+    name="spec-kitty",
+    help="Spec-driven development with AI coding agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", help="Print the version and exit.", is_eager=True,
+        callback=_version_callback,
+    ),
+) -> None:
+    """Spec-driven development with AI coding agents."""
+
+
+def _render_error(exc: Any, as_json: bool) -> int:
+    from spec_kitty.cli.output import emit_json, err_console
+
+    if as_json:
+        emit_json(exc.to_json())
+    else:
+        from rich.markup import escape
+
+        err_console().print(f"[bold red]Error:[/bold red] {escape(exc.message)}")
+        if exc.hint:
+            err_console().print(f"[dim]{escape(exc.hint)}[/dim]")
+    return exc.exit_code
+
+
+def run(args: list[str]) -> int:
+    from spec_kitty.cli.compat import Abort, ClickException, NoArgsIsHelpError, UsageError
+    from spec_kitty.core.errors import SpecKittyError
+
+    as_json = "--json" in args
+    try:
+        command = typer.main.get_command(app)
+        result = command.main(args=args, prog_name="spec-kitty", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except SpecKittyError as exc:
+        return _render_error(exc, as_json)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        return exc.exit_code
+    except UsageError as exc:
+        if as_json:
+            from spec_kitty.cli.output import emit_json
+
+            emit_json({"error": exc.format_message(), "error_code": "USAGE_ERROR"})
+        else:
+            exc.show()
+        return 2
+    except ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except Abort:
+        sys.stderr.write("Aborted.\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # last resort: never show a traceback to users
+        if os.environ.get("SPEC_KITTY_DEBUG"):
+            raise
+        internal = SpecKittyError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "INTERNAL_ERROR",
+            hint="Re-run with SPEC_KITTY_DEBUG=1 for a traceback and report it.",
+        )
+        return _render_error(internal, as_json)

@@ -1,0 +1,1 @@
+"""A thin wrapper over the ``git`` command line (worktrees, branches, merges)."""
