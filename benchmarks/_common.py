@@ -7,18 +7,24 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 CLI = str(Path(sys.executable).parent / "spec-kitty")
 
 
 def time_command(argv: Sequence[str], *, runs: int = 20, cwd: Path | None = None,
-                 warmup: int = 2, env: dict[str, str] | None = None) -> list[float]:
-    """Wall-clock seconds for ``runs`` executions of a whole process."""
+                 warmup: int = 2, env: dict[str, str] | None = None,
+                 before: Callable[[], None] | None = None) -> list[float]:
+    """Wall-clock seconds for ``runs`` executions of a whole process.
+
+    ``before`` runs ahead of every execution, outside the timed span.
+    """
     full_env = {**os.environ, **(env or {})}
     samples = []
     for index in range(warmup + runs):
+        if before is not None:
+            before()
         start = time.perf_counter()
         proc = subprocess.run(list(argv), cwd=cwd, env=full_env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -6,6 +6,7 @@ so what you see is exactly what an agent would see.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -31,6 +32,8 @@ class Demo:
             "GIT_COMMITTER_EMAIL": "demo@example.com",
             "SPEC_KITTY_NON_INTERACTIVE": "1",
             "SPEC_KITTY_HOME": str(root.parent / "spec-kitty-home"),
+            "SPEC_KITTY_ACTOR": "demo-agent",
+            "COLUMNS": os.environ.get("COLUMNS", "130"),
         }
 
     def step(self, title: str) -> None:
@@ -77,12 +80,76 @@ def initialise(demo: Demo) -> None:
     demo.sh("git", "commit", "-q", "-m", "Set up spec-kitty", show=False)
 
 
+WORK_PACKAGES = {
+    "WP01": ("Task storage", ["T001", "T002"]),
+    "WP02": ("Command-line interface", ["T003"]),
+    "WP03": ("User documentation", ["T004"]),
+}
+
+
+def hand_written_mission(demo: Demo) -> str:
+    """A mission folder as finalize-tasks leaves it: meta.json, WP files, seeded log."""
+    from ulid import ULID
+
+    mission_id = str(ULID())
+    slug = f"status-walkthrough-{mission_id[:8]}"
+    folder = demo.root / "kitty-specs" / slug
+    (folder / "tasks").mkdir(parents=True)
+    meta = {"created_at": "2026-11-21T09:00:00+00:00", "friendly_name": "Status walkthrough",
+            "mission_id": mission_id, "mission_number": None, "mission_slug": slug,
+            "mission_type": "software-dev", "slug": "status-walkthrough",
+            "target_branch": "main"}
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    rows = []
+    for index, (wp_id, (title, subtasks)) in enumerate(WORK_PACKAGES.items()):
+        (folder / "tasks" / f"{wp_id}-{title.lower().replace(' ', '-')}.md").write_text(
+            f"---\nwork_package_id: {wp_id}\ntitle: {title}\nsubtasks: [{', '.join(subtasks)}]\n"
+            f"dependencies: []\n---\n# {wp_id}: {title}\n")
+        rows.append({"actor": "finalize-tasks", "at": f"2026-11-21T09:00:0{index}.000000+00:00",
+                     "event_id": str(ULID()), "evidence": None, "execution_mode": "worktree",
+                     "force": False, "from_lane": "genesis", "mission_id": mission_id,
+                     "mission_slug": slug, "policy_metadata": None, "reason": None,
+                     "review_ref": None, "to_lane": "planned", "wp_id": wp_id})
+    (folder / "status.events.jsonl").write_text(
+        "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    return slug
+
+
+def walk_status_lanes(demo: Demo) -> None:
+    demo.step("A mission folder with three work packages (written by hand for now)")
+    slug = hand_written_mission(demo)
+    demo.sk("status", "--mission", slug)
+    approval = json.dumps({"review": {"reviewer": "demo-reviewer", "verdict": "approved",
+                                      "reference": "review-1"}})
+    moves = [
+        ("claim WP01", ["move-task", "WP01", "--to", "claimed"]),
+        ("start WP01 in its workspace", ["move-task", "WP01", "--to", "in_progress"]),
+        ("finish its subtasks", ["mark-status", "T001", "T002", "--status", "done"]),
+        ("hand WP01 to review", ["move-task", "WP01", "--to", "for_review", "--note",
+                                 "ready for review"]),
+        ("a reviewer picks it up", ["move-task", "WP01", "--to", "in_review", "--actor",
+                                    "demo-reviewer"]),
+        ("approve it", ["move-task", "WP01", "--to", "approved", "--evidence-json", approval]),
+        ("merge marks it done", ["move-task", "WP01", "--to", "done", "--evidence-json",
+                                 approval]),
+    ]
+    for title, args in moves:
+        demo.step(title)
+        demo.sk("agent", "tasks", *args, "--mission", slug)
+        demo.sk("status", "--mission", slug)
+    demo.step("The event log is the truth; status.json is derived from it")
+    demo.sk("agent", "status", "validate", "--mission", slug)
+    print((demo.root / "kitty-specs" / slug / "status.events.jsonl").read_text()
+          .splitlines()[-1])
+
+
 def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="spec-kitty-demo-"))
     demo = Demo(base / "todo-app")
     print(f"{BOLD}spec-kitty demo{RESET} in {demo.root}")
     setup_repository(demo)
     initialise(demo)
+    walk_status_lanes(demo)
     print(f"\n{BOLD}Demo finished.{RESET} The project is at {demo.root}")
     return 0
 

@@ -17,8 +17,13 @@ from spec_kitty.cli.lazy import Entry, LazyGroup
 
 ROOT_COMMANDS: dict[str, Entry] = {
     "init": Entry("spec_kitty.cli.init_cmd", "Set up spec-kitty in a repository."),
+    "status": Entry("spec_kitty.cli.status_cmd", "Kanban board of a mission (or --all)."),
     "verify-setup": Entry(
         "spec_kitty.cli.verify_cmd", "Check tools, configuration and agent files."
+    ),
+    "agent": Entry("spec_kitty.cli.agent", "Agent-facing commands (JSON in, JSON out)."),
+    "merge-driver-event-log": Entry(
+        "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),
 }
 

@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 from spec_kitty import __version__
@@ -57,6 +58,7 @@ class CommandTemplate:
     body: str
 
 
+@cache
 def load_template(command: str) -> CommandTemplate:
     text = read_package_text("templates", "commands", f"{command}.md")
     meta, body = frontmatter.load(text, f"templates/commands/{command}.md")

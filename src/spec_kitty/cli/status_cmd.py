@@ -1,0 +1,41 @@
+"""``spec-kitty status``: the kanban board for people."""
+
+from __future__ import annotations
+
+import typer
+
+from spec_kitty.cli import options
+from spec_kitty.cli.output import emit_json
+
+app = typer.Typer()
+
+
+@app.command("status")
+def status(
+    mission: str = options.MISSION,
+    all_missions: bool = typer.Option(False, "--all", help="One summary row per mission."),
+    json_out: bool = options.JSON,
+) -> None:
+    """Show a mission's kanban board (or every mission with --all)."""
+    from spec_kitty.services.board import all_missions_summary, mission_board
+    from spec_kitty.services.context import open_mission, open_project
+
+    if all_missions:
+        summary = all_missions_summary(open_project())
+        if json_out:
+            emit_json(summary)
+        else:
+            from spec_kitty.cli.render_board import render_all
+
+            render_all(summary)
+        if summary["unreadable"]:
+            raise typer.Exit(1)
+        return
+    project, chosen = open_mission(mission)
+    board = mission_board(project, chosen)
+    if json_out:
+        emit_json(board)
+        return
+    from spec_kitty.cli.render_board import render_board
+
+    render_board(board)

@@ -1,0 +1,138 @@
+"""``agent status validate``: everything questionable in a mission's log, with lines."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from spec_kitty.core.lanes import ALLOWED_EDGES
+from spec_kitty.core.reducer import dedupe, replay_key
+from spec_kitty.repo import event_log
+from spec_kitty.repo.missions import Mission
+
+ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+
+
+@dataclass
+class Finding:
+    severity: str  # "error" | "warning"
+    code: str
+    message: str
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"severity": self.severity, "code": self.code, "message": self.message,
+                "line": self.line}
+
+
+@dataclass
+class ValidationReport:
+    mission: Mission
+    findings: list[Finding] = field(default_factory=list)
+    event_count: int = 0
+
+    def error(self, code: str, message: str, line: int | None = None) -> None:
+        self.findings.append(Finding("error", code, message, line))
+
+    def warn(self, code: str, message: str, line: int | None = None) -> None:
+        self.findings.append(Finding("warning", code, message, line))
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "mission_slug": self.mission.slug,
+            "events_file": str(self.mission.events_file),
+            "event_count": self.event_count,
+            "errors": [f.to_json() for f in self.findings if f.severity == "error"],
+            "warnings": [f.to_json() for f in self.findings if f.severity == "warning"],
+        }
+
+
+def _comparable(row: dict[str, Any]) -> str:
+    clean = {k: v for k, v in row.items() if k != "_line"}
+    return json.dumps(clean, sort_keys=True, default=str)
+
+
+def _check_rows(report: ValidationReport, rows: list[dict[str, Any]]) -> None:
+    first_seen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        line, event_id = row["_line"], row["event_id"]
+        if not (ULID_RE.match(event_id) or UUID_RE.match(event_id)):
+            report.warn("EVENT_ID_FORMAT", f"event_id {event_id!r} is neither a ULID nor a UUID",
+                        line)
+        if row.get("force") and not str(row.get("reason") or "").strip():
+            report.error("FORCED_WITHOUT_REASON", f"forced event {event_id} has no reason", line)
+        earlier = first_seen.get(event_id)
+        if earlier is None:
+            first_seen[event_id] = row
+        elif _comparable(earlier) != _comparable(row):
+            report.error("DUPLICATE_EVENT_ID",
+                         f"event_id {event_id} also on line {earlier['_line']} with other content",
+                         line)
+        else:
+            report.warn("DUPLICATE_EVENT", f"event {event_id} repeats line {earlier['_line']}",
+                        line)
+        slug = row.get("mission_slug")
+        if slug and slug != report.mission.slug:
+            report.warn("MISSION_SLUG_MISMATCH",
+                        f"event {event_id} names mission {slug!r}", line)
+
+
+def _check_replay(report: ValidationReport, rows: list[dict[str, Any]]) -> None:
+    lanes: dict[str, str] = {}
+    for row in sorted(dedupe(rows), key=replay_key):
+        wp_id, source, dest = row["wp_id"], row["from_lane"], row["to_lane"]
+        current = lanes.get(wp_id)
+        if current is not None and source is not None and source != current:
+            report.warn("FROM_LANE_MISMATCH",
+                        f"{wp_id}: event says from {source}, replay is at {current}",
+                        row["_line"])
+        if source is not None and not row.get("force") and dest not in ALLOWED_EDGES.get(
+            source, frozenset()
+        ):
+            report.warn("EDGE_NOT_ALLOWED",
+                        f"{wp_id}: unforced {source}→{dest} is not an allowed move",
+                        row["_line"])
+        lanes[wp_id] = dest
+
+
+def _check_snapshot(report: ValidationReport, parsed: Any) -> None:
+    path = report.mission.snapshot_file
+    if not path.exists():
+        if parsed.transitions:
+            report.warn("SNAPSHOT_MISSING", f"{path.name} is missing; run materialize")
+        return
+    try:
+        persisted = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        report.error("SNAPSHOT_UNREADABLE", f"{path.name} is not valid JSON: {exc}")
+        return
+    expected = json.loads(event_log.snapshot_bytes(event_log.snapshot_of(report.mission, parsed)))
+    if persisted != expected:
+        differing = sorted(k for k in set(expected) | set(persisted)
+                           if expected.get(k) != persisted.get(k))
+        report.error("SNAPSHOT_DRIFT",
+                     f"{path.name} does not match the event log (differs in: "
+                     f"{', '.join(differing)}); run `spec-kitty agent status materialize`")
+
+
+def validate_mission_log(mission: Mission) -> ValidationReport:
+    report = ValidationReport(mission)
+    parsed = event_log.read_log_lenient(mission)
+    for problem in parsed.problems:
+        code = "UNKNOWN_LANE" if "lane" in problem.message else "MALFORMED_LINE"
+        report.error(code, problem.message, problem.line)
+    report.event_count = len(parsed.transitions)
+    _check_rows(report, parsed.transitions)
+    _check_replay(report, parsed.transitions)
+    if not parsed.problems:
+        _check_snapshot(report, parsed)
+    report.findings.sort(key=lambda f: (f.line or 0, f.severity))
+    return report
