@@ -71,4 +71,13 @@ def make_mission(root: Path, index: int, wp_count: int, event_count: int,
         rows.append(json.dumps(row, sort_keys=True) + "\n")
         lanes[wp] = target
     (mission_dir / "status.events.jsonl").write_text("".join(rows))
+    lanes = [{"lane_id": f"lane-{n}", "wp_ids": [wp], "write_scope": [f"src/module_{n}/**"],
+              "predicted_surfaces": [], "depends_on_lanes": [], "parallel_group": 0}
+             for n, wp in enumerate(wps)]
+    manifest = {"version": 1, "mission_slug": slug, "mission_id": mission_id,
+                "mission_branch": f"kitty/mission-{slug}", "target_branch": "main",
+                "lanes": lanes, "computed_at": "2026-01-01T00:00:00+00:00",
+                "computed_from": "dependency_graph+ownership", "planning_artifact_wps": [],
+                "planning_commit_sha": None}
+    (mission_dir / "lanes.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return mission_dir

@@ -12,9 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _generate import make_mission, make_project
-
 from _common import CLI, report, time_command
+from _generate import make_mission, make_project
 
 
 def main() -> int:

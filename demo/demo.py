@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import scripted_agent
+
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "spec-kitty")
 
@@ -39,13 +41,14 @@ class Demo:
     def step(self, title: str) -> None:
         print(f"\n{BOLD}== {title}{RESET}")
 
-    def sh(self, *argv: str, check: bool = True, show: bool = True) -> str:
+    def sh(self, *argv: str, check: bool = True, show: bool = True,
+           show_output: bool = True) -> str:
         shown = " ".join(shlex.quote(a) for a in argv).replace(CLI, "spec-kitty")
         if show:
             print(f"{DIM}$ {shown}{RESET}")
         proc = subprocess.run(list(argv), cwd=self.root, env=self.env, text=True,
                               capture_output=True)
-        if show and proc.stdout.strip():
+        if show and show_output and proc.stdout.strip():
             print(proc.stdout.rstrip())
         if proc.stderr.strip():
             print(proc.stderr.rstrip(), file=sys.stderr)
@@ -80,45 +83,63 @@ def initialise(demo: Demo) -> None:
     demo.sh("git", "commit", "-q", "-m", "Set up spec-kitty", show=False)
 
 
-WORK_PACKAGES = {
-    "WP01": ("Task storage", ["T001", "T002"]),
-    "WP02": ("Command-line interface", ["T003"]),
-    "WP03": ("User documentation", ["T004"]),
-}
+def brief_and_charter(demo: Demo) -> None:
+    demo.step("A brief from the user, and the project's charter")
+    brief = demo.root / "brief.md"
+    brief.write_text("# Todo app\n\nA tiny terminal todo list: add, complete and list tasks.\n")
+    demo.sk("intake", "brief.md")
+    brief.unlink()
+    demo.sk("charter", "init")
+    demo.sh("git", "add", "-A", show=False)
+    demo.sh("git", "commit", "-q", "-m", "Add the project charter", show=False)
 
 
-def hand_written_mission(demo: Demo) -> str:
-    """A mission folder as finalize-tasks leaves it: meta.json, WP files, seeded log."""
-    from ulid import ULID
+def next_decision(demo: Demo, slug: str) -> dict:
+    answer = json.loads(demo.sk("next", "--agent", "demo-agent", "--mission", slug,
+                                "--result", "success", "--json", show=False))
+    what = answer["action"] or answer["kind"]
+    if answer.get("wp_id"):
+        what += f" {answer['wp_id']}"
+    print(f"{BOLD}next →{RESET} {answer['kind']}: {what} ({answer['reason']})")
+    return answer
 
-    mission_id = str(ULID())
-    slug = f"status-walkthrough-{mission_id[:8]}"
-    folder = demo.root / "kitty-specs" / slug
-    (folder / "tasks").mkdir(parents=True)
-    meta = {"created_at": "2026-11-21T09:00:00+00:00", "friendly_name": "Status walkthrough",
-            "mission_id": mission_id, "mission_number": None, "mission_slug": slug,
-            "mission_type": "software-dev", "slug": "status-walkthrough",
-            "target_branch": "main"}
-    (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    rows = []
-    for index, (wp_id, (title, subtasks)) in enumerate(WORK_PACKAGES.items()):
-        (folder / "tasks" / f"{wp_id}-{title.lower().replace(' ', '-')}.md").write_text(
-            f"---\nwork_package_id: {wp_id}\ntitle: {title}\nsubtasks: [{', '.join(subtasks)}]\n"
-            f"dependencies: []\n---\n# {wp_id}: {title}\n")
-        rows.append({"actor": "finalize-tasks", "at": f"2026-11-21T09:00:0{index}.000000+00:00",
-                     "event_id": str(ULID()), "evidence": None, "execution_mode": "worktree",
-                     "force": False, "from_lane": "genesis", "mission_id": mission_id,
-                     "mission_slug": slug, "policy_metadata": None, "reason": None,
-                     "review_ref": None, "to_lane": "planned", "wp_id": wp_id})
-    (folder / "status.events.jsonl").write_text(
-        "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+def plan_with_next(demo: Demo) -> str:
+    """The scripted agent follows `spec-kitty next` until the first implement step."""
+    demo.step("The agent creates a mission")
+    created = json.loads(demo.sk("agent", "mission", "create", "todo-app", "--friendly-name",
+                                 "Todo app", "--purpose-tldr", "A terminal todo list",
+                                 "--json", show_output=False))
+    slug, mission_dir = created["mission_slug"], Path(created["feature_dir"])
+    print(f"mission {slug} in {mission_dir}")
+    while True:
+        decision = next_decision(demo, slug)
+        action = decision["action"]
+        if decision["kind"] != "step" or action not in ("specify", "plan", "tasks"):
+            break
+        print(f"{DIM}(prompt for the agent: {decision['prompt_file']}){RESET}")
+        if action == "specify":
+            scripted_agent.write_spec(mission_dir / "spec.md")
+            demo.sk("agent", "mission", "spec-commit", "--mission", slug)
+        elif action == "plan":
+            demo.sk("agent", "mission", "setup-plan", "--mission", slug)
+            scripted_agent.write_plan(mission_dir / "plan.md")
+            demo.sk("agent", "mission", "setup-plan", "--mission", slug)
+        else:
+            scripted_agent.write_tasks(mission_dir)
+            demo.sk("agent", "mission", "finalize-tasks", "--mission", slug, "--validate-only",
+                    "--json", show=False)
+            demo.sk("agent", "mission", "finalize-tasks", "--mission", slug)
+    demo.step("Execution lanes: WP01 and WP02 run in parallel, WP03 waits for both")
+    lanes = json.loads((mission_dir / "lanes.json").read_text())
+    for lane in lanes["lanes"]:
+        after = ", ".join(lane["depends_on_lanes"]) or "nothing"
+        print(f"{lane['lane_id']}: {', '.join(lane['wp_ids'])} (after {after})")
+    demo.sk("status", "--mission", slug)
     return slug
 
 
-def walk_status_lanes(demo: Demo) -> None:
-    demo.step("A mission folder with three work packages (written by hand for now)")
-    slug = hand_written_mission(demo)
-    demo.sk("status", "--mission", slug)
+def walk_status_lanes(demo: Demo, slug: str) -> None:
     approval = json.dumps({"review": {"reviewer": "demo-reviewer", "verdict": "approved",
                                       "reference": "review-1"}})
     moves = [
@@ -130,8 +151,6 @@ def walk_status_lanes(demo: Demo) -> None:
         ("a reviewer picks it up", ["move-task", "WP01", "--to", "in_review", "--actor",
                                     "demo-reviewer"]),
         ("approve it", ["move-task", "WP01", "--to", "approved", "--evidence-json", approval]),
-        ("merge marks it done", ["move-task", "WP01", "--to", "done", "--evidence-json",
-                                 approval]),
     ]
     for title, args in moves:
         demo.step(title)
@@ -149,7 +168,9 @@ def main() -> int:
     print(f"{BOLD}spec-kitty demo{RESET} in {demo.root}")
     setup_repository(demo)
     initialise(demo)
-    walk_status_lanes(demo)
+    brief_and_charter(demo)
+    slug = plan_with_next(demo)
+    walk_status_lanes(demo, slug)
     print(f"\n{BOLD}Demo finished.{RESET} The project is at {demo.root}")
     return 0
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from missions_fixture import make_mission
 from spec_kitty.core.events import parse_log_strict
+
+from missions_fixture import make_mission
 
 WRITERS = 8
 ROUNDS = 200

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from missions_fixture import event, make_mission
-
 from helpers import git, run_cli
+from missions_fixture import event, make_mission
 
 LOG = "kitty-specs/demo-01JDEMQ0/status.events.jsonl"
 

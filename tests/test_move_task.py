@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from missions_fixture import MISSION_ID, make_mission
-
 from helpers import git, parse_one_json, run_cli
+from missions_fixture import MISSION_ID, make_mission
 
 APPROVAL = json.dumps({"review": {"reviewer": "rev", "verdict": "approved",
                                   "reference": "PR#1"}})

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from missions_fixture import event, make_mission, write_log
-
 from helpers import parse_one_json, run_cli
+from missions_fixture import event, make_mission, write_log
 
 LOG = "kitty-specs/demo-01JDEMQ0/status.events.jsonl"
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import typer
-
-from spec_kitty.cli.lazy import Entry, LazyGroup
+from spec_kitty.cli.lazy import Entry, LazyGroup, command_app
 
 
 class AgentGroup(LazyGroup):
     registry = {
+        "mission": Entry("spec_kitty.cli.agent_mission",
+                         "Create missions and pass the planning gates."),
         "tasks": Entry("spec_kitty.cli.agent_tasks", "Work-package moves and status."),
         "status": Entry("spec_kitty.cli.agent_status", "Validate and materialise event logs."),
     }
 
 
-app = typer.Typer(cls=AgentGroup, no_args_is_help=True, rich_markup_mode=None,
+app = command_app(cls=AgentGroup, no_args_is_help=True,
                   help="Agent-facing commands (JSON in, JSON out).")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from spec_kitty.cli import options
+from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import emit_json
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+app = command_app(no_args_is_help=True,
                   help="Work-package moves and status.")
 
 

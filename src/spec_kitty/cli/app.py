@@ -18,9 +18,13 @@ from spec_kitty.cli.lazy import Entry, LazyGroup
 ROOT_COMMANDS: dict[str, Entry] = {
     "init": Entry("spec_kitty.cli.init_cmd", "Set up spec-kitty in a repository."),
     "status": Entry("spec_kitty.cli.status_cmd", "Kanban board of a mission (or --all)."),
+    "mission": Entry("spec_kitty.cli.mission_cmd", "List missions and mission types."),
+    "next": Entry("spec_kitty.cli.next_cmd", "What should this agent do next? (JSON)"),
     "verify-setup": Entry(
         "spec_kitty.cli.verify_cmd", "Check tools, configuration and agent files."
     ),
+    "intake": Entry("spec_kitty.cli.intake_cmd", "Bring a mission brief into the project."),
+    "charter": Entry("spec_kitty.cli.charter_cmd", "Project governance for agents."),
     "agent": Entry("spec_kitty.cli.agent", "Agent-facing commands (JSON in, JSON out)."),
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True

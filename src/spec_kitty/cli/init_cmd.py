@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
+from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json, warn
 
-app = typer.Typer()
+app = command_app()
 
 
 def _interactive(non_interactive: bool) -> bool:

@@ -44,3 +44,9 @@ class LazyGroup(TyperGroup):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def command_app(**kwargs: Any) -> typer.Typer:
+    """A typer app configured the same way for every command module."""
+    kwargs.setdefault("rich_markup_mode", None)
+    return typer.Typer(add_completion=False, pretty_exceptions_enable=False, **kwargs)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer()
+from spec_kitty.cli.lazy import command_app
+
+app = command_app()
 
 
 @app.command("merge-driver-event-log")

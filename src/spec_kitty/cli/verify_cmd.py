@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
 
-app = typer.Typer()
+app = command_app()
 
 _STYLE = {"ok": "[green]ok[/green]  ", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
 

@@ -12,6 +12,10 @@ from datetime import UTC, datetime, timedelta
 MICROSECOND = timedelta(microseconds=1)
 
 
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def format_at(moment: datetime) -> str:
     """ISO-8601 UTC with a fixed-width microsecond fraction and ``+00:00``."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

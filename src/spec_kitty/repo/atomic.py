@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 
 
@@ -28,7 +27,7 @@ def _fsync_dir(directory: Path) -> None:
 
 def temp_path_for(path: Path) -> Path:
     """A unique sibling name; dot-prefixed so tools that glob the real name skip it."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:

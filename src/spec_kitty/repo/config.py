@@ -8,11 +8,11 @@ import platform
 import re
 import socket
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from spec_kitty import __version__
+from spec_kitty.core.timestamps import utc_now_iso
 from spec_kitty.repo.yamlio import load_mapping
 
 SCHEMA_VERSION = 3
@@ -31,10 +31,6 @@ def node_id() -> str:
     except Exception:  # getuser raises various errors when no user name is known
         user = "unknown"
     return hashlib.sha256(f"{socket.gethostname()}:{user}".encode()).hexdigest()[:12]
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def new_config(root: Path, agents: list[str]) -> dict[str, Any]:

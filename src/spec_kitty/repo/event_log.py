@@ -9,20 +9,24 @@ the new one, never a torn line.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.events import ParsedLog, parse_log, parse_log_strict, serialize_row
-from spec_kitty.core.reducer import reduce_log
 from spec_kitty.repo.atomic import write_bytes_atomic, write_if_changed
 from spec_kitty.repo.jsonio import dumps_pretty
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+
+if TYPE_CHECKING:
+    from spec_kitty.core.events import ParsedLog
+
+# Parsing (orjson) and reducing are imported where they are used: a read served from
+# the snapshot cache needs neither, and that is the path agents hit most.
 
 LOCK_TIMEOUT_SECONDS = 60.0
 
@@ -49,14 +53,20 @@ def read_bytes(path: Path) -> bytes:
 
 def read_log(mission: Mission) -> ParsedLog:
     """Strictly parse the mission's log; a missing log is an empty one."""
+    from spec_kitty.core.events import parse_log_strict
+
     return parse_log_strict(read_bytes(mission.events_file), str(mission.events_file))
 
 
 def read_log_lenient(mission: Mission) -> ParsedLog:
+    from spec_kitty.core.events import parse_log
+
     return parse_log(read_bytes(mission.events_file))
 
 
 def snapshot_of(mission: Mission, parsed: ParsedLog) -> dict[str, Any]:
+    from spec_kitty.core.reducer import reduce_log
+
     return reduce_log(
         parsed,
         mission_slug=mission.slug,
@@ -65,7 +75,7 @@ def snapshot_of(mission: Mission, parsed: ParsedLog) -> dict[str, Any]:
     )
 
 
-SNAPSHOT_CACHE_VERSION = 1
+SNAPSHOT_CACHE_VERSION = 2
 TAIL_BYTES = 4096
 
 
@@ -73,8 +83,7 @@ def _file_key(fd: int, size: int) -> list[Any]:
     """Identity of a log's content: stat fields plus a hash of its last bytes."""
     st = os.fstat(fd)
     tail = os.pread(fd, TAIL_BYTES, max(0, size - TAIL_BYTES)) if size else b""
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
-            hashlib.blake2b(tail, digest_size=16).hexdigest()]
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, zlib.crc32(tail)]
 
 
 def _meta_key(mission: Mission) -> list[int] | None:
@@ -109,6 +118,8 @@ def load_snapshot(project: ProjectPaths | None, mission: Mission) -> dict[str, A
     try:
         fd = os.open(mission.events_file, os.O_RDONLY)
     except FileNotFoundError:
+        from spec_kitty.core.events import ParsedLog
+
         return snapshot_of(mission, ParsedLog())
     except OSError as exc:
         raise SpecKittyError(f"Cannot read {mission.events_file}: {exc.strerror}",
@@ -125,6 +136,8 @@ def load_snapshot(project: ProjectPaths | None, mission: Mission) -> dict[str, A
             chunks.append(chunk)
     finally:
         os.close(fd)
+    from spec_kitty.core.events import parse_log_strict
+
     parsed = parse_log_strict(b"".join(chunks), str(mission.events_file))
     snapshot = snapshot_of(mission, parsed)
     if project is not None:
@@ -186,6 +199,8 @@ def append_rows(mission: Mission, rows: list[dict[str, Any]]) -> None:
     existing = read_bytes(path)
     if existing and not existing.endswith(b"\n"):
         existing += b"\n"
+    from spec_kitty.core.events import serialize_row
+
     new = "".join(serialize_row(row) for row in rows).encode("utf-8")
     write_bytes_atomic(path, existing + new)
 

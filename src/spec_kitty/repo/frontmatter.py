@@ -48,22 +48,23 @@ def _yaml(typ: str = "rt") -> Any:
 
 def load(text: str, path: Path | str = "<string>") -> tuple[dict[str, Any], str]:
     """Parse frontmatter into a (round-trip) mapping; a file without one yields ``{}``."""
+    from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
     raw, body = split(text)
     if raw is None:
         if text.startswith(FENCE + "\n") or text.startswith(FENCE + "\r\n"):
             raise FrontmatterError(path, 1, "opening '---' has no closing '---'")
-        return {}, body
+        return CommentedMap(), body
     try:
         data = _yaml().load(raw)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1  # +1 for the fence, +1 for 1-based
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FrontmatterError(path, line, problem) from None
     if data is None:
-        return {}, body
+        return CommentedMap(), body
     if not isinstance(data, dict):
         raise FrontmatterError(path, 2, "expected a mapping of keys to values")
     return data, body

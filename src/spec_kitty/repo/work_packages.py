@@ -130,9 +130,10 @@ def load_work_packages(project: ProjectPaths | None, mission: Mission) -> list[W
             wp = WorkPackage(**entry["data"])
         else:
             wp = parse_work_package(path, mission.path)
+            entry = {"stat": key, "data": asdict(wp)}
             changed = True
         if key[1] < racy_after:
-            fresh[path.name] = {"stat": key, "data": asdict(wp)}
+            fresh[path.name] = entry
         result.append(wp)
     if cache_file is not None and (changed or set(fresh) != set(cached)):
         with contextlib.suppress(OSError):

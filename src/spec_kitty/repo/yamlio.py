@@ -36,7 +36,7 @@ def load_mapping(path: Path) -> Any:
     try:
         data = _yaml().load(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise YamlFileError(path, line, f"invalid YAML: {problem}") from None

@@ -1,0 +1,71 @@
+"""A deterministic stand-in for an AI agent: it writes the documents a real agent would.
+
+No language model is involved; every document is fixed text, so the demo is repeatable.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SPEC_REQUIREMENTS = """\
+| FR-001 | Store tasks in a JSON file | US1 | P1 | Draft |
+| FR-002 | Add and complete tasks from the command line | US1 | P1 | Draft |
+| FR-003 | List open tasks, newest first | US1 | P2 | Draft |
+| FR-004 | Document every command in the README | US2 | P3 | Draft |"""
+
+TECHNICAL_CONTEXT = {
+    "Language/Version": "Python 3.11",
+    "Primary Dependencies": "standard library only",
+    "Storage": "a JSON file in the user's home directory",
+    "Testing": "pytest",
+    "Target Platform": "Linux and macOS terminals",
+    "Project Type": "single project",
+}
+
+# id: (title, dependencies, requirement refs, subtasks, owned files, body)
+WORK_PACKAGES = {
+    "WP01": ("Task storage", [], ["FR-001"], ["T001", "T002"],
+             ["src/todo/store.py", "tests/test_store.py"],
+             "Create `src/todo/store.py` with `load()` and `save()` for a list of tasks."),
+    "WP02": ("Task listing", [], ["FR-003"], ["T003"],
+             ["src/todo/listing.py", "tests/test_listing.py"],
+             "Create `src/todo/listing.py` that orders open tasks newest first."),
+    "WP03": ("Command line", ["WP01", "WP02"], ["FR-002", "FR-003"], ["T004", "T005"],
+             ["src/todo/cli.py", "tests/test_cli.py"],
+             "Create `src/todo/cli.py` with `add`, `done` and `list` using store and listing."),
+    "WP04": ("User guide", ["WP03"], ["FR-004"], ["T006"], ["README-todo.md"],
+             "Describe every command with an example in `README-todo.md`."),
+}
+
+
+def write_spec(spec_file: Path) -> None:
+    text = spec_file.read_text()
+    text = re.sub(r"^\| FR-001 \|.*$", SPEC_REQUIREMENTS, text, flags=re.M)
+    text = text.replace("[short title]", "Keep a todo list in the terminal")
+    spec_file.write_text(text)
+
+
+def write_plan(plan_file: Path) -> None:
+    text = plan_file.read_text()
+    for field, value in TECHNICAL_CONTEXT.items():
+        text = re.sub(rf"^\*\*{re.escape(field)}\*\*:.*$", f"**{field}**: {value}", text,
+                      flags=re.M)
+    plan_file.write_text(text)
+
+
+def write_tasks(mission_dir: Path) -> None:
+    sections = ["# Work Packages: Todo app\n"]
+    for wp_id, (title, deps, refs, subtasks, _owned, goal) in WORK_PACKAGES.items():
+        sections.append(
+            f"## {wp_id}: {title}\n\n**Goal**: {goal}\n**Requirement Refs**: {', '.join(refs)}\n"
+            f"**Dependencies**: {', '.join(deps) or 'none'}\n\n"
+            + "".join(f"- {t} {title.lower()} step {n + 1}\n" for n, t in enumerate(subtasks)))
+    (mission_dir / "tasks.md").write_text("\n".join(sections))
+    for wp_id, (title, deps, refs, subtasks, owned, goal) in WORK_PACKAGES.items():
+        name = f"{wp_id}-{title.lower().replace(' ', '-')}.md"
+        (mission_dir / "tasks" / name).write_text(
+            f"---\nwork_package_id: {wp_id}\ntitle: {title}\n"
+            f"dependencies: [{', '.join(deps)}]\nrequirement_refs: [{', '.join(refs)}]\n"
+            f"subtasks: [{', '.join(subtasks)}]\nowned_files: [{', '.join(owned)}]\n"
+            f"execution_mode: code_change\n---\n# {wp_id}: {title}\n\n## Objective\n\n{goal}\n")

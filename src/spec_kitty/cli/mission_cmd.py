@@ -1,0 +1,46 @@
+"""``spec-kitty mission``: list missions and mission types."""
+
+from __future__ import annotations
+
+from spec_kitty.cli import options
+from spec_kitty.cli.lazy import command_app
+from spec_kitty.cli.output import console, emit_json
+
+app = command_app(no_args_is_help=True, help="List missions.")
+
+
+@app.command("list")
+def list_missions(json_out: bool = options.JSON) -> None:
+    """Every mission in this project, with its documents and board counts."""
+    from spec_kitty.services.context import open_project
+    from spec_kitty.services.mission_list import mission_list
+
+    result = mission_list(open_project())
+    if json_out:
+        emit_json(result)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{result['count']} mission(s)")
+    for column in ("Mission", "Type", "Name", "Documents", "WPs"):
+        table.add_column(column)
+    for m in result["missions"]:
+        docs = " ".join(name.split(".")[0] for name, ok in m["artifacts"].items() if ok)
+        table.add_row(m["mission_slug"], m.get("mission_type") or "-",
+                      escape(m.get("friendly_name") or m.get("error", "")), docs,
+                      str(m.get("wp_count", "-")))
+    console().print(table)
+
+
+@app.command("types")
+def types(json_out: bool = options.JSON) -> None:
+    """The mission types this version supports."""
+    from spec_kitty.services.mission_list import mission_types
+
+    result = mission_types()
+    if json_out:
+        emit_json(result)
+    else:
+        for name in result["mission_types"]:
+            console().print(name)

@@ -1,0 +1,44 @@
+"""``spec-kitty next``: the agent loop's single entry point."""
+
+from __future__ import annotations
+
+import typer
+
+from spec_kitty.cli import options
+from spec_kitty.cli.lazy import command_app
+from spec_kitty.cli.output import console, emit_json
+
+app = command_app()
+
+
+@app.command("next")
+def next_command(
+    agent: str = typer.Option(None, "--agent", help="Your agent key, e.g. claude."),
+    mission: str = options.MISSION,
+    result: str = typer.Option(None, "--result",
+                               help="Outcome of your last step: success, failed or blocked. "
+                               "Without it, next only answers a query."),
+    json_out: bool = options.JSON,
+) -> None:
+    """Decide the next step for an agent: specify, plan, tasks, implement, review, accept..."""
+    from spec_kitty.services.context import open_mission
+    from spec_kitty.services.next_loop import next_step
+
+    project, chosen = open_mission(mission)
+    answer = next_step(project, chosen, agent, result)
+    if json_out:
+        emit_json(answer)
+    else:
+        from rich.markup import escape
+
+        what = answer["action"] or answer["mission_state"]
+        if answer["wp_id"]:
+            what += f" {answer['wp_id']}"
+        console().print(f"[bold]{answer['kind']}[/bold]: {escape(what)} — "
+                        f"{escape(answer['reason'])}")
+        for failure in answer["guard_failures"]:
+            console().print(f"  - {escape(failure)}")
+        if answer["prompt_file"]:
+            console().print(f"Prompt: {answer['prompt_file']}")
+    if answer["kind"] == "blocked":
+        raise typer.Exit(1)

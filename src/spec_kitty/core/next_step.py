@@ -1,0 +1,120 @@
+"""The ``next`` decision engine: given what exists, what should this agent do now?
+
+Pure: it looks only at the facts it is handed (which documents exist and pass their
+gates, the board, the dependency graph) and never at the clock, disks or git.
+Planning gates come first (specify → plan → tasks); once the work packages are
+finalized the board decides (implement → review → accept → merge → done). A work
+package is only ever offered for implementation when every dependency is approved
+or done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SATISFIED = frozenset({"approved", "done"})
+FINISHED = frozenset({"approved", "done", "canceled"})
+WORKING = frozenset({"claimed", "in_progress"})
+
+
+@dataclass(frozen=True)
+class WPView:
+    wp_id: str
+    lane: str
+    dependencies: tuple[str, ...] = ()
+    holder: str | None = None  # who claimed it / is reviewing it
+
+
+@dataclass(frozen=True)
+class MissionFacts:
+    spec_present: bool = False
+    spec_substantive: bool = False
+    spec_committed: bool = False
+    plan_present: bool = False
+    plan_substantive: bool = False
+    plan_committed: bool = False
+    tasks_present: bool = False
+    wp_file_count: int = 0
+    finalized: bool = False
+    accepted: bool = False
+    wps: tuple[WPView, ...] = ()
+
+
+@dataclass
+class Decision:
+    kind: str  # "step" | "blocked" | "terminal"
+    mission_state: str
+    action: str | None = None
+    wp_id: str | None = None
+    reason: str = ""
+    guard_failures: list[str] = field(default_factory=list)
+
+
+def _planning_decision(facts: MissionFacts) -> Decision | None:
+    if not facts.spec_present or not facts.spec_substantive:
+        return Decision("step", "specify", "specify",
+                        reason="spec.md needs at least one real functional requirement")
+    if not facts.spec_committed:
+        return Decision("step", "specify", "specify", reason="spec.md is not committed yet")
+    if not (facts.plan_present and facts.plan_substantive and facts.plan_committed):
+        missing = ("plan.md does not exist" if not facts.plan_present else
+                   "plan.md's Technical Context is not filled in" if not facts.plan_substantive
+                   else "plan.md is not committed yet")
+        return Decision("step", "plan", "plan", reason=missing)
+    if not facts.finalized:
+        missing = ("tasks.md does not exist" if not facts.tasks_present else
+                   "no work-package files" if not facts.wp_file_count else
+                   "work packages are not finalized")
+        return Decision("step", "tasks", "tasks", reason=missing)
+    return None
+
+
+def unmet_dependencies(wp: WPView, lanes: dict[str, str]) -> list[str]:
+    return [dep for dep in wp.dependencies if lanes.get(dep) not in SATISFIED]
+
+
+def _waiting_reasons(wps: tuple[WPView, ...], lanes: dict[str, str], agent: str) -> list[str]:
+    reasons = []
+    for wp in wps:
+        if wp.lane in FINISHED:
+            continue
+        if wp.lane == "planned":
+            unmet = unmet_dependencies(wp, lanes)
+            waits = ", ".join(f"{d} ({lanes.get(d, 'unknown')})" for d in unmet)
+            reasons.append(f"{wp.wp_id} waits for {waits}")
+        elif wp.lane in WORKING or wp.lane == "in_review":
+            verb = "is being reviewed" if wp.lane == "in_review" else "is being implemented"
+            reasons.append(f"{wp.wp_id} {verb} by {wp.holder or 'another agent'}")
+        elif wp.lane == "blocked":
+            reasons.append(f"{wp.wp_id} is blocked")
+        else:
+            reasons.append(f"{wp.wp_id} is {wp.lane}")
+    return reasons
+
+
+def decide(facts: MissionFacts, agent: str) -> Decision:
+    planning = _planning_decision(facts)
+    if planning is not None:
+        return planning
+    lanes = {wp.wp_id: wp.lane for wp in facts.wps}
+    mine = [wp for wp in facts.wps if wp.lane in WORKING and wp.holder == agent]
+    if mine:
+        return Decision("step", "implement", "implement", mine[0].wp_id,
+                        reason=f"{mine[0].wp_id} is already yours ({mine[0].lane})")
+    ready = [wp for wp in facts.wps if wp.lane == "planned" and not unmet_dependencies(wp, lanes)]
+    if ready:
+        return Decision("step", "implement", "implement", ready[0].wp_id,
+                        reason=f"{ready[0].wp_id} is planned and its dependencies are met")
+    reviewing = [wp for wp in facts.wps if wp.lane == "in_review" and wp.holder == agent]
+    waiting = [wp for wp in facts.wps if wp.lane == "for_review"]
+    if reviewing or waiting:
+        wp = (reviewing or waiting)[0]
+        return Decision("step", "review", "review", wp.wp_id, reason=f"{wp.wp_id} awaits review")
+    if facts.wps and all(wp.lane in FINISHED for wp in facts.wps):
+        if all(wp.lane in ("done", "canceled") for wp in facts.wps):
+            return Decision("terminal", "done", reason="every work package is done")
+        if not facts.accepted:
+            return Decision("step", "accept", "accept", reason="every work package is approved")
+        return Decision("step", "merge", "merge", reason="the mission is accepted")
+    return Decision("blocked", "implement", reason="no work package is actionable right now",
+                    guard_failures=_waiting_reasons(facts.wps, lanes, agent))
