@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import scripted_agent
 
@@ -42,12 +43,12 @@ class Demo:
         print(f"\n{BOLD}== {title}{RESET}")
 
     def sh(self, *argv: str, check: bool = True, show: bool = True,
-           show_output: bool = True) -> str:
+           show_output: bool = True, env_extra: dict[str, str] | None = None) -> str:
         shown = " ".join(shlex.quote(a) for a in argv).replace(CLI, "spec-kitty")
         if show:
             print(f"{DIM}$ {shown}{RESET}")
-        proc = subprocess.run(list(argv), cwd=self.root, env=self.env, text=True,
-                              capture_output=True)
+        proc = subprocess.run(list(argv), cwd=self.root, env={**self.env, **(env_extra or {})},
+                              text=True, capture_output=True)
         if show and show_output and proc.stdout.strip():
             print(proc.stdout.rstrip())
         if proc.stderr.strip():
@@ -56,7 +57,7 @@ class Demo:
             raise SystemExit(f"demo step failed (exit {proc.returncode}): {shown}")
         return proc.stdout
 
-    def sk(self, *args: str, **kwargs: bool) -> str:
+    def sk(self, *args: str, **kwargs: Any) -> str:
         return self.sh(CLI, *args, **kwargs)
 
 
@@ -97,10 +98,10 @@ def brief_and_charter(demo: Demo) -> None:
 def next_decision(demo: Demo, slug: str) -> dict:
     answer = json.loads(demo.sk("next", "--agent", "demo-agent", "--mission", slug,
                                 "--result", "success", "--json", show=False))
-    what = answer["action"] or answer["kind"]
+    what = f"{answer['kind']}: {answer['action']}" if answer["action"] else answer["kind"]
     if answer.get("wp_id"):
         what += f" {answer['wp_id']}"
-    print(f"{BOLD}next →{RESET} {answer['kind']}: {what} ({answer['reason']})")
+    print(f"{BOLD}next →{RESET} {what} ({answer['reason']})")
     return answer
 
 
@@ -139,27 +140,58 @@ def plan_with_next(demo: Demo) -> str:
     return slug
 
 
-def walk_status_lanes(demo: Demo, slug: str) -> None:
-    approval = json.dumps({"review": {"reviewer": "demo-reviewer", "verdict": "approved",
-                                      "reference": "review-1"}})
-    moves = [
-        ("claim WP01", ["move-task", "WP01", "--to", "claimed"]),
-        ("start WP01 in its workspace", ["move-task", "WP01", "--to", "in_progress"]),
-        ("finish its subtasks", ["mark-status", "T001", "T002", "--status", "done"]),
-        ("hand WP01 to review", ["move-task", "WP01", "--to", "for_review", "--note",
-                                 "ready for review"]),
-        ("a reviewer picks it up", ["move-task", "WP01", "--to", "in_review", "--actor",
-                                    "demo-reviewer"]),
-        ("approve it", ["move-task", "WP01", "--to", "approved", "--evidence-json", approval]),
-    ]
-    for title, args in moves:
-        demo.step(title)
-        demo.sk("agent", "tasks", *args, "--mission", slug)
+def run_work_packages(demo: Demo, slug: str) -> None:
+    """Implement every work package in its lane worktree, review it, approve it."""
+    while True:
+        decision = next_decision(demo, slug)
+        if decision["kind"] != "step" or decision["action"] not in ("implement", "review"):
+            return
+        wp_id = decision["wp_id"]
+        if decision["action"] == "implement":
+            demo.step(f"Implement {wp_id} in its lane worktree")
+            claim = json.loads(demo.sk("agent", "action", "implement", wp_id, "--agent",
+                                       "demo-agent", "--mission", slug, "--json",
+                                       show_output=False))
+            workspace = Path(claim["workspace_path"])
+            merged = ", ".join(claim["merged_dependency_lanes"]) or "none"
+            print(f"workspace {workspace.relative_to(demo.root)} on {claim['branch']} "
+                  f"({claim['status']}; dependency lanes merged in: {merged})")
+            owned = scripted_agent.WORK_PACKAGES[wp_id][4]
+            files = scripted_agent.implement(workspace, owned)
+            demo.sh("git", "-C", str(workspace), "add", *files, show=False)
+            demo.sh("git", "-C", str(workspace), "commit", "-q", "-m",
+                    f"{wp_id}: {scripted_agent.WORK_PACKAGES[wp_id][0]}")
+            demo.sk("agent", "tasks", "mark-status", *scripted_agent.WORK_PACKAGES[wp_id][3],
+                    "--mission", slug)
+            demo.sk("agent", "tasks", "move-task", wp_id, "--to", "for_review", "--mission",
+                    slug)
+        else:
+            demo.step(f"Review {wp_id}")
+            review = json.loads(demo.sk("agent", "action", "review", wp_id, "--agent",
+                                        "demo-reviewer", "--mission", slug, "--json",
+                                        show_output=False))
+            demo.sh("git", "-C", review["workspace_path"], "log", "--oneline",
+                    review["diff_range"])
+            approval = json.dumps({"review": {"reviewer": "demo-reviewer", "verdict":
+                                              "approved", "reference": review["diff_range"]}})
+            demo.sk("agent", "tasks", "move-task", wp_id, "--to", "approved", "--actor",
+                    "demo-reviewer", "--evidence-json", approval, "--mission", slug)
         demo.sk("status", "--mission", slug)
-    demo.step("The event log is the truth; status.json is derived from it")
-    demo.sk("agent", "status", "validate", "--mission", slug)
-    print((demo.root / "kitty-specs" / slug / "status.events.jsonl").read_text()
-          .splitlines()[-1])
+
+
+def accept_and_merge(demo: Demo, slug: str) -> None:
+    demo.step("Accept the mission")
+    demo.sk("accept", "--mission", slug)
+    demo.step("Merge: lanes into the mission branch, then the mission into main")
+    demo.sk("merge", "--mission", slug, "--dry-run")
+    demo.sk("merge", "--mission", slug)
+    next_decision(demo, slug)
+    demo.step("History: every lane's commits are on main")
+    demo.sh("git", "log", "--graph", "--oneline", "--decorate=short", "-n", "30")
+    demo.step("The final board")
+    demo.sk("status", "--mission", slug)
+    demo.step("The merged code works")
+    demo.sh(sys.executable, "-m", "pytest", "-q", "tests", env_extra={"PYTHONPATH": "src"})
 
 
 def main() -> int:
@@ -170,7 +202,8 @@ def main() -> int:
     initialise(demo)
     brief_and_charter(demo)
     slug = plan_with_next(demo)
-    walk_status_lanes(demo, slug)
+    run_work_packages(demo, slug)
+    accept_and_merge(demo, slug)
     print(f"\n{BOLD}Demo finished.{RESET} The project is at {demo.root}")
     return 0
 

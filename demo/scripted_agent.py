@@ -26,7 +26,7 @@ TECHNICAL_CONTEXT = {
 # id: (title, dependencies, requirement refs, subtasks, owned files, body)
 WORK_PACKAGES = {
     "WP01": ("Task storage", [], ["FR-001"], ["T001", "T002"],
-             ["src/todo/store.py", "tests/test_store.py"],
+             ["src/todo/__init__.py", "src/todo/store.py", "tests/test_store.py"],
              "Create `src/todo/store.py` with `load()` and `save()` for a list of tasks."),
     "WP02": ("Task listing", [], ["FR-003"], ["T003"],
              ["src/todo/listing.py", "tests/test_listing.py"],
@@ -69,3 +69,87 @@ def write_tasks(mission_dir: Path) -> None:
             f"dependencies: [{', '.join(deps)}]\nrequirement_refs: [{', '.join(refs)}]\n"
             f"subtasks: [{', '.join(subtasks)}]\nowned_files: [{', '.join(owned)}]\n"
             f"execution_mode: code_change\n---\n# {wp_id}: {title}\n\n## Objective\n\n{goal}\n")
+
+
+FILES = {
+    "src/todo/__init__.py": '"""A tiny todo list."""\n',
+    "src/todo/store.py": '''"""Tasks live in one JSON file."""
+
+import json
+from pathlib import Path
+
+
+def load(path: Path) -> list[dict]:
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def save(path: Path, tasks: list[dict]) -> None:
+    path.write_text(json.dumps(tasks, indent=2))
+''',
+    "tests/test_store.py": '''from todo.store import load, save
+
+
+def test_round_trip(tmp_path):
+    save(tmp_path / "t.json", [{"title": "a", "done": False}])
+    assert load(tmp_path / "t.json") == [{"title": "a", "done": False}]
+''',
+    "src/todo/listing.py": '''"""Open tasks, newest first."""
+
+
+def open_tasks(tasks: list[dict]) -> list[dict]:
+    return [t for t in reversed(tasks) if not t["done"]]
+''',
+    "tests/test_listing.py": '''from todo.listing import open_tasks
+
+
+def test_newest_first():
+    tasks = [{"title": "old", "done": False}, {"title": "new", "done": False}]
+    assert [t["title"] for t in open_tasks(tasks)] == ["new", "old"]
+''',
+    "src/todo/cli.py": '''"""todo add TITLE | todo done N | todo list"""
+
+import sys
+from pathlib import Path
+
+from todo.listing import open_tasks
+from todo.store import load, save
+
+DB = Path.home() / ".todo.json"
+
+
+def main(argv: list[str]) -> None:
+    tasks = load(DB)
+    if argv[:1] == ["add"]:
+        tasks.append({"title": " ".join(argv[1:]), "done": False})
+    elif argv[:1] == ["done"]:
+        tasks[int(argv[1])]["done"] = True
+    for task in open_tasks(tasks):
+        print(task["title"])
+    save(DB, tasks)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+''',
+    "tests/test_cli.py": '''from todo import cli
+
+
+def test_add_then_list(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "DB", tmp_path / "db.json")
+    cli.main(["add", "water", "plants"])
+    assert capsys.readouterr().out == "water plants\\n"
+''',
+    "README-todo.md": "# todo\n\n- `todo add TITLE` adds a task\n- `todo done N` completes one\n"
+                      "- `todo list` shows open tasks, newest first\n",
+}
+
+
+def implement(workspace: Path, owned: list[str]) -> list[str]:
+    """Write the files a work package owns; returns what was written."""
+    written = []
+    for rel in owned:
+        path = workspace / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(FILES[rel])
+        written.append(rel)
+    return written

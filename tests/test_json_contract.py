@@ -36,6 +36,11 @@ def test_every_json_command_prints_one_object(initialized_repo: Path) -> None:
         ["charter", "show"],
         ["charter", "context", "--action", "implement"],
         ["agent", "mission", "create", "second-mission"],
+        ["accept", "--mission", slug],  # fails: nothing is approved yet
+        ["merge", "--mission", slug, "--dry-run"],
+        ["merge", "--mission", slug],  # refused by preflight
+        ["agent", "action", "implement", "WP01", "--agent", "claude", "--mission", slug],
+        ["agent", "action", "review", "--agent", "claude", "--mission", slug],
         # failures are JSON too
         ["agent", "tasks", "move-task", "WP01", "--to", "nowhere", "--mission", slug],
         ["status", "--mission", "no-such-mission"],

@@ -11,6 +11,8 @@ class AgentGroup(LazyGroup):
                          "Create missions and pass the planning gates."),
         "tasks": Entry("spec_kitty.cli.agent_tasks", "Work-package moves and status."),
         "status": Entry("spec_kitty.cli.agent_status", "Validate and materialise event logs."),
+        "action": Entry("spec_kitty.cli.agent_action", "Implement or review a work package."),
+        "guard": Entry("spec_kitty.cli.agent_guard", "Git hook entry points.", hidden=True),
     }
 
 

@@ -20,6 +20,12 @@ ROOT_COMMANDS: dict[str, Entry] = {
     "status": Entry("spec_kitty.cli.status_cmd", "Kanban board of a mission (or --all)."),
     "mission": Entry("spec_kitty.cli.mission_cmd", "List missions and mission types."),
     "next": Entry("spec_kitty.cli.next_cmd", "What should this agent do next? (JSON)"),
+    "implement": Entry("spec_kitty.cli.agent_action", "Claim a work package and open its "
+                       "worktree.", attr="implement_app"),
+    "accept": Entry("spec_kitty.cli.accept_cmd", "Check a mission is complete; record it."),
+    "merge": Entry("spec_kitty.cli.merge_cmd", "Merge a mission's lanes into its target."),
+    "dashboard": Entry("spec_kitty.cli.dashboard_cmd", "Live kanban of your missions in a "
+                       "browser."),
     "verify-setup": Entry(
         "spec_kitty.cli.verify_cmd", "Check tools, configuration and agent files."
     ),

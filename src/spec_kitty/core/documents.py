@@ -72,9 +72,14 @@ def mentioned_requirement_ids(text: str) -> dict[str, int]:
     return seen
 
 
+_HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
 def open_clarifications(text: str) -> list[int]:
-    """Lines still carrying a ``[NEEDS CLARIFICATION`` marker."""
-    return [n for n, line in enumerate(text.splitlines(), 1) if CLARIFICATION_MARK in line.upper()]
+    """Lines still carrying a ``[NEEDS CLARIFICATION`` marker (HTML comments do not count)."""
+    visible = _HTML_COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    return [n for n, line in enumerate(visible.splitlines(), 1)
+            if CLARIFICATION_MARK in line.upper()]
 
 
 _SECTION_RE = re.compile(r"^##\s+(.*?)\s*$")

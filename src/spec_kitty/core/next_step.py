@@ -92,24 +92,38 @@ def _waiting_reasons(wps: tuple[WPView, ...], lanes: dict[str, str], agent: str)
     return reasons
 
 
+def next_to_implement(wps: tuple[WPView, ...], agent: str) -> tuple[WPView, str] | None:
+    """The agent's own unfinished work first, then the first planned WP that is ready."""
+    lanes = {wp.wp_id: wp.lane for wp in wps}
+    for wp in wps:
+        if wp.lane in WORKING and wp.holder == agent:
+            return wp, f"{wp.wp_id} is already yours ({wp.lane})"
+    for wp in wps:
+        if wp.lane == "planned" and not unmet_dependencies(wp, lanes):
+            return wp, f"{wp.wp_id} is planned and its dependencies are met"
+    return None
+
+
+def next_to_review(wps: tuple[WPView, ...], agent: str) -> WPView | None:
+    """A review this agent already holds, else the first work package awaiting review."""
+    mine = [wp for wp in wps if wp.lane == "in_review" and wp.holder == agent]
+    waiting = [wp for wp in wps if wp.lane == "for_review"]
+    return (mine or waiting or [None])[0]
+
+
 def decide(facts: MissionFacts, agent: str) -> Decision:
     planning = _planning_decision(facts)
     if planning is not None:
         return planning
     lanes = {wp.wp_id: wp.lane for wp in facts.wps}
-    mine = [wp for wp in facts.wps if wp.lane in WORKING and wp.holder == agent]
-    if mine:
-        return Decision("step", "implement", "implement", mine[0].wp_id,
-                        reason=f"{mine[0].wp_id} is already yours ({mine[0].lane})")
-    ready = [wp for wp in facts.wps if wp.lane == "planned" and not unmet_dependencies(wp, lanes)]
-    if ready:
-        return Decision("step", "implement", "implement", ready[0].wp_id,
-                        reason=f"{ready[0].wp_id} is planned and its dependencies are met")
-    reviewing = [wp for wp in facts.wps if wp.lane == "in_review" and wp.holder == agent]
-    waiting = [wp for wp in facts.wps if wp.lane == "for_review"]
-    if reviewing or waiting:
-        wp = (reviewing or waiting)[0]
-        return Decision("step", "review", "review", wp.wp_id, reason=f"{wp.wp_id} awaits review")
+    implement = next_to_implement(facts.wps, agent)
+    if implement is not None:
+        wp, reason = implement
+        return Decision("step", "implement", "implement", wp.wp_id, reason=reason)
+    review = next_to_review(facts.wps, agent)
+    if review is not None:
+        return Decision("step", "review", "review", review.wp_id,
+                        reason=f"{review.wp_id} awaits review")
     if facts.wps and all(wp.lane in FINISHED for wp in facts.wps):
         if all(wp.lane in ("done", "canceled") for wp in facts.wps):
             return Decision("terminal", "done", reason="every work package is done")

@@ -95,14 +95,13 @@ def _render(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def _prompt_text(project: ProjectPaths, mission: Mission, decision: Decision, agent: str,
-                 wp: WorkPackage | None) -> tuple[str, dict[str, str]]:
-    action = decision.action or "implement"
+def _prompt_text(project: ProjectPaths, mission: Mission, action: str, reason: str, agent: str,
+                 wp: WorkPackage | None, extra: dict[str, str]) -> tuple[str, dict[str, str]]:
     values = {
         "ACTION": action, "ACTION_TITLE": ACTION_TITLES.get(action, action.title()),
         "AGENT": agent, "MISSION_SLUG": mission.slug, "FRIENDLY_NAME": mission.friendly_name,
         "MISSION_TYPE": mission.mission_type or "software-dev",
-        "FEATURE_DIR": str(mission.path), "REASON": decision.reason,
+        "FEATURE_DIR": str(mission.path), "REASON": reason,
         "SPEC_FILE": str(mission.path / "spec.md"), "PLAN_FILE": str(mission.path / "plan.md"),
         "TASKS_FILE": str(mission.path / "tasks.md"),
     }
@@ -123,19 +122,22 @@ def _prompt_text(project: ProjectPaths, mission: Mission, decision: Decision, ag
             OWNED_FILES=", ".join(f"`{f}`" for f in wp.owned_files) or "(see the WP file)",
             SUBTASKS=" ".join(wp.subtasks) or "<T-ids>",
         )
+    values.update(extra)
     text = read_package_text("templates", "prompts", "_header.md") + "\n" + read_package_text(
         "templates", "prompts", f"{action}.md")
     return _render(text, values), values
 
 
-def _write_prompt(project: ProjectPaths, mission: Mission, decision: Decision, agent: str,
-                  wp: WorkPackage | None) -> tuple[Path, dict[str, str]]:
-    text, values = _prompt_text(project, mission, decision, agent, wp)
-    name = f"{agent}-{decision.action}" + (f"-{decision.wp_id}" if decision.wp_id else "")
+def write_prompt(project: ProjectPaths, mission: Mission, action: str, agent: str,
+                 wp: WorkPackage | None, reason: str,
+                 extra: dict[str, str] | None = None) -> tuple[Path, str, dict[str, str]]:
+    """Render the prompt for one step and write it where the agent can read it."""
+    text, values = _prompt_text(project, mission, action, reason, agent, wp, extra or {})
+    name = f"{agent}-{action}" + (f"-{wp.wp_id}" if wp is not None else "")
     path = project.runtime_dir / "prompts" / mission.slug / f"{name}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
-    return path, values
+    return path, text, values
 
 
 def _record_result(project: ProjectPaths, mission: Mission, agent: str, result: str) -> None:
@@ -171,6 +173,9 @@ def next_step(project: ProjectPaths, mission: Mission, agent: str | None,
         "by_lane": snapshot["summary"], "is_query": result is None,
         "spec_kitty_version": __version__,
     }
+    if decision.kind == "blocked" and result is not None:
+        answer["error"] = f"blocked: {decision.reason}"
+        answer["error_code"] = "NEXT_BLOCKED"
     if result is None:
         answer["preview_step"] = {"kind": decision.kind, "action": decision.action,
                                   "wp_id": decision.wp_id}
@@ -179,7 +184,8 @@ def next_step(project: ProjectPaths, mission: Mission, agent: str | None,
     _record_result(project, mission, agent or "", result)
     if decision.kind == "step":
         wp = next((w for w in wps if w.wp_id == decision.wp_id), None)
-        path, values = _write_prompt(project, mission, decision, agent or "", wp)
+        path, _, values = write_prompt(project, mission, decision.action or "implement",
+                                       agent or "", wp, decision.reason)
         answer["prompt_file"] = str(path)
         answer["workspace_path"] = values.get("WORKSPACE")
     return answer

@@ -45,7 +45,12 @@ class ValidationReport:
         return not any(f.severity == "error" for f in self.findings)
 
     def to_json(self) -> dict[str, Any]:
+        errors = [f for f in self.findings if f.severity == "error"]
+        failure = {"error": f"{len(errors)} problem(s) in {self.mission.events_file.name}, "
+                            f"first: {errors[0].message}",
+                   "error_code": "EVENT_LOG_PROBLEMS"} if errors else {}
         return {
+            **failure,
             "ok": self.ok,
             "mission_slug": self.mission.slug,
             "events_file": str(self.mission.events_file),

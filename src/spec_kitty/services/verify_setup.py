@@ -41,7 +41,11 @@ class VerifyReport:
         self.checks.append(Check(name, status, detail))
 
     def to_json(self) -> dict[str, Any]:
+        failures = [c for c in self.checks if c.status == "fail"]
+        errors = {"error": "; ".join(f"{c.name}: {c.detail}" for c in failures),
+                  "error_code": "SETUP_CHECKS_FAILED"} if failures else {}
         return {
+            **errors,
             "ok": self.ok,
             "project_root": str(self.project_root) if self.project_root else None,
             "git_version": self.git_version,

@@ -1,0 +1,112 @@
+"""kill -9 at every merge phase, then --resume or --abort: nothing is ever lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from execution_helpers import OWNED, all_commits, implement_all, merge, reachable_from_refs
+
+from helpers import git
+from planning_helpers import plan_mission, sk
+
+CRASH_POINTS = [
+    "merge:start:after-state",
+    "merge:lanes:before-merge",
+    "merge:lanes:before-ref",
+    "merge:target:before",
+    "merge:advance:before",
+    "merge:advance:after",
+    "merge:done:before-commit",
+    "merge:cleanup:before",
+]
+
+
+@pytest.fixture(scope="module")
+def approved_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One approved mission, copied for every test (planning it is the slow part)."""
+    import os
+    import subprocess
+
+    from helpers import BIN_DIR, make_git_repo, run_cli
+
+    home = tmp_path_factory.mktemp("crash-home")
+    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n"
+                                     "[init]\n\tdefaultBranch = main\n")
+    old = dict(os.environ)
+    os.environ.update(HOME=str(home), SPEC_KITTY_HOME=str(home / ".kittify"),
+                      GIT_CONFIG_NOSYSTEM="1", PATH=f"{BIN_DIR}:{os.environ['PATH']}")
+    try:
+        repo = make_git_repo(tmp_path_factory.mktemp("crash") / "repo")
+        assert run_cli(["init", ".", "--ai", "claude"], repo).returncode == 0
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "init")
+        slug = plan_mission(repo).name
+        implement_all(repo, slug)
+        (repo / ".slug").write_text(slug)
+        subprocess.run(["git", "worktree", "prune"], cwd=repo, check=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return repo
+
+
+def clone_template(template: Path, dest: Path) -> tuple[Path, str]:
+    """Copy the repository with its worktrees, then repair the worktree links."""
+    import shutil
+
+    shutil.copytree(template.parent, dest, symlinks=True)
+    repo = dest / "repo"
+    git(repo, "worktree", "repair", *[str(p) for p in (repo / ".worktrees").iterdir()])
+    slug = (repo / ".slug").read_text()
+    (repo / ".slug").unlink()
+    return repo, slug
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_crash_then_resume(approved_template: Path, tmp_path: Path, point: str) -> None:
+    repo, slug = clone_template(approved_template, tmp_path / "copy")
+    before = all_commits(repo)
+    code, _ = merge(repo, slug, env={"SPEC_KITTY_CRASH_AT": point})
+    assert code == -9, f"the crash point {point} was never reached"
+    assert [c for c in before if not reachable_from_refs(repo, c)] == []
+    code, result = merge(repo, slug, "--resume")
+    assert code == 0, result
+    assert [c for c in before if not reachable_from_refs(repo, c)] == []
+    for wp, owned in OWNED.items():
+        assert (repo / owned).read_text().startswith(f"# {wp}")
+    board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]
+    assert {c["lane"] for c in board["work_packages"]} == {"done"}
+    events = (repo / "kitty-specs" / slug / "status.events.jsonl").read_text().splitlines()
+    assert sum('"to_lane": "done"' in e for e in events) == 4  # never written twice
+    assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_crash_then_abort(approved_template: Path, tmp_path: Path, point: str) -> None:
+    repo, slug = clone_template(approved_template, tmp_path / "copy")
+    before = all_commits(repo)
+    lane_refs = git(repo, "for-each-ref", "--format=%(refname) %(objectname)",
+                    "refs/heads/kitty/")
+    code, _ = merge(repo, slug, env={"SPEC_KITTY_CRASH_AT": point})
+    assert code == -9
+    state = json.loads(next((repo / ".kittify/runtime/merge").glob("*/state.json")).read_text())
+    code, result = merge(repo, slug, "--abort")
+    if point == "merge:cleanup:before":
+        assert code == 1 and result["error_code"] == "MERGE_TOO_FAR_TO_ABORT"
+        assert merge(repo, slug, "--resume")[0] == 0
+        return
+    assert code == 0, result
+    assert git(repo, "rev-parse", "main") == state["pre_target"]
+    assert not (repo / OWNED["WP01"]).exists()
+    assert [line for line in git(repo, "for-each-ref", "--format=%(refname) %(objectname)",
+                                 "refs/heads/kitty/").splitlines()
+            if "lane-" in line] == [line for line in lane_refs.splitlines() if "lane-" in line]
+    assert [c for c in before if not reachable_from_refs(repo, c)] == []
+    board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]
+    assert {c["lane"] for c in board["work_packages"]} == {"approved"}
+    # And the mission can still be merged afterwards.
+    code, result = merge(repo, slug)
+    assert code == 0, result
