@@ -73,17 +73,12 @@ def tasks_status(
     json_out: bool = options.JSON,
 ) -> None:
     """The board of one mission: every work package with its lane."""
+    from spec_kitty.cli.render_board import show_board
     from spec_kitty.services.board import mission_board
     from spec_kitty.services.context import open_mission
 
     project, chosen = open_mission(mission)
-    board = mission_board(project, chosen)
-    if json_out:
-        emit_json(board)
-        return
-    from spec_kitty.cli.render_board import render_board
-
-    render_board(board)
+    show_board(mission_board(project, chosen), json_out)
 
 
 @app.command("mark-status")

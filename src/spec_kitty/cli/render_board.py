@@ -84,3 +84,12 @@ def render_all(summary: dict[str, Any]) -> None:
                       *[str(counts.get(lane, 0)) for lane in MAIN_COLUMNS + EXTRA_COLUMNS],
                       f"{row['progress_percentage']:.0f}%")
     console().print(table)
+
+
+def show_board(board: dict[str, Any], json_out: bool) -> None:
+    if json_out:
+        from spec_kitty.cli.output import emit_json
+
+        emit_json(board)
+    else:
+        render_board(board)

@@ -32,11 +32,7 @@ def status(
         if summary["unreadable"]:
             raise typer.Exit(1)
         return
-    project, chosen = open_mission(mission)
-    board = mission_board(project, chosen)
-    if json_out:
-        emit_json(board)
-        return
-    from spec_kitty.cli.render_board import render_board
+    from spec_kitty.cli.render_board import show_board
 
-    render_board(board)
+    project, chosen = open_mission(mission)
+    show_board(mission_board(project, chosen), json_out)

@@ -13,7 +13,7 @@ from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.services import merge_state
-from spec_kitty.services.merge_run import TargetNotAdvanced
+from spec_kitty.services.merge_run import move_branch
 from spec_kitty.services.merge_state import MergeState
 
 
@@ -60,7 +60,7 @@ def abort_merge(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
 
 def _restore_target(project: ProjectPaths, mission: Mission, state: MergeState) -> bool:
     """Undo our commits on the target, and only ours: anything else stops the abort."""
-    from spec_kitty.git import history, runner, worktrees
+    from spec_kitty.git import history, runner
 
     current = history.rev(project.root, state.target_branch)
     if current is None or current == state.pre_target:
@@ -79,14 +79,8 @@ def _restore_target(project: ProjectPaths, mission: Mission, state: MergeState) 
             f"{state.target_branch} has moved past this merge ({current[:10]}); aborting would "
             "discard commits that are not spec-kitty's.", "TARGET_MOVED",
             hint="Revert the merge commit by hand (git revert -m 1 ...) instead.")
-    holder = worktrees.worktree_for_branch(project.root, state.target_branch)
-    if holder is not None:
-        ok, reason = history.reset_keep(holder.path, state.pre_target)
-        if not ok:
-            raise TargetNotAdvanced(state.target_branch, holder.path, reason, mission)
-    else:
-        worktrees.update_ref(project.root, f"refs/heads/{state.target_branch}",
-                             state.pre_target, current)
+    move_branch(project, mission, state.target_branch, state.pre_target, current,
+                history.reset_keep)
     return True
 
 

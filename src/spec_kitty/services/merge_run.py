@@ -53,7 +53,7 @@ class MergeConflict(SpecKittyError):
 class TargetNotAdvanced(SpecKittyError):
     def __init__(self, target: str, where: Path, reason: str, mission: Mission) -> None:
         super().__init__(
-            f"Could not move {target} forward in {where}: {reason}",
+            f"Could not move {target} in {where}: {reason}",
             "TARGET_NOT_ADVANCED", details={"worktree": str(where)},
             hint=f"Commit or stash your local changes there, then `spec-kitty merge --mission "
             f"{mission.slug} --resume`.")
@@ -214,9 +214,25 @@ def _verify(project: ProjectPaths, mission: Mission, state: MergeState) -> None:
                              "MERGE_VERIFICATION_FAILED")
 
 
+def move_branch(project: ProjectPaths, mission: Mission, branch: str, new: str, current: str,
+                checked_out_move: Callable[[Path, str], tuple[bool, str]]) -> None:
+    """Point ``branch`` at ``new``. Where it is checked out, the move goes through git's
+    working-tree-aware command (``checked_out_move``), which refuses rather than drop local
+    changes; elsewhere the ref moves only if it still points at ``current``."""
+    from spec_kitty.git import worktrees
+
+    holder = worktrees.worktree_for_branch(project.root, branch)
+    if holder is None:
+        worktrees.update_ref(project.root, f"refs/heads/{branch}", new, current)
+        return
+    ok, reason = checked_out_move(holder.path, new)
+    if not ok:
+        raise TargetNotAdvanced(branch, holder.path, reason, mission)
+
+
 def _phase_advance(project: ProjectPaths, mission: Mission, state: MergeState) -> bool:
     """Move the target; returns False when the target moved meanwhile (redo target)."""
-    from spec_kitty.git import history, worktrees
+    from spec_kitty.git import history
 
     assert state.new_target is not None
     crash_point("merge:advance:before")
@@ -227,14 +243,8 @@ def _phase_advance(project: ProjectPaths, mission: Mission, state: MergeState) -
             state.phase, state.new_target, state.conflicts = "target", None, []
             merge_state.save(project, mission, state)
             return False
-        holder = worktrees.worktree_for_branch(project.root, state.target_branch)
-        if holder is not None:
-            ok, reason = history.fast_forward(holder.path, state.new_target)
-            if not ok:
-                raise TargetNotAdvanced(state.target_branch, holder.path, reason, mission)
-        else:
-            worktrees.update_ref(project.root, f"refs/heads/{state.target_branch}",
-                                 state.new_target, current)
+        move_branch(project, mission, state.target_branch, state.new_target, current,
+                    history.fast_forward)
     crash_point("merge:advance:after")
     _verify(project, mission, state)
     state.phase = "done"
