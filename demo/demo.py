@@ -194,6 +194,14 @@ def accept_and_merge(demo: Demo, slug: str) -> None:
     demo.sh(sys.executable, "-m", "pytest", "-q", "tests", env_extra={"PYTHONPATH": "src"})
 
 
+def start_dashboard(demo: Demo) -> str:
+    demo.step("The live dashboard for the demo project")
+    started = json.loads(demo.sk("dashboard", "--json", show_output=False))
+    print(f"Dashboard: {BOLD}{started['url']}{RESET}  (pid {started['pid']})")
+    print(f"Stop it with: cd {demo.root} && spec-kitty dashboard --kill")
+    return started["url"]
+
+
 def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="spec-kitty-demo-"))
     demo = Demo(base / "todo-app")
@@ -204,6 +212,7 @@ def main() -> int:
     slug = plan_with_next(demo)
     run_work_packages(demo, slug)
     accept_and_merge(demo, slug)
+    start_dashboard(demo)
     print(f"\n{BOLD}Demo finished.{RESET} The project is at {demo.root}")
     return 0
 

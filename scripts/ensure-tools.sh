@@ -4,6 +4,9 @@ set -euo pipefail
 
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
+# The dashboard browser test drives Debian's chromium through Playwright (never
+# `playwright install`), so it must be at exactly this path.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if ((${#need[@]})); then
     if command -v apt-get >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-"""Layers import only downward: core <- repo/git <- services <- cli."""
+"""Layers import only downward: core <- repo/git <- services <- dashboard <- cli."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ ALLOWED = {
     "repo": {"core", "repo"},
     "git": {"core", "git"},
     "services": {"core", "repo", "git", "services"},
-    "cli": {"core", "repo", "git", "services", "cli"},
+    "dashboard": {"core", "repo", "git", "services", "dashboard"},
+    "cli": {"core", "repo", "git", "services", "dashboard", "cli"},
 }
 
 

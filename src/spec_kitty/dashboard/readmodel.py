@@ -1,0 +1,213 @@
+"""Missions on disk → the JSON the dashboard serves. Strictly read-only.
+
+The CLI's readers (``load_snapshot``, ``load_work_packages``) are called with
+``project=None``, which turns off their on-disk caches: serving a page must never
+write a file, ``status.json`` above all. Speed comes from :class:`StampedCache`
+instead, which keeps results in memory while the files behind them are unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.lanes import DISPLAY_LANE_VALUES, Lane
+from spec_kitty.core.progress import progress
+from spec_kitty.core.reducer import actor_label
+from spec_kitty.dashboard.projects import ServedProject
+from spec_kitty.dashboard.stamps import Stamp, StampedCache, file_stamp, files_stamp
+from spec_kitty.repo import event_log
+from spec_kitty.repo.missions import META_FILE, Mission, list_missions, select_mission
+from spec_kitty.repo.work_packages import WorkPackage, load_work_packages, wp_files
+
+DOCUMENTS = {
+    "spec": "spec.md",
+    "plan": "plan.md",
+    "tasks": "tasks.md",
+    "research": "research.md",
+    "data-model": "data-model.md",
+    "quickstart": "quickstart.md",
+}
+# The kanban's columns: the main path with each "waiting / working" pair side by side
+# in one column (the card names its exact lane), then blocked and canceled, which
+# stay visible instead of being folded into planned and done.
+BOARD_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("planned", "Planned", (Lane.PLANNED.value,)),
+    ("in_progress", "In progress", (Lane.CLAIMED.value, Lane.IN_PROGRESS.value)),
+    ("review", "Review", (Lane.FOR_REVIEW.value, Lane.IN_REVIEW.value)),
+    ("approved", "Approved", (Lane.APPROVED.value,)),
+    ("done", "Done", (Lane.DONE.value,)),
+    ("blocked", "Blocked", (Lane.BLOCKED.value,)),
+    ("canceled", "Canceled", (Lane.CANCELED.value,)),
+)
+UNINITIALIZED_COLUMN = ("uninitialized", "No status", (Lane.UNINITIALIZED.value,))
+# Dependencies in these lanes no longer hold a work package back.
+SATISFIED_LANES = frozenset({Lane.APPROVED.value, Lane.DONE.value})
+DEFAULT_TIMELINE_LIMIT = 200
+
+
+def identity(mission: Mission) -> dict[str, Any]:
+    """Who a mission is; meta.json problems are reported instead of raised."""
+    row: dict[str, Any] = {"slug": mission.slug}
+    try:
+        row.update(mission_id=mission.mission_id, mid8=mission.mid8,
+                   friendly_name=mission.friendly_name, mission_type=mission.mission_type,
+                   target_branch=mission.meta.get("target_branch"),
+                   created_at=mission.meta.get("created_at"))
+    except SpecKittyError as exc:
+        row.update(friendly_name=mission.slug, error=exc.message, error_code=exc.code)
+    return row
+
+
+def documents_present(mission: Mission) -> dict[str, bool]:
+    return {name: (mission.path / file).is_file() for name, file in DOCUMENTS.items()}
+
+
+def _dependency(dep: str, states: dict[str, Any]) -> dict[str, Any]:
+    lane = states.get(dep, {}).get("lane")
+    return {"id": dep, "lane": lane, "satisfied": lane in SATISFIED_LANES}
+
+
+def _card(wp_id: str, wp: WorkPackage | None, state: dict[str, Any],
+          states: dict[str, Any]) -> dict[str, Any]:
+    marks = state.get("subtasks") or {}
+    roster = wp.subtasks if wp is not None and wp.subtasks else list(marks)
+    dependencies = [_dependency(dep, states) for dep in (wp.dependencies if wp else [])]
+    return {
+        "id": wp_id,
+        "title": wp.title if wp is not None else wp_id,
+        "lane": state.get("lane", Lane.UNINITIALIZED.value),
+        "agent": state.get("agent") or (wp.agent if wp is not None else None),
+        "actor": actor_label(state.get("actor")),
+        "subtasks_done": sum(1 for task in roster if marks.get(task) == "done"),
+        "subtasks_total": len(roster),
+        "dependencies": dependencies,
+        "blocked_by": [d["id"] for d in dependencies if not d["satisfied"]],
+        "last_transition_at": state.get("last_transition_at"),
+        "force_count": state.get("force_count", 0),
+        "file": wp.file if wp is not None else None,
+        "problem": wp.problem if wp is not None else None,
+    }
+
+
+def _columns(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    layout = list(BOARD_COLUMNS)
+    if any(card["lane"] not in DISPLAY_LANE_VALUES for card in cards):
+        layout.append(UNINITIALIZED_COLUMN)
+    return [{"key": key, "label": label, "lanes": list(lanes),
+             "cards": [card for card in cards if card["lane"] in lanes]}
+            for key, label, lanes in layout]
+
+
+def _timeline_entry(row: dict[str, Any], kind: str) -> dict[str, Any]:
+    entry = {"kind": kind, "event_id": row["event_id"], "at": row["at"], "wp_id": row["wp_id"],
+             "actor": actor_label(row.get("actor"))}
+    if kind == "transition":
+        entry.update(from_lane=row.get("from_lane"), to_lane=row["to_lane"],
+                     force=bool(row.get("force")), reason=row.get("reason"),
+                     review_ref=row.get("review_ref"))
+    else:
+        entry["delta"] = row.get("delta")
+    return entry
+
+
+class ProjectReader:
+    """Read side of one served project, with results cached per mission."""
+
+    def __init__(self, project: ServedProject) -> None:
+        self.project = project
+        self._rows = StampedCache()
+        self._snapshots = StampedCache()
+        self._work_packages = StampedCache()
+        self._timelines = StampedCache()
+
+    def select(self, handle: str) -> Mission:
+        return select_mission(self.project.paths, handle)
+
+    # -- snapshots and work packages (cached on the files they come from) --------------
+
+    def _log_stamp(self, mission: Mission) -> Stamp:
+        return (file_stamp(mission.events_file), file_stamp(mission.path / META_FILE))
+
+    def snapshot(self, mission: Mission) -> dict[str, Any]:
+        return self._snapshots.get(mission.slug, self._log_stamp(mission),
+                                   lambda: event_log.load_snapshot(None, mission))
+
+    def work_packages(self, mission: Mission) -> list[WorkPackage]:
+        files = wp_files(mission)
+        return self._work_packages.get(mission.slug, files_stamp(files),
+                                       lambda: load_work_packages(None, mission))
+
+    # -- views -------------------------------------------------------------------------
+
+    def _summary_row(self, mission: Mission) -> dict[str, Any]:
+        row = identity(mission)
+        row["documents"] = documents_present(mission)
+        try:
+            snapshot = self.snapshot(mission)
+        except SpecKittyError as exc:
+            row.update(error=exc.message, error_code=exc.code)
+            return row
+        counts = snapshot["summary"]
+        row.update(by_lane=counts, event_count=snapshot["event_count"],
+                   last_event_at=snapshot["materialized_at"] or None,
+                   last_event_id=snapshot["last_event_id"], **progress(counts))
+        return row
+
+    def missions(self) -> dict[str, Any]:
+        """Every mission with lane counts, progress and the documents it has."""
+        missions = list_missions(self.project.paths)
+        rows = []
+        for mission in missions:
+            # The directory's mtime moves when a document is added or removed.
+            stamp = (file_stamp(mission.path), *self._log_stamp(mission))
+            rows.append(self._rows.get(mission.slug, stamp,
+                                       lambda m=mission: self._summary_row(m)))
+        slugs = {m.slug for m in missions}
+        for cache in (self._rows, self._snapshots, self._work_packages, self._timelines):
+            cache.keep_only(slugs)
+        return {"project": self.project.key, "missions": rows, "count": len(rows)}
+
+    def board(self, handle: str) -> dict[str, Any]:
+        """The kanban of one mission: cards grouped by display lane."""
+        mission = self.select(handle)
+        snapshot = self.snapshot(mission)
+        wps = {wp.wp_id: wp for wp in self.work_packages(mission)}
+        states = snapshot["work_packages"]
+        cards = [_card(wp_id, wps.get(wp_id), states.get(wp_id, {}), states)
+                 for wp_id in sorted(set(states) | set(wps))]
+        counts = snapshot["summary"]
+        return {
+            "project": self.project.key,
+            "mission": identity(mission),
+            "columns": _columns(cards),
+            "by_lane": counts,
+            "progress": progress(counts),
+            "event_count": snapshot["event_count"],
+            "last_event_id": snapshot["last_event_id"],
+            "last_event_at": snapshot["materialized_at"] or None,
+            "problems": [f"{wp.file}: {wp.problem}" for wp in wps.values() if wp.problem],
+        }
+
+    def _timeline(self, mission: Mission) -> dict[str, Any]:
+        # Lenient on purpose: a timeline with a bad line still shows every good one.
+        parsed = event_log.read_log_lenient(mission)
+        seen: set[str] = set()
+        entries = []
+        for kind, rows in (("transition", parsed.transitions), ("annotation", parsed.annotations)):
+            for row in rows:
+                if row["event_id"] not in seen:
+                    seen.add(row["event_id"])
+                    entries.append(_timeline_entry(row, kind))
+        entries.sort(key=lambda e: (e["at"], e["event_id"]), reverse=True)
+        problems = [{"line": p.line, "message": p.message} for p in parsed.problems]
+        return {"entries": entries, "problems": problems}
+
+    def timeline(self, handle: str, limit: int = DEFAULT_TIMELINE_LIMIT) -> dict[str, Any]:
+        """Events of one mission, newest first."""
+        mission = self.select(handle)
+        full = self._timelines.get(mission.slug, (file_stamp(mission.events_file),),
+                                   lambda: self._timeline(mission))
+        return {"project": self.project.key, "mission": identity(mission),
+                "total": len(full["entries"]), "events": full["entries"][:limit],
+                "problems": full["problems"]}
