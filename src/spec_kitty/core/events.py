@@ -80,14 +80,24 @@ def _valid_wp_id(value: Any, known: set[str]) -> bool:
     return False
 
 
-def _normalise_transition(row: dict[str, Any], known_wps: set[str]) -> str | None:
-    """Fill the canonical keys in place; return a problem message or None."""
+def _identity_problem(row: dict[str, Any], what: str, known_wps: set[str]) -> str | None:
+    """Check event_id and wp_id (either spelling); on success store the canonical wp_id."""
     event_id = row.get("event_id")
     if not isinstance(event_id, str) or not event_id:
-        return "lane transition without an event_id"
+        return f"{what} without an event_id"
     wp_id = row.get("wp_id") or row.get("work_package_id")
     if not _valid_wp_id(wp_id, known_wps):
-        return f"lane transition {event_id} has no valid wp_id (got {wp_id!r})"
+        return f"{what} {event_id} has no valid wp_id (got {wp_id!r})"
+    row["wp_id"] = wp_id
+    return None
+
+
+def _normalise_transition(row: dict[str, Any], known_wps: set[str]) -> str | None:
+    """Fill the canonical keys in place; return a problem message or None."""
+    problem = _identity_problem(row, "lane transition", known_wps)
+    if problem is not None:
+        return problem
+    event_id = row["event_id"]
     at = row.get("at")
     if not isinstance(at, str) or not at:
         return f"lane transition {event_id} has no 'at' timestamp"
@@ -101,7 +111,6 @@ def _normalise_transition(row: dict[str, Any], known_wps: set[str]) -> str | Non
     force = row.get("force", False)
     if force is not False and force is not True:
         return f"lane transition {event_id} has a non-boolean force {force!r}"
-    row["wp_id"] = wp_id
     row["to_lane"] = to_lane
     row["from_lane"] = from_lane
     if "mission_slug" not in row and "feature_slug" in row:
@@ -110,17 +119,14 @@ def _normalise_transition(row: dict[str, Any], known_wps: set[str]) -> str | Non
 
 
 def _normalise_annotation(row: dict[str, Any], known_wps: set[str]) -> str | None:
-    event_id = row.get("event_id")
-    if not isinstance(event_id, str) or not event_id:
-        return "annotation without an event_id"
-    wp_id = row.get("wp_id") or row.get("work_package_id")
-    if not _valid_wp_id(wp_id, known_wps):
-        return f"annotation {event_id} has no valid wp_id (got {wp_id!r})"
+    problem = _identity_problem(row, "annotation", known_wps)
+    if problem is not None:
+        return problem
+    event_id = row["event_id"]
     if not isinstance(row.get("at"), str):
         return f"annotation {event_id} has no 'at' timestamp"
     if not isinstance(row.get("delta"), dict):
         return f"annotation {event_id} has no 'delta' object"
-    row["wp_id"] = wp_id
     return None
 
 

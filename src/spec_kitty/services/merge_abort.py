@@ -19,16 +19,9 @@ from spec_kitty.services.merge_state import MergeState
 
 def abort_merge(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
     """Put the target and mission branches back where they were; lanes are never touched."""
-    from filelock import Timeout
-
     from spec_kitty.git import history, worktrees
 
-    lock = merge_state.merge_lock(project)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise merge_state.MergeLocked() from None
-    try:
+    with merge_state.merge_lock(project):
         state = merge_state.load(project, mission)
         if state is None:
             raise SpecKittyError(f"No interrupted merge of {mission.slug} to abort.",
@@ -54,8 +47,6 @@ def abort_merge(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
         return {"result": "aborted", "mission_slug": mission.slug,
                 "target_branch": state.target_branch, "target_restored": restored,
                 "mission_branch_restored_to": state.pre_mission, "reopened_wps": reopened}
-    finally:
-        lock.release()
 
 
 def _restore_target(project: ProjectPaths, mission: Mission, state: MergeState) -> bool:

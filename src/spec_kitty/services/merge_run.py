@@ -408,14 +408,7 @@ def _push(project: ProjectPaths, target: str) -> tuple[bool, str]:
 
 def run_merge(project: ProjectPaths, mission: Mission, strategy: str, push: bool = False,
               resume: bool = False, progress: Progress = _quiet) -> dict[str, Any]:
-    lock = merge_state.merge_lock(project)
-    from filelock import Timeout
-
-    try:
-        lock.acquire()
-    except Timeout:
-        raise merge_state.MergeLocked() from None
-    try:
+    with merge_state.merge_lock(project):
         state = merge_state.load(project, mission)
         if resume and state is None:
             raise SpecKittyError(f"No interrupted merge of {mission.slug} to resume.",
@@ -428,6 +421,4 @@ def run_merge(project: ProjectPaths, mission: Mission, strategy: str, push: bool
         if state is None:
             state = _start(project, mission, strategy, push)
         return _drive(project, mission, state, progress)
-    finally:
-        lock.release()
 

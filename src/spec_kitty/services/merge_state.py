@@ -7,7 +7,9 @@ every branch back.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,13 +82,22 @@ def clear(project: ProjectPaths, mission: Mission) -> None:
     path.unlink(missing_ok=True)
 
 
-def merge_lock(project: ProjectPaths) -> Any:
+@contextlib.contextmanager
+def merge_lock(project: ProjectPaths) -> Iterator[None]:
     """One merge at a time per repository; released by the kernel if the process dies."""
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
     lock_dir = project.lock_dir()
     lock_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(lock_dir / "merge.lock"), timeout=0)
+    lock = FileLock(str(lock_dir / "merge.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise MergeLocked() from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class MergeLocked(SpecKittyError):
