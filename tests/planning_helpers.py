@@ -61,7 +61,7 @@ def write_tasks(mission_dir: Path, wps: dict = WPS) -> None:
             f"owned_files: [{', '.join(owned)}]\n---\n# {wp_id}: {title}\n\nDo it well.\n")
 
 
-def plan_mission(repo: Path) -> Path:
+def plan_mission(repo: Path, wps: dict = WPS) -> Path:
     """create → spec → spec-commit → plan → finalize; returns the mission directory."""
     created = create(repo)
     mission_dir = Path(created["feature_dir"])
@@ -71,7 +71,7 @@ def plan_mission(repo: Path) -> Path:
     sk(repo, "agent", "mission", "setup-plan", "--mission", slug)
     fill_plan(mission_dir)
     assert sk(repo, "agent", "mission", "setup-plan", "--mission", slug)[1]["phase_complete"]
-    write_tasks(mission_dir)
+    write_tasks(mission_dir, wps)
     code, result = sk(repo, "agent", "mission", "finalize-tasks", "--mission", slug)
     assert code == 0, result
     return mission_dir

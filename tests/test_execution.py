@@ -106,16 +106,7 @@ def test_dirty_lane_is_not_reused_for_another_work_package(initialized_repo: Pat
     # WP02 and WP03 own the same file, so they share one lane (one worktree).
     wps["WP03"] = ("Command line", ["WP01", "WP02"], ["FR-001", "FR-002"], ["T004"],
                    ["src/todo/listing.py"])
-    from planning_helpers import create, fill_plan, write_spec, write_tasks
-    created = create(initialized_repo)
-    slug, mission_dir = created["mission_slug"], Path(created["feature_dir"])
-    write_spec(mission_dir)
-    sk(initialized_repo, "agent", "mission", "spec-commit", "--mission", slug)
-    sk(initialized_repo, "agent", "mission", "setup-plan", "--mission", slug)
-    fill_plan(mission_dir)
-    sk(initialized_repo, "agent", "mission", "setup-plan", "--mission", slug)
-    write_tasks(mission_dir, wps)
-    assert sk(initialized_repo, "agent", "mission", "finalize-tasks", "--mission", slug)[0] == 0
+    slug = plan_mission(initialized_repo, wps).name
     for wp in ("WP01", "WP02"):
         workspace = Path(implement(initialized_repo, slug, wp)["workspace_path"])
         commit_work(workspace, {OWNED[wp]: "x\n"}, wp)
