@@ -100,10 +100,6 @@ def parse_lane(value: object) -> Lane:
     return lane
 
 
-def is_terminal(lane: Lane) -> bool:
-    return lane in TERMINAL_LANES
-
-
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 

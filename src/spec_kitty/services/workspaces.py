@@ -45,6 +45,7 @@ class Workspace:
     branch: str | None
     route: str  # created | reused | recovered | main-checkout
     merged_dependencies: list[str] = field(default_factory=list)
+    has_local_changes: bool = False
 
     @property
     def execution_mode(self) -> str:
@@ -83,12 +84,6 @@ def ensure_mission_branch(project: ProjectPaths, mission: Mission, target: str) 
     return branch
 
 
-def worktrees_dirty(workspace: Workspace) -> bool:
-    from spec_kitty.git import worktrees
-
-    return bool(worktrees.dirty_paths(workspace.path))
-
-
 def _registered(project: ProjectPaths, path: Path) -> bool:
     from spec_kitty.git import worktrees
 
@@ -105,7 +100,7 @@ def _allocate(project: ProjectPaths, mission: Mission, lane_id: str, parent: str
         dirty = worktrees.dirty_paths(path)
         if dirty and read_context(project, mission, lane_id).get("current_wp") != wp_id:
             raise DirtyWorktree(path, dirty)
-        return Workspace(lane_id, path, branch, "reused")
+        return Workspace(lane_id, path, branch, "reused", has_local_changes=bool(dirty))
     if path.exists():
         raise SpecKittyError(f"{path} exists but is not a git worktree of this repository; "
                              "move it away and run implement again.", "WORKSPACE_PATH_TAKEN")
@@ -188,7 +183,7 @@ def prepare_workspace(project: ProjectPaths, mission: Mission, manifest: dict[st
         return Workspace(PLANNING_LANE, project.root, None, "main-checkout")
     parent = ensure_mission_branch(project, mission, str(manifest.get("target_branch")))
     workspace = _allocate(project, mission, lane["lane_id"], parent, wp_id)
-    if workspace.route == "reused" and worktrees_dirty(workspace):
+    if workspace.has_local_changes:
         return workspace  # the WP's own work in progress: merge nothing into it now
     _merge_dependencies(project, mission, manifest, lane, workspace)
     install_guard(project, workspace)
