@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) demo/demo.py
 
+# Tests run in parallel (one worker per core) and report coverage, subprocesses included.
 test: $(STAMP)
 	@scripts/ensure-tools.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --cov --cov-report=term $(PYTEST_ARGS)
 
 # Bytecode is compiled first, as pip does for an installed package: with
 # PYTHONDONTWRITEBYTECODE set, an editable install would otherwise recompile every run.
@@ -28,6 +29,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks demo
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

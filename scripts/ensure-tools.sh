@@ -7,6 +7,8 @@ command -v git >/dev/null 2>&1 || need+=(git)
 # The dashboard browser test drives Debian's chromium through Playwright (never
 # `playwright install`), so it must be at exactly this path.
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The hub suite runs against a throwaway PostgreSQL cluster started from Debian's server binaries.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 
 if ((${#need[@]})); then
     if command -v apt-get >/dev/null 2>&1; then

@@ -1,4 +1,10 @@
-"""Layers import only downward: core <- repo/git <- services <- dashboard <- cli."""
+"""Layers import only downward.
+
+core <- repo/git <- hosted <- auth <- sync <- tracker <- services <- dashboard <- cli.
+The hosted packages (gate and readiness, auth, sync, tracker) sit below services so a
+status write can hand its event to the sync emitter. The hub (spec_kitty_hub) shares only
+the pure domain (spec_kitty.core) with the CLI.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,26 @@ import spec_kitty
 
 PACKAGE = Path(spec_kitty.__file__).parent
 
+_BASE = {"core", "repo", "git"}
+_HOSTED = {"hosted", "auth", "sync", "tracker"}
 ALLOWED = {
     "core": {"core"},
     "repo": {"core", "repo"},
     "git": {"core", "git"},
-    "services": {"core", "repo", "git", "services"},
-    "dashboard": {"core", "repo", "git", "services", "dashboard"},
-    "cli": {"core", "repo", "git", "services", "dashboard", "cli"},
+    "hosted": {"core", "repo", "hosted"},
+    "auth": {"core", "repo", "hosted", "auth"},
+    "sync": _BASE | {"hosted", "auth", "sync"},
+    "tracker": _BASE | _HOSTED,
+    "services": _BASE | _HOSTED | {"services"},
+    "dashboard": _BASE | _HOSTED | {"services", "dashboard"},
+    "cli": _BASE | _HOSTED | {"services", "dashboard", "cli"},
 }
+HUB = PACKAGE.parent / "spec_kitty_hub"
+HUB_MAY_IMPORT = {"core"}
 
 
 def _imported_layers(path: Path) -> set[tuple[str, int]]:
+    """(layer, line) for every absolute import of a spec_kitty subpackage in ``path``."""
     tree = ast.parse(path.read_text(), str(path))
     found = set()
     for node in ast.walk(tree):
@@ -30,7 +45,7 @@ def _imported_layers(path: Path) -> set[tuple[str, int]]:
             names = [node.module]
         for name in names:
             parts = name.split(".")
-            if parts[0] == "spec_kitty" and len(parts) > 1 and parts[1] in ALLOWED:
+            if parts[0] == "spec_kitty" and len(parts) > 1:
                 found.add((parts[1], node.lineno))
     return found
 
@@ -40,8 +55,18 @@ def test_layers_only_import_downward() -> None:
     for layer, allowed in ALLOWED.items():
         for path in (PACKAGE / layer).rglob("*.py"):
             for imported, line in _imported_layers(path):
-                if imported not in allowed:
+                if imported in ALLOWED and imported not in allowed:
                     violations.append(f"{path.relative_to(PACKAGE)}:{line} imports {imported}")
+    assert violations == []
+
+
+def test_hub_shares_only_the_pure_domain() -> None:
+    violations = [
+        f"{path.relative_to(HUB)}:{line} imports spec_kitty.{imported}"
+        for path in HUB.rglob("*.py")
+        for imported, line in _imported_layers(path)
+        if imported not in HUB_MAY_IMPORT
+    ]
     assert violations == []
 
 

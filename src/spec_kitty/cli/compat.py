@@ -5,7 +5,11 @@ from __future__ import annotations
 from typer import Abort
 
 try:  # typer >= 0.22 vendors click
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer._click.exceptions import (  # type: ignore[import-not-found]
+        ClickException,
+        NoArgsIsHelpError,
+        UsageError,
+    )
 except ImportError:  # pragma: no cover - older typer depends on click itself
     from click.exceptions import (  # type: ignore[no-redef]
         ClickException,

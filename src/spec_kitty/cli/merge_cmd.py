@@ -18,7 +18,7 @@ def _human_progress() -> tuple[Any, Any]:
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                    "{task.total} lanes"), console=console(), transient=True)
-    task = {"id": None}
+    task: dict[str, Any] = {"id": None}
 
     def report(event: str, info: dict[str, Any]) -> None:
         if event == "lane":

@@ -108,7 +108,8 @@ def next_to_review(wps: tuple[WPView, ...], agent: str) -> WPView | None:
     """A review this agent already holds, else the first work package awaiting review."""
     mine = [wp for wp in wps if wp.lane == "in_review" and wp.holder == agent]
     waiting = [wp for wp in wps if wp.lane == "for_review"]
-    return (mine or waiting or [None])[0]
+    candidates = mine or waiting
+    return candidates[0] if candidates else None
 
 
 def decide(facts: MissionFacts, agent: str) -> Decision:

@@ -8,6 +8,7 @@ instead, which keeps results in memory while the files behind them are unchanged
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
@@ -162,7 +163,7 @@ class ProjectReader:
             # The directory's mtime moves when a document is added or removed.
             stamp = (file_stamp(mission.path), *self._log_stamp(mission))
             rows.append(self._rows.get(mission.slug, stamp,
-                                       lambda m=mission: self._summary_row(m)))
+                                       functools.partial(self._summary_row, mission)))
         slugs = {m.slug for m in missions}
         for cache in (self._rows, self._snapshots, self._work_packages, self._timelines):
             cache.keep_only(slugs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,7 +51,7 @@ class StampedCache:
             self._entries[key] = (stamp, value)
         return value
 
-    def keep_only(self, keys: set[Hashable]) -> None:
+    def keep_only(self, keys: Collection[Hashable]) -> None:
         """Forget entries for missions that no longer exist."""
         with self._lock:
             for key in [k for k in self._entries if k not in keys]:

@@ -96,7 +96,9 @@ def _rel(project: ProjectPaths, path: Path) -> str:
 
 def _load_wp(project: ProjectPaths, path: Path, problems: list[Problem]) -> WPDoc | None:
     rel = _rel(project, path)
-    file_id = wp_label(WP_FILE_RE.match(path.name).group(1)[2:])
+    match = WP_FILE_RE.match(path.name)
+    assert match is not None  # wp_files() only yields names that match
+    file_id = wp_label(match.group(1)[2:])
     try:
         meta, body = frontmatter.load_file(path)
     except SpecKittyError as exc:

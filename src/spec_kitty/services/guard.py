@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spec_kitty.core.ownership import matches
 from spec_kitty.repo.paths import SPECS_DIR, find_project_root
@@ -39,7 +40,7 @@ def _owned_globs(root: Path, slug: str, lane_id: str) -> tuple[str | None, list[
         for wp in load_work_packages(project, mission):
             if wp.wp_id == wp_id:
                 return wp_id, wp.owned_files
-    lane = next((entry for entry in read_lanes(mission)["lanes"]
+    lane: dict[str, Any] = next((entry for entry in read_lanes(mission)["lanes"]
                  if entry["lane_id"] == lane_id), {})
     return None, list(lane.get("write_scope", []))
 

@@ -114,6 +114,7 @@ def _phase_lanes(project: ProjectPaths, mission: Mission, state: MergeState,
         tip = history.rev(project.root, branch)
         mission_tip = history.rev(project.root, state.mission_branch)
         assert tip is not None and mission_tip is not None
+        head: str | None
         if state.current_lane == lane_id and state.conflicts:
             head = _conclude_resolution(state, mission, tip)
         else:
@@ -147,6 +148,7 @@ def _phase_target(project: ProjectPaths, mission: Mission, state: MergeState) ->
     mission_tip = history.rev(project.root, state.mission_branch)
     assert mission_tip is not None
     resolved_by_hand = bool(state.conflicts)
+    head: str | None
     if resolved_by_hand:
         head = _conclude_resolution(state, mission, mission_tip if state.strategy != "rebase"
                                     else state.target_base or mission_tip)

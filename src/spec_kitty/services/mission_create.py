@@ -113,7 +113,7 @@ def create_mission(project: ProjectPaths, request: CreateRequest, cwd: Path) -> 
         "target_branch": target,
         "topology": "lanes",
     }
-    values = templates.standard_values(mission_slug, friendly, meta["purpose_tldr"])
+    values = templates.standard_values(mission_slug, friendly, str(meta["purpose_tldr"]))
     files = {
         mission.path / META_FILE: dumps_pretty(meta),
         mission.path / "spec.md": spec_template.render(values),

@@ -63,10 +63,10 @@ def gather_facts(project: ProjectPaths, mission: Mission,
     spec_text, plan_text = _text(spec), _text(plan)
     return MissionFacts(
         spec_present=spec_text is not None,
-        spec_substantive=bool(spec_text) and documents.spec_is_substantive(spec_text),
+        spec_substantive=spec_text is not None and documents.spec_is_substantive(spec_text),
         spec_committed=spec_text is not None and _committed(project, spec),
         plan_present=plan_text is not None,
-        plan_substantive=bool(plan_text) and not documents.plan_problems(plan_text),
+        plan_substantive=bool(plan_text) and not documents.plan_problems(plan_text or ""),
         plan_committed=plan_text is not None and _committed(project, plan),
         tasks_present=(mission.path / "tasks.md").exists(),
         wp_file_count=len(wps),
