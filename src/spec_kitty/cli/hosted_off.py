@@ -25,8 +25,8 @@ def gate_off_command(name: str, off_ok: tuple[str, ...]) -> Any:
     @stub.command(name, add_help_option=False, context_settings={
         "ignore_unknown_options": True, "allow_extra_args": True})
     def _disabled(ctx: typer.Context) -> None:
-        args = [arg for arg in ctx.args if not arg.startswith("-")]
-        succeed = bool(args) and args[0] in off_ok
+        # The subcommand is the first argument (the hosted groups take no options).
+        succeed = bool(ctx.args) and ctx.args[0] in off_ok
         if "--json" in ctx.args:
             from spec_kitty.cli.output import emit_json
 
