@@ -42,3 +42,13 @@ def initialized_repo(git_repo: Path) -> Path:
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-q", "-m", "spec-kitty init")
     return git_repo
+
+
+# The team hub's fixtures (a throwaway PostgreSQL cluster, hub servers): see hub_fixtures.py.
+from hub_fixtures import (  # noqa: E402, F401
+    hub_registry,
+    hub_server,
+    postgres_cluster,
+    postgres_hub,
+    sqlite_hub,
+)

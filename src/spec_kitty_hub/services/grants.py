@@ -136,9 +136,11 @@ def poll_device(session: Session, settings: Settings, *, device_code: str,
     if row.status == "denied":
         raise OAuthError("access_denied", "The request was denied.")
     if row.status == "pending":
-        # Clocks and schedulers jitter: a poll up to one second early is on time.
+        # Clocks and schedulers jitter: a poll slightly early (up to a second, or half
+        # the interval when it is that short) still counts as on time.
+        slack = min(1.0, row.interval / 2)
         too_fast = (row.last_polled_at is not None
-                    and now - row.last_polled_at < timedelta(seconds=row.interval - 1))
+                    and now - row.last_polled_at < timedelta(seconds=row.interval - slack))
         row.last_polled_at = now
         if too_fast:
             row.interval += 5
