@@ -1,0 +1,245 @@
+"""`spec-kitty auth` against the real hub (SQLite and PostgreSQL), CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from auth_cli import ON, finish, headless_login, hub_env, read_prompt, sk_auth, start_login
+from auth_helpers import current_store, expired, rewrite_session
+from spec_kitty.auth.session import utc_now
+
+from helpers import CLI, run_cli
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _refresh_directly(hub: Any, refresh_token: str) -> httpx.Response:
+    return hub.http.post("/oauth/token", data={"grant_type": "refresh_token",
+                                               "refresh_token": refresh_token,
+                                               "client_id": "cli_native"})
+
+
+def test_headless_login_status_doctor_and_logout(hub_server: Any, tmp_path: Path) -> None:
+    hub = hub_server
+    user = hub.create_user(name="Ada Lovelace")
+    team = hub.create_team(members=(user.email,))
+    answer = headless_login(hub, tmp_path, user.email, via_admin=True)
+    assert answer["result"] == "logged_in" and answer["user"]["email"] == user.email
+    assert answer["default_team_id"] == user.private_team
+    assert answer["auth_method"] == "device" and answer["server_url"] == hub.url
+
+    code, status = sk_auth(hub, tmp_path, "status")
+    assert code == 0 and status["logged_in"]
+    assert status["user"] == {"id": str(user.user_id), "email": user.email,
+                              "name": "Ada Lovelace"}
+    teams = {t["id"]: t for t in status["teams"]}
+    assert set(teams) == {user.private_team, team}
+    assert teams[user.private_team]["is_private_teamspace"] and teams[user.private_team][
+        "is_default"]
+    assert not teams[team]["is_private_teamspace"] and not teams[team]["is_default"]
+    assert teams[team]["role"] == "member" and teams[user.private_team]["role"] == "owner"
+    assert 850 <= status["access_token_expires_in_seconds"] <= 900
+    assert 29 * 86400 <= status["refresh_token_expires_in_seconds"] <= 30 * 86400
+    assert status["storage"] == {"backend": "encrypted_file", "path": str(current_store().path)}
+    assert status["session_id"] and status["auth_method"] == "device"
+    assert "access_token" not in status and "refresh_token" not in status
+    text = run_cli(["auth", "status"], tmp_path, env=hub_env(hub)).stdout
+    for expected in (user.email, "[private, default]", "Encrypted session file",
+                     "Headless (Device Authorization Grant)", status["session_id"]):
+        assert expected in text
+    whoami = run_cli(["auth", "whoami"], tmp_path, env=hub_env(hub))
+    assert whoami.returncode == 0 and whoami.stdout.startswith(user.email)
+
+    code, doctor = sk_auth(hub, tmp_path, "doctor")
+    assert code == 0 and doctor["ok"], doctor
+    assert [c["name"] for c in doctor["checks"]] == [
+        "hub_url", "storage_permissions", "session", "tokens", "hub_reachable", "hub_session"]
+    assert {c["status"] for c in doctor["checks"]} == {"ok"}
+
+    code, again = sk_auth(hub, tmp_path, "login", "--headless")  # no new device flow
+    assert code == 0 and again["result"] == "already_logged_in"
+
+    refresh_token = current_store().load().refresh_token  # type: ignore[union-attr]
+    code, out = sk_auth(hub, tmp_path, "logout")
+    assert code == 0 and out == {"result": "logged_out", "server_url": hub.url,
+                                 "revoked": True, "revoke_error": None}
+    assert not current_store().path.exists()
+    assert _refresh_directly(hub, refresh_token).status_code == 400  # revoked on the hub
+    code, gone = sk_auth(hub, tmp_path, "whoami")
+    assert code == 1 and gone["error_code"] == "NOT_LOGGED_IN"
+    code, status = sk_auth(hub, tmp_path, "status")
+    assert code == 0 and status["logged_in"] is False
+    assert sk_auth(hub, tmp_path, "logout")[1]["result"] == "not_logged_in"
+
+
+def test_a_rejected_access_token_is_refreshed_once_and_the_request_replayed(
+        hub_server: Any, tmp_path: Path) -> None:
+    hub = hub_server
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    store = current_store()
+    before = rewrite_session(store, access_token="not-a-token-the-hub-knows")
+    code, doctor = sk_auth(hub, tmp_path, "doctor")
+    assert code == 0 and doctor["ok"], doctor
+    after = store.load()
+    assert after is not None and after.generation == before.generation + 1
+    assert after.access_token != before.access_token
+    assert after.refresh_token != before.refresh_token  # rotated
+    assert after.session_id == before.session_id
+
+
+def test_concurrent_refreshes_never_log_each_other_out(sqlite_hub: Any, tmp_path: Path) -> None:
+    """Six processes find the access token expired at once. Under the lock the first
+    refreshes; the others re-read, see the rotated token and adopt it. Without that,
+    the second refresh would replay a rotated refresh token and the hub would revoke
+    the whole session (next test)."""
+    hub = sqlite_hub
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    store = current_store()
+    before = rewrite_session(store, access_expires_at=expired())
+    env = {**os.environ, **hub_env(hub)}
+    procs = [subprocess.Popen([str(CLI), "auth", "doctor", "--json"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(6)]
+    results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
+               for p in procs]
+    assert [r[0] for r in results] == [0] * 6, results
+    after = store.load()
+    assert after is not None and after.generation == before.generation + 1  # one refresh
+    status = hub.http.get("/api/v1/session-status", headers=hub.bearer(after.access_token))
+    assert status.status_code == 200 and status.json()["generation"] == after.generation
+
+
+def test_a_replayed_refresh_token_ends_the_session_and_the_cli_says_so(
+        hub_server: Any, tmp_path: Path) -> None:
+    hub = hub_server
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    store = current_store()
+    session = store.load()
+    assert session is not None
+    assert _refresh_directly(hub, session.refresh_token).status_code == 200  # someone rotates
+    replay = _refresh_directly(hub, session.refresh_token)                   # then a replay
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    rewrite_session(store, access_expires_at=expired())
+    code, doctor = sk_auth(hub, tmp_path, "doctor")
+    assert code == 1 and doctor["error_code"] == "AUTH_DOCTOR_FAILED"
+    hub_check = {c["name"]: c for c in doctor["checks"]}["hub_session"]
+    assert hub_check["status"] == "fail" and "auth login" in hub_check["remediation"]
+    assert "no longer accepts" in hub_check["message"] or "ended" in hub_check["message"]
+
+
+def test_a_revoked_session_is_cleared_and_an_expired_one_asks_for_login(
+        hub_server: Any, tmp_path: Path) -> None:
+    hub = hub_server
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    store = current_store()
+    session = store.load()
+    assert session is not None
+    revoked = hub.http.post("/oauth/revoke", data={"token": session.refresh_token,
+                                                   "token_type_hint": "refresh_token"})
+    assert revoked.json() == {"revoked": True}
+    code, doctor = sk_auth(hub, tmp_path, "doctor")  # the access token is refused: 401
+    assert code == 1
+    checks = {c["name"]: c for c in doctor["checks"]}
+    assert checks["hub_session"]["status"] == "fail"
+    assert "ended this session" in checks["hub_session"]["message"]
+    assert not store.path.exists()  # session_invalid removes the dead session
+    assert sk_auth(hub, tmp_path, "status")[1]["logged_in"] is False
+
+    headless_login(hub, tmp_path, user.email)
+    rewrite_session(store, access_expires_at=expired(),
+                    refresh_expires_at=utc_now() - timedelta(seconds=1))
+    code, doctor = sk_auth(hub, tmp_path, "doctor")
+    checks = {c["name"]: c for c in doctor["checks"]}
+    assert code == 1 and checks["tokens"]["status"] == "fail"
+    assert "expired" in checks["hub_session"]["message"]
+    code, status = sk_auth(hub, tmp_path, "status")
+    assert code == 0 and status["refresh_token_valid"] is False
+    relogin = start_login(hub, tmp_path, "--headless")  # a dead session is not "logged in"
+    read_prompt(relogin, "enter the code:")
+    relogin.kill()
+    relogin.communicate()
+
+
+def test_login_needs_a_hub_url_and_takes_it_from_config(sqlite_hub: Any, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = sqlite_hub
+    monkeypatch.delenv("SPEC_KITTY_SAAS_URL", raising=False)
+    proc = run_cli(["auth", "login", "--headless", "--json"], tmp_path, env=ON)
+    assert proc.returncode == 1
+    answer = json.loads(proc.stdout)
+    assert answer["error_code"] == "MISSING_HOST_CONFIG"
+    assert "SPEC_KITTY_SAAS_URL" in answer["remediation"]
+    insecure = run_cli(["auth", "login", "--json"], tmp_path,
+                       env={**ON, "SPEC_KITTY_SAAS_URL": "http://hub.example.com"})
+    assert insecure.returncode == 1 and "HTTPS is required" in insecure.stdout
+
+    from spec_kitty.hosted.config import set_setting
+
+    set_setting("sync", "server_url", hub.url, current_store().paths)
+    user = hub.create_user()
+    proc = subprocess.Popen([str(CLI), "auth", "login", "--headless", "--json"], cwd=tmp_path,
+                            env={**os.environ, **ON}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    user_code = read_prompt(proc, "enter the code:").rsplit(":", 1)[1].strip()
+    hub.approve_device(user_code, user.email)
+    code, answer = finish(proc)
+    assert code == 0 and answer["server_url"] == hub.url
+    doctor = json.loads(run_cli(["auth", "doctor", "--json"], tmp_path, env=ON).stdout)
+    assert "config.toml [sync] server_url" in doctor["checks"][0]["message"]
+    status = json.loads(
+        run_cli(["auth", "status", "--json"], tmp_path,
+                env={**ON, "SPEC_KITTY_SAAS_URL": "https://other-hub.example.com"}).stdout)
+    assert status["server_matches_config"] is False
+
+
+def test_the_authenticated_client_is_the_one_door_to_the_hub(
+        hub_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spec_kitty.auth.errors import HubError, NotLoggedIn
+    from spec_kitty.auth.transport import authenticated_client
+    from spec_kitty.hosted.gate import HostedDisabled
+    from spec_kitty.hosted.readiness import NotReady
+
+    hub = hub_server
+    for key, value in hub_env(hub).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(NotReady) as not_ready:
+        authenticated_client()
+    assert not_ready.value.code == "MISSING_AUTH"
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    with authenticated_client() as client:
+        me = client.get("/api/v1/me")
+        assert me.status_code == 200 and me.json()["email"] == user.email
+        with pytest.raises(HubError) as foreign:
+            client.get("https://elsewhere.example.com/api/v1/me")
+        assert foreign.value.code == "FOREIGN_ORIGIN"
+    monkeypatch.setenv("SPEC_KITTY_SAAS_URL", "https://other-hub.example.com")
+    with pytest.raises(HubError) as mismatch:
+        authenticated_client()
+    assert mismatch.value.code == "SERVER_MISMATCH"
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "0")
+    with pytest.raises(HostedDisabled):
+        authenticated_client()
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
+    monkeypatch.setenv("SPEC_KITTY_SAAS_URL", hub.url)
+    current_store().delete()
+    with pytest.raises(NotReady):
+        authenticated_client()
+    current_store().paths.session_file.write_text("{}")
+    current_store().paths.session_file.chmod(0o600)
+    with pytest.raises(Exception) as unreadable:
+        authenticated_client()
+    assert getattr(unreadable.value, "code", "") == "SESSION_UNREADABLE"
+    assert not isinstance(unreadable.value, NotLoggedIn)
