@@ -38,8 +38,9 @@ def browser_login(oauth: OAuthClient, announce: Announce, *, open_browser: bool 
     or the hub's :class:`~spec_kitty.auth.oauth.OAuthError` from the code exchange."""
     pkce = PkcePair.new()
     receiver = LoopbackReceiver(pkce.state_matches, ports)
+    redirect_uri = receiver.redirect_uri
     try:
-        url = oauth.authorize_url(redirect_uri=receiver.redirect_uri,
+        url = oauth.authorize_url(redirect_uri=redirect_uri,
                                   code_challenge=pkce.challenge, state=pkce.state)
         opened = opener(url) if open_browser else False
         announce(url, opened)
@@ -53,5 +54,5 @@ def browser_login(oauth: OAuthClient, announce: Announce, *, open_browser: bool 
     if callback.code is None:
         reason = callback.error_description or callback.error or "unknown reason"
         raise LoginFailed(f"The hub did not authorise this login: {reason}.", "LOGIN_DENIED")
-    return oauth.exchange_code(code=callback.code, redirect_uri=receiver.redirect_uri,
+    return oauth.exchange_code(code=callback.code, redirect_uri=redirect_uri,
                                code_verifier=pkce.verifier)

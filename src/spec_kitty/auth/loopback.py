@@ -95,11 +95,8 @@ class LoopbackReceiver:
                  ports: range = PREFERRED_PORTS) -> None:
         self._server = _bind(ports)
         self._server.state_check = state_check
-
-    @property
-    def port(self) -> int:
         address: tuple[str, int] = self._server.socket.getsockname()
-        return address[1]
+        self.port = address[1]
 
     @property
     def redirect_uri(self) -> str:
