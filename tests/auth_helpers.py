@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.auth.session import Identity, Session, TokenGrant, utc_now
+from spec_kitty.auth.session import DEVICE, Identity, Session, TokenGrant, utc_now
 from spec_kitty.auth.storage import SessionStore
 from spec_kitty.hosted.runtime import RuntimePaths
 
@@ -25,7 +25,7 @@ def sample_session(server_url: str = "http://127.0.0.1:9", **changes: Any) -> Se
                                   "refresh_token": "refresh-SECRET-1", "expires_in": 900,
                                   "session_id": "sess-1", "refresh_token_expires_in": 86400},
                                  now)
-    session = Session.create(server_url, grant, Identity.from_json(IDENTITY), "device", now)
+    session = Session.create(server_url, grant, Identity.from_json(IDENTITY), DEVICE, now)
     return dataclasses.replace(session, **changes) if changes else session
 
 

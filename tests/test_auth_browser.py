@@ -67,7 +67,7 @@ def test_browser_login_with_pkce_ends_logged_in(sqlite_hub: Any, tmp_path: Path,
     assert "Logged in" in page.content()
     code, answer = finish(proc)
     assert code == 0, answer
-    assert answer["result"] == "logged_in" and answer["auth_method"] == "browser"
+    assert answer["result"] == "logged_in" and answer["auth_method"] == "authorization_code"
     assert answer["user"]["email"] == user.email
     code, status = sk_auth(hub, tmp_path, "status")
     assert status["auth_method_label"] == "Browser (Authorization Code with PKCE)"

@@ -34,11 +34,11 @@ def test_headless_login_status_doctor_and_logout(hub_server: Any, tmp_path: Path
     answer = headless_login(hub, tmp_path, user.email, via_admin=True)
     assert answer["result"] == "logged_in" and answer["user"]["email"] == user.email
     assert answer["default_team_id"] == user.private_team
-    assert answer["auth_method"] == "device" and answer["server_url"] == hub.url
+    assert answer["auth_method"] == "device_code" and answer["server_url"] == hub.url
 
     code, status = sk_auth(hub, tmp_path, "status")
     assert code == 0 and status["logged_in"]
-    assert status["user"] == {"id": str(user.user_id), "email": user.email,
+    assert status["user"] == {"id": user.user_id, "email": user.email,
                               "name": "Ada Lovelace"}
     teams = {t["id"]: t for t in status["teams"]}
     assert set(teams) == {user.private_team, team}
@@ -49,7 +49,7 @@ def test_headless_login_status_doctor_and_logout(hub_server: Any, tmp_path: Path
     assert 850 <= status["access_token_expires_in_seconds"] <= 900
     assert 29 * 86400 <= status["refresh_token_expires_in_seconds"] <= 30 * 86400
     assert status["storage"] == {"backend": "encrypted_file", "path": str(current_store().path)}
-    assert status["session_id"] and status["auth_method"] == "device"
+    assert status["session_id"] and status["auth_method"] == "device_code"
     assert "access_token" not in status and "refresh_token" not in status
     text = run_cli(["auth", "status"], tmp_path, env=hub_env(hub)).stdout
     for expected in (user.email, "[private, default]", "Encrypted session file",

@@ -8,6 +8,7 @@ proxy between it and the hub pins down what it sends: the contract we serve.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -115,3 +116,51 @@ def test_published_cli_logs_in_headless_and_shows_user_and_teams(
                                "client_id": "cli_native"}
     assert [s.status for s in proxy.seen if s.path == "/oauth/token"][-1] == 200
     assert me.auth_scheme == "Bearer" and me.status == 200
+    _share_the_session(published_cli, hub, home, tmp_path, user)
+
+
+def _share_the_session(published_cli: Path, hub: Any, home: Path, cwd: Path,
+                       user: Any) -> None:
+    """Both CLIs use one session file: ours reads theirs, refreshes it, and theirs
+    still reads ours; a logout by ours logs both out."""
+    import json
+
+    from spec_kitty.auth.session import utc_now
+    from spec_kitty.auth.storage import SessionStore
+    from spec_kitty.hosted.runtime import RuntimePaths
+
+    runtime = home / ".spec-kitty"
+    ours = {"SPEC_KITTY_HOME": str(runtime), "SPEC_KITTY_ENABLE_SAAS_SYNC": "1",
+            "SPEC_KITTY_SAAS_URL": hub.url}
+    theirs = _their_env(home, hub.url)
+
+    def our(*args: str) -> tuple[int, dict[str, Any]]:
+        proc = subprocess.run([str(Path(sys.executable).parent / "spec-kitty"), "auth", *args,
+                               "--json"], cwd=cwd, env={**os.environ, **ours},
+                              capture_output=True, text=True, timeout=120)
+        return proc.returncode, json.loads(proc.stdout)
+
+    def their_status() -> str:
+        proc = subprocess.run([str(published_cli), "auth", "status"], cwd=cwd, env=theirs,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return " ".join(proc.stdout.split())
+
+    code, status = our("status")
+    assert code == 0 and status["logged_in"] and status["email"] == user.email
+    assert status["server_url"] == hub.url and status["auth_method"] == "device_code"
+    assert status["session_id"] in their_status()
+    store = SessionStore(RuntimePaths(runtime))
+    with store.lock():  # make our next request refresh the shared session
+        stale = store.load()
+        assert stale is not None
+        store.save(dataclasses.replace(stale, access_expires_at=utc_now()))
+    code, doctor = our("doctor")
+    assert code == 0 and doctor["ok"], doctor
+    rotated = store.load()
+    assert rotated is not None and rotated.refresh_token != stale.refresh_token
+    text = their_status()
+    assert user.email in text and rotated.session_id in text and "expired" not in text
+    code, out = our("logout")
+    assert code == 0 and out["revoked"] is True
+    assert user.email not in their_status()

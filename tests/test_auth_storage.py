@@ -172,7 +172,7 @@ def test_concurrent_first_writers_agree_on_one_salt(tmp_path: Path) -> None:
     salts = {queue.get(timeout=60) for _ in workers}
     for worker in workers:
         worker.join(timeout=60)
-    assert salts == {target.read_bytes()} and len(target.read_bytes()) == 32
+    assert salts == {target.read_bytes()} and len(target.read_bytes()) == 16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["session.salt"]
 
 
@@ -187,7 +187,7 @@ rounds = int(sys.argv[1])
 for _ in range(rounds):
     with store.lock():
         current = store.load()
-        generation = current.generation if current else 0
+        generation = (current.generation or 0) if current else 0
         store.save(dataclasses.replace(sample_session(), generation=generation + 1))
 """
 
@@ -207,16 +207,81 @@ def test_concurrent_locked_updates_lose_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_kill_9_mid_write_never_leaves_a_broken_session(tmp_path: Path) -> None:
+    import random
+
     store = SessionStore(RuntimePaths(tmp_path))
     with store.lock():
-        store.save(sample_session())
+        store.save(sample_session(generation=1))
     last = 1
-    for round_ in range(12):
-        writer = _writer(tmp_path, 10_000)
-        time.sleep(0.15 + 0.05 * (round_ % 4))
+    for _ in range(12):
+        writer = _writer(tmp_path, 100_000)
+        deadline = time.monotonic() + 120
+        while True:  # wait until this writer is busy writing, however slow the machine
+            current = store.load()
+            assert current is not None and current.generation is not None
+            if current.generation > last:
+                break
+            assert time.monotonic() < deadline, "the writer never wrote"
+            time.sleep(0.01)
+        time.sleep(random.uniform(0, 0.05))
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         stored = store.load()  # the old or the new bytes, never a mix
-        assert stored is not None and stored.generation >= last
+        assert stored is not None and stored.generation is not None
+        assert stored.generation > last
         last = stored.generation
-    assert last > 1  # the writers did get work done between kills
+
+
+def test_the_format_is_the_published_clis(store: SessionStore) -> None:
+    """scrypt(N=2^14, r=8, p=1) over "<hostname>:<uid>" with the 16-byte salt, AES-256-GCM
+    without associated data: decrypt by the documented recipe, independently of our code."""
+    import hashlib
+    import socket
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    with store.lock():
+        store.save(sample_session())
+    salt = store.paths.salt_file.read_bytes()
+    key = hashlib.scrypt(f"{socket.gethostname()}:{os.getuid()}".encode(), salt=salt,
+                         n=2**14, r=8, p=1, dklen=32)
+    envelope = json.loads(store.path.read_bytes())
+    data = json.loads(AESGCM(key).decrypt(bytes.fromhex(envelope["nonce"]),
+                                          bytes.fromhex(envelope["ciphertext"]), None))
+    assert data["auth_method"] == "device_code" and data["storage_backend"] == "file"
+    assert data["user_id"] == 7 and data["teams"][1]["slug"] == "ada-space"
+    assert data["refresh_token"] == "refresh-SECRET-1"
+    del data["server_url"]  # a session the published CLI wrote has no hub URL
+    nonce = os.urandom(12)
+    store.path.write_text(json.dumps({"version": 2, "nonce": nonce.hex(), "ciphertext":
+                                      AESGCM(key).encrypt(nonce, json.dumps(data).encode(),
+                                                          None).hex()}))
+    loaded = store.load()
+    assert loaded is not None and loaded.server_url == "" and loaded.email == "ada@example.com"
+
+
+def test_the_derived_key_is_kept_only_for_the_salt_and_machine_it_came_from(
+        store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    with store.lock():
+        store.save(sample_session())
+    cache = store.paths.auth_dir / "session.key"
+    assert _mode(cache) == 0o600
+    kept = json.loads(cache.read_text())
+    assert set(kept) == {"derived_from", "key"} and len(bytes.fromhex(kept["key"])) == 32
+    calls: list[bytes] = []
+    real_scrypt = storage.hashlib.scrypt
+
+    def counting(password: bytes, **kwargs: object) -> bytes:
+        calls.append(password)
+        return real_scrypt(password, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage.hashlib, "scrypt", counting)
+    assert store.load() is not None and calls == []  # the kept key is used
+    cache.write_text(json.dumps({**kept, "key": "00" * 32}))
+    cache.chmod(0o600)
+    with pytest.raises(SessionFileError):  # a wrong key is never "fixed" silently
+        store.load()
+    cache.chmod(0o644)  # a loose copy is ignored, derived again and replaced
+    assert store.load() is not None and len(calls) == 1 and _mode(cache) == 0o600
+    cache.unlink()
+    assert store.load() is not None and len(calls) == 2 and cache.exists()

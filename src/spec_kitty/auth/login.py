@@ -12,13 +12,14 @@ on the hub is best effort with a 5 s timeout and reported, never fatal.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from spec_kitty.auth.errors import HubError, SessionFileError
 from spec_kitty.auth.oauth import DeviceAuthorization, OAuthClient
-from spec_kitty.auth.session import Session, utc_now
+from spec_kitty.auth.session import BROWSER, DEVICE, Session, utc_now
 from spec_kitty.auth.storage import SessionStore
 from spec_kitty.hosted.runtime import RuntimePaths
 
@@ -62,6 +63,8 @@ def login(method: Method, ui: LoginUI, *, force: bool = False, open_browser: boo
         if not force:
             raise
         existing = None
+    if existing is not None and not existing.server_url:  # written by the published CLI
+        existing = dataclasses.replace(existing, server_url=server_url)
     if (existing is not None and not force and existing.server_url == server_url
             and existing.refresh_usable(utc_now())):
         return LoginResult(existing, already_logged_in=True)
@@ -79,7 +82,8 @@ def login(method: Method, ui: LoginUI, *, force: bool = False, open_browser: boo
         except HubError:
             _revoke_quietly(oauth, grant.refresh_token)
             raise
-        session = Session.create(server_url, grant, identity, method, utc_now())
+        session = Session.create(server_url, grant, identity,
+                                 DEVICE if method == "device" else BROWSER, utc_now())
         with store.lock():
             store.save(session)
     revoked = None

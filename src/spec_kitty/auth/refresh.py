@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from spec_kitty.auth.errors import NotLoggedIn, ReauthRequired
@@ -36,11 +37,12 @@ class TokenManager:
     """Hands out access tokens for one runtime root; remembers a failed refresh so a
     command (or the daemon's pass) reports it once instead of hammering the hub."""
 
-    def __init__(self, store: SessionStore, *,
+    def __init__(self, store: SessionStore, *, server_url: str = "",
                  oauth_factory: Callable[[str], OAuthClient] = OAuthClient,
                  clock: Callable[[], datetime] = utc_now,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
+        self._server_url = server_url
         self._oauth_factory = oauth_factory
         self._clock = clock
         self._sleep = sleep
@@ -50,10 +52,18 @@ class TokenManager:
     def session(self) -> Session:
         """The stored session (cached for this manager); raises :class:`NotLoggedIn`."""
         if self._session is None:
-            self._session = self.store.load()
+            self._session = self._load()
             if self._session is None:
                 raise NotLoggedIn()
         return self._session
+
+    def _load(self) -> Session | None:
+        """The stored session; one written without a hub URL (by the published CLI)
+        belongs to the hub this manager was given."""
+        session = self.store.load()
+        if session is not None and not session.server_url and self._server_url:
+            session = replace(session, server_url=self._server_url)
+        return session
 
     def access_token(self) -> str:
         """A token with more than 5 s left, refreshing first when needed."""
@@ -77,7 +87,7 @@ class TokenManager:
         return session
 
     def _refresh_locked(self, stale: str | None) -> Session:
-        current = self.store.load()                                   # 1. read
+        current = self._load()                                        # 1. read
         if current is None:
             raise NotLoggedIn("You were logged out by another spec-kitty process.")
         now = self._clock()
@@ -104,7 +114,7 @@ class TokenManager:
                            attempt: int) -> Session | None:
         if exc.error == "refresh_replay_benign_retry" and attempt == 1:
             self._sleep(min(exc.retry_after or 1.0, BENIGN_RETRY_CAP_SECONDS))
-            latest = self.store.load()
+            latest = self._load()
             if latest is not None and latest.refresh_token != current.refresh_token:
                 return latest
             return None  # try once more with the same token

@@ -8,7 +8,7 @@ the authenticated client, which refreshes the token if needed).
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -44,6 +44,8 @@ def status_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
     }
     if session is None:
         return {"logged_in": False, **base}
+    if not session.server_url and configured is not None:  # written by the published CLI
+        session = replace(session, server_url=configured.url)
     now = utc_now()
     teams = [{**team.to_json(), "is_default": team.id == session.default_team_id}
              for team in session.teams]

@@ -7,6 +7,13 @@ private teamspace, otherwise the first team; a user with no team cannot log in.
 
 Timestamps are timezone-aware UTC ``datetime`` objects in memory and ISO 8601 strings
 in the (encrypted) file. Tokens never appear in ``repr()`` or in :meth:`Session.public`.
+
+The stored JSON uses the published Spec Kitty CLI's field names and values (observed by
+decrypting a session it wrote; reference §3.2 "Session storage"), so both CLIs can share
+one session file: ``auth_method`` is ``authorization_code`` or ``device_code``,
+``storage_backend`` is ``file``, teams carry ``slug`` (= ``id``), ``generation`` may be
+null, ``user_id`` keeps the hub's JSON type. ``server_url`` is our addition (the other
+CLI ignores it); a session written without it belongs to the configured hub.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ from spec_kitty.auth.errors import HubError
 
 REFRESH_MARGIN = timedelta(seconds=5)
 FORMAT_VERSION = 2
+BROWSER = "authorization_code"
+DEVICE = "device_code"
 AUTH_METHODS = {
-    "browser": "Browser (Authorization Code with PKCE)",
-    "device": "Headless (Device Authorization Grant)",
+    BROWSER: "Browser (Authorization Code with PKCE)",
+    DEVICE: "Headless (Device Authorization Grant)",
 }
-STORAGE_BACKEND = "encrypted_file"
+STORAGE_BACKEND = "file"
+UserId = int | str
 
 
 def utc_now() -> datetime:
@@ -42,6 +52,13 @@ def _parse_time(value: Any, name: str) -> datetime | None:
         raise ValueError(f"{name} must be an ISO 8601 string")
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _user_id(data: dict[str, Any]) -> UserId:
+    value = data.get("user_id")
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        raise ValueError("user_id must be a number or a non-empty string")
+    return value
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = True) -> str:
@@ -74,14 +91,14 @@ class Team:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role,
-                "is_private_teamspace": self.is_private_teamspace}
+                "is_private_teamspace": self.is_private_teamspace, "slug": self.id}
 
 
 @dataclass(frozen=True)
 class Identity:
     """The answer of ``GET /api/v1/me``."""
 
-    user_id: str
+    user_id: UserId
     email: str
     name: str
     teams: tuple[Team, ...]
@@ -95,7 +112,7 @@ class Identity:
             teams = data.get("teams")
             if not isinstance(teams, list):
                 raise ValueError("teams must be a list")
-            identity = cls(_text(data, "user_id"), _text(data, "email"),
+            identity = cls(_user_id(data), _text(data, "email"),
                            _text(data, "name", required=False),
                            tuple(Team.from_json(team) for team in teams))
         except ValueError as exc:
@@ -154,7 +171,7 @@ class TokenGrant:
 @dataclass(frozen=True)
 class Session:
     server_url: str
-    user_id: str
+    user_id: UserId
     email: str
     name: str
     teams: tuple[Team, ...]
@@ -167,7 +184,7 @@ class Session:
     refresh_expires_at: datetime | None
     scope: str
     auth_method: str
-    generation: int
+    generation: int | None
     last_used_at: datetime
     storage_backend: str = STORAGE_BACKEND
 
@@ -177,7 +194,7 @@ class Session:
         return cls(server_url, identity.user_id, identity.email, identity.name, identity.teams,
                    identity.default_team.id, grant.access_token, grant.refresh_token,
                    grant.session_id, now, grant.access_expires_at, grant.refresh_expires_at,
-                   grant.scope, auth_method, grant.generation or 1, now)
+                   grant.scope, auth_method, grant.generation, now)
 
     def rotated(self, grant: TokenGrant, now: datetime) -> Session:
         """This session after a refresh: new tokens and expiries, same identity."""
@@ -186,7 +203,9 @@ class Session:
                        access_expires_at=grant.access_expires_at,
                        refresh_expires_at=grant.refresh_expires_at or self.refresh_expires_at,
                        scope=grant.scope or self.scope,
-                       generation=grant.generation or self.generation + 1, last_used_at=now)
+                       generation=grant.generation if grant.generation is not None
+                       else None if self.generation is None else self.generation + 1,
+                       last_used_at=now)
 
     def access_usable(self, now: datetime) -> bool:
         """More than the refresh margin (5 s) is left on the access token."""
@@ -226,16 +245,17 @@ class Session:
         teams = data.get("teams")
         if not isinstance(teams, list) or not teams:
             raise ValueError("teams must be a non-empty list")
-        generation = data.get("generation", 1)
-        if not isinstance(generation, int) or isinstance(generation, bool):
-            raise ValueError("generation must be an integer")
+        generation = data.get("generation")
+        if generation is not None and (not isinstance(generation, int)
+                                       or isinstance(generation, bool)):
+            raise ValueError("generation must be an integer or null")
         issued = _parse_time(data.get("issued_at"), "issued_at")
         access_expires = _parse_time(data.get("access_token_expires_at"),
                                      "access_token_expires_at")
         if issued is None or access_expires is None:
             raise ValueError("issued_at and access_token_expires_at are required")
         return cls(
-            _text(data, "server_url"), _text(data, "user_id"), _text(data, "email"),
+            _text(data, "server_url", required=False), _user_id(data), _text(data, "email"),
             _text(data, "name", required=False), tuple(Team.from_json(t) for t in teams),
             _text(data, "default_team_id"), _text(data, "access_token"),
             _text(data, "refresh_token"), _text(data, "session_id"), issued, access_expires,

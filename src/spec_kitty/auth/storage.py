@@ -1,17 +1,24 @@
 """The session on disk: ``<runtime>/auth/session.json``, encrypted, private, atomic.
 
-File format (JSON, version 2): ``{"version": 2, "nonce": "<hex>", "ciphertext": "<hex>"}``,
-the ciphertext being the session JSON (:meth:`Session.to_json`) sealed with AES-256-GCM
-(``cryptography``) under a 96-bit random nonce and the associated data
-``spec-kitty-session:v2``.
+The format is the published Spec Kitty CLI's (sync-subsystem reference §3.2, checked by
+decrypting a file it wrote), so both CLIs share one login on a machine:
 
-Key: HKDF-SHA256 over the 32 random bytes of ``session.salt`` (created once, 0600) with
-``"<hostname>:<uid>"`` as context, so the file is useless on another machine or for
-another user. The input is key material, not a password, so a deliberately slow KDF
-(scrypt) would add ~65 ms to every command without protecting anything: whoever can read
-the salt file can run any KDF. What protects the session is that only its owner can read
-these files: the directory is 0700, the files 0600, and a file with any group or other
-permission bit (or owned by someone else, or a symlink) is refused rather than read.
+- ``session.json``: ``{"version": 2, "nonce": "<hex>", "ciphertext": "<hex>"}``, the
+  ciphertext being the session JSON (:meth:`Session.to_json`) sealed with AES-256-GCM
+  (``cryptography``) under a random 96-bit nonce, no associated data;
+- the key: scrypt (N=2^14, r=8, p=1, 32 bytes) of ``"<hostname>:<uid>"`` salted with the
+  16 random bytes of ``session.salt``, so the file is useless on another machine or for
+  another user.
+
+Deriving that key costs ~65 ms, on every command that reads the session. Since the
+hostname and uid are public, the key is exactly as secret as the salt file it comes
+from; we therefore keep it, with a digest of what it was derived from, in
+``session.key`` (0600) next to the salt, and derive again only when that digest no
+longer matches (new salt, other host or user). This changes nothing an attacker can do
+and keeps ``auth status`` inside its budget. What protects the session is that only its
+owner can read these files: the directory is 0700, the files 0600, and a file with any
+group or other permission bit (or owned by someone else, or a symlink) is refused rather
+than read.
 
 All writes go through :mod:`spec_kitty.repo.atomic` (temp file, fsync, rename) while the
 caller holds :meth:`SessionStore.lock`, the machine-wide ``auth/refresh.lock``.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import stat
@@ -37,14 +45,15 @@ from spec_kitty.hosted.runtime import (
     loose_permission_bits,
 )
 
-ASSOCIATED_DATA = b"spec-kitty-session:v2"
-SALT_BYTES = 32
+SALT_BYTES = 16
+SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 NONCE_BYTES = 12
 LOCK_TIMEOUT_SECONDS = 10.0
 RELOGIN = "spec-kitty auth login --force"
 
 
 def _machine_context() -> bytes:
+    """``"<hostname>:<uid>"`` (``os.uname`` is ``gethostname`` without importing socket)."""
     if hasattr(os, "uname"):
         host, uid = os.uname().nodename, str(os.getuid())
     else:  # pragma: no cover - Windows
@@ -54,12 +63,8 @@ def _machine_context() -> bytes:
     return f"{host}:{uid}".encode()
 
 
-def _derive_key(salt: bytes) -> bytes:
-    from cryptography.hazmat.primitives.hashes import SHA256
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    return HKDF(algorithm=SHA256(), length=32, salt=b"spec-kitty-session-key",
-                info=_machine_context()).derive(salt)
+def _key_digest(salt: bytes, context: bytes) -> str:
+    return hashlib.sha256(b"spec-kitty-session-key\0" + salt + b"\0" + context).hexdigest()
 
 
 def _read_private(path: Path) -> bytes:
@@ -161,7 +166,7 @@ class SessionStore:
         nonce = os.urandom(NONCE_BYTES)
         plaintext = json.dumps(session.to_json(), sort_keys=True).encode()
         salt = self._existing_salt() or self._checked(self._create_salt(self.paths.salt_file))
-        sealed = AESGCM(_derive_key(salt)).encrypt(nonce, plaintext, ASSOCIATED_DATA)
+        sealed = AESGCM(self._key(salt)).encrypt(nonce, plaintext, None)
         envelope = {"version": FORMAT_VERSION, "nonce": nonce.hex(), "ciphertext": sealed.hex()}
         write_bytes_atomic(self.path, json.dumps(envelope).encode() + b"\n",
                            mode=PRIVATE_FILE_MODE)
@@ -209,10 +214,33 @@ class SessionStore:
         if salt is None:
             raise self._unreadable(f"its key material {self.paths.salt_file} is missing")
         try:
-            return AESGCM(_derive_key(salt)).decrypt(nonce, sealed, ASSOCIATED_DATA)
+            return AESGCM(self._key(salt)).decrypt(nonce, sealed, None)
         except (InvalidTag, ValueError):
             raise self._unreadable("it does not decrypt for this machine and user (host name "
                                    "or user changed, or the file is damaged)") from None
+
+    def _key(self, salt: bytes) -> bytes:
+        """The AES key for ``salt`` on this machine and user (see the module docstring)."""
+        from spec_kitty.repo.atomic import write_bytes_atomic
+
+        context = _machine_context()
+        digest = _key_digest(salt, context)
+        cache = self.paths.auth_dir / "session.key"
+        try:
+            cached = json.loads(_read_private(cache))
+            if isinstance(cached, dict) and cached.get("derived_from") == digest:
+                key = bytes.fromhex(str(cached.get("key")))
+                if len(key) == 32:
+                    return key
+        except (FileNotFoundError, ValueError, SessionFileError):
+            pass  # absent, stale or refused: derive again (and replace it below)
+        key = hashlib.scrypt(context, salt=salt, **SCRYPT)
+        # A read-only runtime directory only costs the derivation next time.
+        with contextlib.suppress(OSError):
+            write_bytes_atomic(cache, json.dumps({"derived_from": digest,
+                                                  "key": key.hex()}).encode(),
+                               mode=PRIVATE_FILE_MODE)
+        return key
 
     def _existing_salt(self) -> bytes | None:
         try:

@@ -76,9 +76,9 @@ def authenticated_client(paths: RuntimePaths | None = None, *,
     gate.require_enabled()
     paths = paths or RuntimePaths.current()
     evaluate_readiness(paths=paths).raise_unless_ready()
-    tokens = TokenManager(SessionStore(paths))
-    session = tokens.session()
     configured = resolve_server_url(paths=paths)
+    tokens = TokenManager(SessionStore(paths), server_url=configured.url if configured else "")
+    session = tokens.session()
     if configured is not None and configured.url != session.server_url:
         raise HubError(f"You are logged in to {session.server_url}, but the configured hub is "
                        f"{configured.url} ({configured.source}).", "SERVER_MISMATCH",
