@@ -243,3 +243,86 @@ def test_the_authenticated_client_is_the_one_door_to_the_hub(
         authenticated_client()
     assert getattr(unreadable.value, "code", "") == "SESSION_UNREADABLE"
     assert not isinstance(unreadable.value, NotLoggedIn)
+
+
+def test_forced_login_replaces_and_revokes_the_old_session(sqlite_hub: Any,
+                                                           tmp_path: Path) -> None:
+    hub = sqlite_hub
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    old = current_store().load()
+    assert old is not None
+    proc = start_login(hub, tmp_path, "--headless", "--force")
+    hub.approve_device(read_prompt(proc, "enter the code:").rsplit(":", 1)[1].strip(),
+                       user.email)
+    code, answer = finish(proc)
+    assert code == 0 and answer["result"] == "logged_in"
+    assert answer["session_id"] != old.session_id
+    assert _refresh_directly(hub, old.refresh_token).status_code == 400  # old one revoked
+    text = run_cli(["auth", "login", "--headless"], tmp_path, env=hub_env(hub))
+    assert text.returncode == 0 and "Already logged in" in text.stdout
+
+
+def test_unreadable_sessions_block_login_until_forced_and_logout_removes_them(
+        sqlite_hub: Any, tmp_path: Path) -> None:
+    hub = sqlite_hub
+    store = current_store()
+    store.paths.auth_dir.mkdir(parents=True)
+    store.path.write_text('{"version": 2, "nonce": "00", "ciphertext": "00"}')
+    store.path.chmod(0o600)
+    code, refused = sk_auth(hub, tmp_path, "login", "--headless")
+    assert code == 1 and refused["error_code"] == "SESSION_UNREADABLE"
+    proc = start_login(hub, tmp_path, "--headless", "--force")  # --force starts over
+    read_prompt(proc, "enter the code:")
+    proc.kill()
+    proc.communicate()
+    out = run_cli(["auth", "logout"], tmp_path, env=hub_env(hub))
+    assert out.returncode == 0 and "could not be read" in out.stdout
+    assert not store.path.exists()
+    assert "nothing to do" in run_cli(["auth", "logout"], tmp_path, env=hub_env(hub)).stdout
+
+
+def test_text_output_and_a_hub_that_cannot_revoke(sqlite_hub: Any, tmp_path: Path) -> None:
+    hub = sqlite_hub
+    env = hub_env(hub)
+    assert "Not logged in" in run_cli(["auth", "status"], tmp_path, env=env).stdout
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    whoami = sk_auth(hub, tmp_path, "whoami")[1]
+    assert whoami["user"]["email"] == user.email
+    assert whoami["default_team"]["id"] == user.private_team
+    doctor = run_cli(["auth", "doctor"], tmp_path, env=env)
+    assert doctor.returncode == 0 and doctor.stdout.count("[  ok]") == 6
+    elsewhere = run_cli(["auth", "status"], tmp_path,
+                        env={**env, "SPEC_KITTY_SAAS_URL": "https://other.example.com"})
+    assert "the configured hub is https://other.example.com" in elsewhere.stdout
+    failing = run_cli(["auth", "doctor"], tmp_path,
+                      env={**env, "SPEC_KITTY_SAAS_URL": "http://127.0.0.1:9"})
+    assert failing.returncode == 1 and "[fail] hub_reachable" in failing.stdout
+    assert "fix: " in failing.stdout
+    rewrite_session(current_store(), server_url="http://127.0.0.1:9")  # a hub that is gone
+    out = run_cli(["auth", "logout"], tmp_path, env=env)
+    assert out.returncode == 0 and "Logged out locally" in out.stdout
+    assert "expires on its own" in out.stdout and not current_store().path.exists()
+
+
+def test_hub_answers_we_cannot_use_are_clear_errors(sqlite_hub: Any) -> None:
+    from spec_kitty.auth.errors import HubError
+    from spec_kitty.auth.oauth import OAuthClient, OAuthError
+
+    with OAuthClient(sqlite_hub.url) as oauth:
+        with pytest.raises(OAuthError) as bad_grant:
+            oauth.refresh("not-a-refresh-token")
+        assert bad_grant.value.error == "invalid_grant" and bad_grant.value.status == 400
+        assert "not-a-refresh-token" not in bad_grant.value.message
+        with pytest.raises(HubError) as unauthorised:
+            oauth.me("not-an-access-token")
+        assert unauthorised.value.details["http_status"] == 401
+        oauth.revoke("unknown-token")  # RFC 7009: unknown tokens are fine
+    with OAuthClient(sqlite_hub.url + "/no-such-prefix") as wrong_path:
+        with pytest.raises(HubError) as missing:
+            wrong_path.start_device()
+        assert missing.value.details["http_status"] == 404
+    with OAuthClient("http://127.0.0.1:9") as nowhere, pytest.raises(HubError) as down:
+        nowhere.start_device()
+    assert down.value.code == "HUB_UNREACHABLE" and "127.0.0.1:9" in down.value.message
