@@ -28,8 +28,8 @@ Fixtures
   page's CSRF token.
 - ``bearer(token) -> dict``: the ``Authorization`` header for a token.
 
-The servers run with ``SPEC_KITTY_HUB_DEVICE_INTERVAL=1`` (clients poll every second)
-and trust ``X-Forwarded-For`` from 127.0.0.1, so a test can act from its own address
+The servers run with ``SPEC_KITTY_HUB_DEVICE_INTERVAL=1`` (clients poll every second),
+``SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS=20`` and trust ``X-Forwarded-For`` from 127.0.0.1, so a test can act from its own address
 (rate limits are per address). Users and teams are never deleted: use fresh names.
 """
 
@@ -55,6 +55,7 @@ HUB_BIN = Path(sys.executable).parent / "spec-kitty-hub"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 BACKENDS = ["sqlite", "postgresql"]
+ADDRESS_LIMIT = 20  # failed sign-ins per address and 15 minutes on the test hubs
 
 
 def free_port() -> int:
@@ -150,7 +151,8 @@ class HubServer:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "SPEC_KITTY_HUB_DEVICE_INTERVAL": "1"}
+        return {**os.environ, "SPEC_KITTY_HUB_DEVICE_INTERVAL": "1",
+                "SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS": str(ADDRESS_LIMIT)}
 
     def start(self, *extra: str) -> None:
         log = self.workdir / f"hub-{self.backend}.log"

@@ -11,13 +11,15 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from spec_kitty_hub.config import Settings, load_settings, redact_url
-from spec_kitty_hub.db.engine import Database
 from spec_kitty_hub.errors import HubError
+
+if TYPE_CHECKING:
+    from spec_kitty_hub.db.engine import Database
 
 DatabaseOption = Annotated[str | None, typer.Option(
     "--database", metavar="URL",
@@ -55,6 +57,7 @@ def open_database(database: str | None) -> tuple[Settings, Database]:
     """Settings and a ready database: SQLite is migrated on the spot (embedded use);
     PostgreSQL must be migrated explicitly (HubError ``MIGRATION_PENDING``)."""
     from spec_kitty_hub.db import migrate
+    from spec_kitty_hub.db.engine import Database
 
     settings = load_settings(database)
     db = Database(settings.database_url)

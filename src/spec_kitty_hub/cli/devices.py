@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, open_database, run
-from spec_kitty_hub.errors import HubError
-from spec_kitty_hub.services import accounts, grants
 
 app = typer.Typer(help="Approve device sign-ins.", no_args_is_help=True)
 
@@ -21,6 +19,9 @@ def approve(user_code: Annotated[str, typer.Argument(help="The code the CLI prin
     """Approve a pending device code on behalf of a user."""
 
     def action() -> None:
+        from spec_kitty_hub.errors import HubError
+        from spec_kitty_hub.services import accounts, grants
+
         _, db = open_database(database)
         with db.write() as session:
             account = accounts.get_user(session, user)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, open_database, run
-from spec_kitty_hub.services import accounts
 
 app = typer.Typer(help="Manage teams.", no_args_is_help=True)
 members = typer.Typer(help="Add or remove team members.", no_args_is_help=True)
@@ -29,6 +28,8 @@ def add(slug: Annotated[str, typer.Argument(help="Team id: lower-case letters, d
     """Create a shared team."""
 
     def action() -> None:
+        from spec_kitty_hub.services import accounts
+
         _, db = open_database(database)
         with db.write() as session:
             team = accounts.create_team(session, slug, name, owner)
@@ -43,6 +44,8 @@ def list_(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List teams with their member counts."""
 
     def action() -> None:
+        from spec_kitty_hub.services import accounts
+
         _, db = open_database(database)
         with db.read() as session:
             teams = [{"id": t.slug, "name": t.name, "members": count,
@@ -62,6 +65,8 @@ def member_add(team: str, email: str,
     """Add a user to a team (or change their role)."""
 
     def action() -> None:
+        from spec_kitty_hub.services import accounts
+
         _, db = open_database(database)
         with db.write() as session:
             accounts.add_member(session, team, email, role.value)
@@ -77,6 +82,8 @@ def member_remove(team: str, email: str, database: DatabaseOption = None,
     """Remove a user from a team."""
 
     def action() -> None:
+        from spec_kitty_hub.services import accounts
+
         _, db = open_database(database)
         with db.write() as session:
             accounts.remove_member(session, team, email)

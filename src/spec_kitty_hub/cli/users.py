@@ -14,7 +14,6 @@ from spec_kitty_hub.cli.common import (
     read_password,
     run,
 )
-from spec_kitty_hub.services import accounts
 
 app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 
@@ -26,6 +25,8 @@ def add(email: Annotated[str, typer.Argument(help="The user's email (their login
     """Create a user (password read from stdin) and their private teamspace."""
 
     def action() -> None:
+        from spec_kitty_hub.services import accounts
+
         password = read_password()
         _, db = open_database(database)
         with db.write() as session:
@@ -42,6 +43,8 @@ def list_(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List users."""
 
     def action() -> None:
+        from spec_kitty_hub.services import accounts
+
         _, db = open_database(database)
         with db.read() as session:
             users = [{"user_id": u.id, "email": u.email, "name": u.name,
@@ -58,6 +61,8 @@ def disable(email: str, database: DatabaseOption = None, as_json: JsonOption = F
     """Disable a user and end all their sessions (CLI and browser)."""
 
     def action() -> None:
+        from spec_kitty_hub.services import accounts
+
         _, db = open_database(database)
         with db.write() as session:
             user = accounts.disable_user(session, email)
