@@ -350,3 +350,36 @@ def test_mission_binding_is_opt_in_and_read_from_the_project(initialized_repo: P
                                  require_mission_binding=True)
     assert missing.state is ReadinessState.MISSING_MISSION_BINDING
     assert "error" in missing.details
+
+
+IMPORT_PROBE = """
+import sys
+from spec_kitty.cli.main import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in ("httpx", "cryptography", "tomlkit", "filelock._unix")
+               if m in sys.modules)
+print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def _heavy_imports(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", IMPORT_PROBE, *args], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, **env})
+    return proc.stderr.rsplit("HEAVY=", 1)[1].strip()
+
+
+def test_hosted_dependencies_load_only_where_a_request_follows(initialized_repo: Path) -> None:
+    """Local commands never import httpx or cryptography; `auth status` (local, on a
+    budget) decrypts but never imports httpx."""
+    from auth_helpers import current_store, sample_session
+
+    for args in (["status", "--all", "--json"], ["mission", "list", "--json"], ["--help"]):
+        assert _heavy_imports(args, initialized_repo, ON) == "", args
+    assert _heavy_imports(["auth", "status"], initialized_repo, ON) == ""
+    store = current_store()
+    with store.lock():
+        store.save(sample_session())
+    assert _heavy_imports(["auth", "status"], initialized_repo, ON) == "cryptography"
