@@ -326,3 +326,20 @@ def test_hub_answers_we_cannot_use_are_clear_errors(sqlite_hub: Any) -> None:
     with OAuthClient("http://127.0.0.1:9") as nowhere, pytest.raises(HubError) as down:
         nowhere.start_device()
     assert down.value.code == "HUB_UNREACHABLE" and "127.0.0.1:9" in down.value.message
+
+
+def test_a_session_others_could_read_is_refused_but_logout_still_revokes_it(
+        hub_server: Any, tmp_path: Path) -> None:
+    hub = hub_server
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    store = current_store()
+    leaked = store.load()
+    assert leaked is not None
+    store.path.chmod(0o644)
+    code, refused = sk_auth(hub, tmp_path, "whoami")
+    assert code == 1 and refused["error_code"] == "SESSION_FILE_INSECURE"
+    assert "auth logout" in refused["remediation"]
+    code, out = sk_auth(hub, tmp_path, "logout")
+    assert code == 0 and out["revoked"] is True and not store.path.exists()
+    assert _refresh_directly(hub, leaked.refresh_token).status_code == 400

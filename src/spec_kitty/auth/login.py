@@ -106,10 +106,10 @@ def logout(paths: RuntimePaths | None = None,
     """Remove the local session (always) and revoke it on the hub (best effort)."""
     store = SessionStore(paths)
     with store.lock():
-        try:
-            session = store.load()
+        try:  # a file others could read is read anyway: that session must be revoked
+            session = store.load(for_revocation=True)
         except SessionFileError:
-            session = None  # refused or unreadable: still remove it
+            session = None  # unreadable: still remove it
         removed = store.delete()
     if session is None:
         return LogoutResult(removed, None, None, None)

@@ -67,7 +67,7 @@ def _key_digest(salt: bytes, context: bytes) -> str:
     return hashlib.sha256(b"spec-kitty-session-key\0" + salt + b"\0" + context).hexdigest()
 
 
-def _read_private(path: Path) -> bytes:
+def _read_private(path: Path, *, check_mode: bool = True) -> bytes:
     """Read ``path`` only if it is a regular file owned by us with no group/other bits.
 
     The checks run on the opened descriptor, so the file cannot be swapped in between.
@@ -94,13 +94,14 @@ def _read_private(path: Path) -> bytes:
                 "SESSION_FILE_INSECURE", hint=f"Remove it and run `{RELOGIN}`.",
                 details={"file": str(path)})
         loose = loose_permission_bits(info.st_mode)
-        if loose:
+        if loose and check_mode:
             mode = f"{stat.S_IMODE(info.st_mode):04o}"
             raise SessionFileError(
                 f"{path} has mode {mode}: other users may be able to read your session, so "
                 "it is refused.", "SESSION_FILE_INSECURE",
                 hint=f"Run `chmod 600 {path}` (and `chmod 700 {path.parent}`) if only you "
-                     f"could have read it; otherwise revoke it with `{RELOGIN}`.",
+                     "could have read it; otherwise `spec-kitty auth logout` (it revokes the "
+                     "session on the hub) and log in again.",
                 details={"file": str(path), "mode": mode})
         chunks = []
         while chunk := os.read(fd, 65536):
@@ -139,18 +140,20 @@ class SessionStore:
                 f"{timeout:g} s.", "SESSION_LOCK_TIMEOUT",
                 hint="Retry; if it persists, stop the other spec-kitty process.") from None
 
-    def load(self) -> Session | None:
+    def load(self, *, for_revocation: bool = False) -> Session | None:
         """The stored session, or ``None`` when there is none.
 
         Raises :class:`SessionFileError` with code ``SESSION_FILE_INSECURE`` (permissions,
         owner, symlink) or ``SESSION_UNREADABLE`` (damaged, plaintext, other machine).
+        ``for_revocation`` (logout only) reads a file others could read, so that a
+        session that may have leaked can still be revoked on the hub.
         """
         try:
-            raw = _read_private(self.path)
+            raw = _read_private(self.path, check_mode=not for_revocation)
         except FileNotFoundError:
             return None
         envelope = self._parse_envelope(raw)
-        plaintext = self._decrypt(envelope)
+        plaintext = self._decrypt(envelope, check_mode=not for_revocation)
         try:
             return Session.from_json(json.loads(plaintext))
         except ValueError as exc:  # JSONDecodeError included
@@ -201,7 +204,7 @@ class SessionStore:
             raise self._unreadable(f"unknown format version {envelope.get('version')!r}")
         return envelope
 
-    def _decrypt(self, envelope: dict[str, Any]) -> bytes:
+    def _decrypt(self, envelope: dict[str, Any], *, check_mode: bool = True) -> bytes:
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -210,7 +213,7 @@ class SessionStore:
             sealed = bytes.fromhex(str(envelope.get("ciphertext")))
         except ValueError:
             raise self._unreadable("nonce or ciphertext is not hex") from None
-        salt = self._existing_salt()
+        salt = self._existing_salt(check_mode=check_mode)
         if salt is None:
             raise self._unreadable(f"its key material {self.paths.salt_file} is missing")
         try:
@@ -242,9 +245,9 @@ class SessionStore:
                                mode=PRIVATE_FILE_MODE)
         return key
 
-    def _existing_salt(self) -> bytes | None:
+    def _existing_salt(self, *, check_mode: bool = True) -> bytes | None:
         try:
-            return self._checked(_read_private(self.paths.salt_file))
+            return self._checked(_read_private(self.paths.salt_file, check_mode=check_mode))
         except FileNotFoundError:
             return None
 
