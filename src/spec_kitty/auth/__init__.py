@@ -7,7 +7,7 @@
 - :mod:`.refresh`: token refresh under the machine-wide lock (read, decide, refresh, reconcile)
 - :mod:`.transport`: :func:`~spec_kitty.auth.transport.authenticated_client`, the one
   ``httpx`` client every hosted command uses (bearer token, one refresh-and-retry on 401)
-- :mod:`.login` and :mod:`.report`: the use cases behind ``spec-kitty auth ...``
+- :mod:`.login`, :mod:`.status`, :mod:`.doctor`: the use cases behind ``spec-kitty auth``
 
 Nothing is imported here so that ``spec-kitty auth status`` stays fast.
 """

@@ -104,7 +104,7 @@ def login(
 @app.command("status")
 def status(json_out: bool = options.JSON) -> None:
     """Who is logged in, to which hub, teams, token lifetimes and storage (exit 0)."""
-    from spec_kitty.auth.report import status_report
+    from spec_kitty.auth.status import status_report
 
     report = status_report()
     if json_out:
@@ -186,7 +186,7 @@ def _iso(moment: datetime) -> str:
 @app.command("doctor")
 def doctor(json_out: bool = options.JSON) -> None:
     """Check hub URL, session file permissions, tokens and the hub's view of the session."""
-    from spec_kitty.auth.report import doctor_report
+    from spec_kitty.auth.doctor import doctor_report
 
     report = doctor_report()
     if json_out:

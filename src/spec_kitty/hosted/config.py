@@ -13,12 +13,14 @@ Known keys so far (later issues add more to ``[sync]``):
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.hosted.runtime import RuntimePaths, ensure_private_dir
+
+if TYPE_CHECKING:
+    import tomllib
 
 TomlValue = str | int | float | bool
 
@@ -55,6 +57,7 @@ def read_user_config(paths: RuntimePaths | None = None) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise UserConfigError(path, f"cannot be read ({exc.strerror})") from None
+    import tomllib  # only when there is a file to parse
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,66 +1,23 @@
-"""What ``auth status``, ``auth whoami`` and ``auth doctor`` report.
+"""What ``auth doctor`` checks, each with its remediation.
 
-``status`` and ``whoami`` are local (no network, no httpx import) so they answer fast;
-``doctor`` also asks the hub (reachability, then ``GET /api/v1/session-status`` through
-the authenticated client, which refreshes the token if needed).
+Local checks first (hub URL, file permissions, the session, token lifetimes), then the
+hub: one ``HEAD`` (2 s), then ``GET /api/v1/session-status`` through the authenticated
+client, which refreshes the token if needed. Later checks are skipped when an earlier
+one makes them meaningless.
 """
 
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from spec_kitty.auth.errors import SessionFileError
-from spec_kitty.auth.session import AUTH_METHODS, Session, utc_now
+from spec_kitty.auth.session import Session, utc_now
+from spec_kitty.auth.status import seconds_left
 from spec_kitty.auth.storage import SessionStore
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.hosted.runtime import RuntimePaths, loose_permission_bits
-
-
-def _seconds_left(moment: datetime | None, now: datetime) -> int | None:
-    return None if moment is None else int((moment - now).total_seconds())
-
-
-def status_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
-    """The session as ``auth status --json`` prints it; never contains a token.
-
-    ``{"logged_in": false, ...}`` when there is no session. Raises
-    :class:`SessionFileError` when the session file is refused or unreadable.
-    """
-    from spec_kitty.hosted.server import resolve_server_url
-
-    paths = paths or RuntimePaths.current()
-    store = SessionStore(paths)
-    session = store.load()
-    try:
-        configured = resolve_server_url(paths=paths)
-    except SpecKittyError:
-        configured = None
-    base: dict[str, Any] = {
-        "configured_server_url": configured.url if configured else None,
-        "storage": {"backend": "encrypted_file", "path": str(store.path)},
-    }
-    if session is None:
-        return {"logged_in": False, **base}
-    if not session.server_url and configured is not None:  # written by the published CLI
-        session = replace(session, server_url=configured.url)
-    now = utc_now()
-    teams = [{**team.to_json(), "is_default": team.id == session.default_team_id}
-             for team in session.teams]
-    public = session.public()
-    return {
-        "logged_in": True, **base, **public, "teams": teams,
-        "user": {"id": session.user_id, "email": session.email, "name": session.name},
-        "auth_method_label": AUTH_METHODS.get(session.auth_method, session.auth_method),
-        "access_token_expires_in_seconds": _seconds_left(session.access_expires_at, now),
-        "refresh_token_expires_in_seconds": _seconds_left(session.refresh_expires_at, now),
-        "access_token_valid": session.access_usable(now),
-        "refresh_token_valid": session.refresh_usable(now),
-        "server_matches_config": configured is None or configured.url == session.server_url,
-    }
-
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
@@ -162,7 +119,7 @@ def _check_tokens(report: DoctorReport, session: Session | None) -> None:
         report.add("tokens", "ok", "The access token has expired; it is refreshed on the "
                                    "next request.")
     else:
-        left = _seconds_left(session.access_expires_at, now)
+        left = seconds_left(session.access_expires_at, now)
         report.add("tokens", "ok", f"The access token is valid for {left} more seconds.")
 
 
