@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
 import socket
 import sys
 from typing import Annotated, Any
@@ -13,6 +14,10 @@ import typer
 from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, run
 from spec_kitty_hub.config import DATABASE_ENV, PUBLIC_URL_ENV, load_settings, redact_url
 from spec_kitty_hub.errors import HubError
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def migrate(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
@@ -71,6 +76,10 @@ def serve(
               flush=True)
 
     run(False, prepare)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal for the
+    # handler it found: exit 0 then, with atexit hooks run, instead of dying by signal.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
     config = uvicorn.Config("spec_kitty_hub.api.app:create_app", factory=True,
                             workers=workers, log_level=log_level, proxy_headers=True,
                             forwarded_allow_ips=forwarded_allow_ips, server_header=False)
