@@ -56,32 +56,42 @@ class Response:
         return json.dumps(self.body).encode()
 
 
+Matcher = Callable[["Request"], bool]
+
+
 class Faults:
+    """A FIFO of one-shot faults; each may be limited to requests a ``when`` predicate
+    accepts (``when=None``: the next request, whatever it is)."""
+
     def __init__(self) -> None:
-        self._queue: list[tuple[str, dict[str, Any]]] = []
+        self._queue: list[tuple[str, dict[str, Any], Matcher | None]] = []
         self._lock = threading.Lock()
 
-    def rate_limit_once(self, **options: Any) -> None:
-        self._push("rate_limit", options)
+    def rate_limit_once(self, when: Matcher | None = None, **options: Any) -> None:
+        self._push("rate_limit", options, when)
 
-    def fail_next(self, status: int = 502, count: int = 1) -> None:
+    def fail_next(self, status: int = 502, count: int = 1, when: Matcher | None = None) -> None:
         for _ in range(count):
-            self._push("status", {"status": status})
+            self._push("status", {"status": status}, when)
 
-    def cut_next(self, count: int = 1) -> None:
+    def cut_next(self, count: int = 1, when: Matcher | None = None) -> None:
         for _ in range(count):
-            self._push("cut", {})
+            self._push("cut", {}, when)
 
-    def cut_after_handling(self) -> None:
-        self._push("cut_after", {})
+    def cut_after_handling(self, when: Matcher | None = None) -> None:
+        self._push("cut_after", {}, when)
 
-    def _push(self, kind: str, options: dict[str, Any]) -> None:
+    def _push(self, kind: str, options: dict[str, Any], when: Matcher | None) -> None:
         with self._lock:
-            self._queue.append((kind, options))
+            self._queue.append((kind, options, when))
 
-    def take(self) -> tuple[str, dict[str, Any]] | None:
+    def take(self, request: Request) -> tuple[str, dict[str, Any]] | None:
         with self._lock:
-            return self._queue.pop(0) if self._queue else None
+            for index, (kind, options, when) in enumerate(self._queue):
+                if when is None or when(request):
+                    del self._queue[index]
+                    return kind, options
+            return None
 
     @property
     def pending(self) -> int:
@@ -184,7 +194,7 @@ class HttpDouble:
         )
         with self.lock:
             self.requests.append(request)
-        fault = self.faults.take()
+        fault = self.faults.take(request)
         if fault and fault[0] == "cut":
             _reset(handler)
             return

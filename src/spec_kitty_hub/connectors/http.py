@@ -172,6 +172,7 @@ class ProviderHttp:
                     if wait > self.policy.max_wait or final:
                         raise RateLimited(self.provider, wait)
                     self._pause(wait)
+                    self.remaining = None  # this wait already covers the spent budget
                     continue
                 if response.is_success:
                     return response
