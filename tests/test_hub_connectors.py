@@ -8,10 +8,6 @@ from typing import Any
 
 import pytest
 
-from doubles.github import GitHubDouble
-from doubles.gitlab import GitLabDouble
-from doubles.jira import JiraDouble
-from doubles.linear import LinearDouble
 from spec_kitty.core.tracker_models import CanonicalStatus
 from spec_kitty_hub.connectors import (
     AuthenticationFailed,
@@ -26,6 +22,11 @@ from spec_kitty_hub.connectors import (
     UnsupportedTransition,
     build_connector,
 )
+
+from doubles.github import GitHubDouble
+from doubles.gitlab import GitLabDouble
+from doubles.jira import JiraDouble
+from doubles.linear import LinearDouble
 
 
 class Clock:
