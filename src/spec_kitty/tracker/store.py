@@ -150,7 +150,8 @@ class TrackerStore:
         ref = issue.ref
         self._db.execute(
             "INSERT INTO tracker_issues"
-            " (identity, system, workspace, issue_id, payload, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(identity) DO UPDATE SET"
+            " (identity, system, workspace, issue_id, payload, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(identity) DO UPDATE SET"
             " payload = excluded.payload, updated_at = excluded.updated_at",
             (
                 ref.identity,
