@@ -123,8 +123,7 @@ class SyncEngine:
                     result.stats.pulled_created += 1
                 else:
                     merged = merge(known, issue, self.policy, self.strategy)
-                    self.store.record_conflicts(merged.conflicts)
-                    result.conflicts += merged.conflicts
+                    result.conflicts += self.store.record_conflicts(merged.conflicts)
                     if changed_fields(known, merged.merged) or merged.merged.ref != known.ref:
                         self.store.upsert_issue(merged.merged)
                         result.stats.pulled_updated += 1
@@ -182,8 +181,7 @@ class SyncEngine:
             self._with_retries(self.connector.update_issue, theirs.ref.id, patch) if patch else None
         )
         with self.store.transaction():
-            self.store.record_conflicts(merged.conflicts)
-            result.conflicts += merged.conflicts
+            result.conflicts += self.store.record_conflicts(merged.conflicts)
             if stored is None:
                 if changed_fields(local, merged.merged):
                     self.store.upsert_issue(merged.merged)

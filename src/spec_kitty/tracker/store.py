@@ -265,10 +265,26 @@ class TrackerStore:
         return [WorkPackageMapping(*row) for row in rows]
 
     # -- conflicts ---------------------------------------------------------------
-    def record_conflicts(self, records: Iterable[ConflictRecord]) -> None:
+    def record_conflicts(self, records: Iterable[ConflictRecord]) -> list[ConflictRecord]:
+        """Store conflicts; one identical to the latest record for that issue and field
+        (a push re-meeting what the pull just resolved) is not stored twice. Returns
+        the records actually stored."""
         now = _now()
+        stored: list[ConflictRecord] = []
         for record in records:
             data = record.to_dict()
+            values = (
+                json.dumps(data["local_value"]),
+                json.dumps(data["external_value"]),
+                json.dumps(data["resolved_value"]),
+            )
+            latest = self._db.execute(
+                "SELECT local_value, external_value, resolved_value FROM tracker_conflicts"
+                " WHERE identity = ? AND field_name = ? ORDER BY id DESC LIMIT 1",
+                (record.identity, record.field_name),
+            ).fetchone()
+            if latest is not None and tuple(latest) == values:
+                continue
             self._db.execute(
                 "INSERT INTO tracker_conflicts (identity, field_name, local_value, external_value,"
                 " resolved_value, strategy, manual_review_required, recorded_at)"
@@ -276,14 +292,14 @@ class TrackerStore:
                 (
                     record.identity,
                     record.field_name,
-                    json.dumps(data["local_value"]),
-                    json.dumps(data["external_value"]),
-                    json.dumps(data["resolved_value"]),
+                    *values,
                     record.strategy.value,
                     int(record.manual_review_required),
                     now,
                 ),
             )
+            stored.append(record)
+        return stored
 
     def conflicts(self) -> list[dict[str, Any]]:
         rows = self._db.execute(
