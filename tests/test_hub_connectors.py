@@ -279,3 +279,41 @@ def test_build_connector_validates_settings() -> None:
         build_connector("github", {"repo": "a/b"})
     with pytest.raises(ValueError, match="owner/name"):
         build_connector("github", {"repo": "nope", "token": "t"})
+
+
+def test_spent_budget_is_respected_before_sending(github_double: GitHubDouble) -> None:
+    connector = _connect(github_double, Clock())
+    github_double.remaining = 1  # the next answer reports 0 left, resetting in an hour
+    connector.get_issue("1") if github_double.issues else list(connector.list_issues())
+    sent = len(github_double.requests)
+    with pytest.raises(RateLimited) as err:
+        list(connector.list_issues())
+    assert err.value.retry_after > 3000 and len(github_double.requests) == sent
+
+
+def test_unreachable_provider_is_a_network_failure_after_retries() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    clock = Clock()
+    connector = build_connector("gitlab", {"project": "g/d", "token": "t", "base_url": f"http://127.0.0.1:{port}"},
+                                sleep=clock.sleep, jitter=lambda: 0.0, policy=RetryPolicy(max_attempts=3))
+    with pytest.raises(NetworkFailure) as err:
+        connector.get_issue("1")
+    assert err.value.effect_unknown is False and len(clock.sleeps) == 2
+
+
+def test_linear_errors_and_label_replacement(linear_double: LinearDouble) -> None:
+    from spec_kitty_hub.connectors import InvalidRequest
+
+    connector = _connect(linear_double, Clock())
+    issue = connector.create_issue(IssueDraft(title="labels", labels=("a", "b"), priority=2))
+    replaced = connector.update_issue(issue.ref.id, IssuePatch(labels=("c",), priority=4))
+    assert replaced.labels == ("c",) and replaced.priority == 4
+    assert connector.search_issues("ENG-404") == []
+    with pytest.raises(InvalidRequest):
+        connector.update_issue(issue.ref.id, IssuePatch(priority=9))
+    with pytest.raises(InvalidRequest, match="Cannot query field"):
+        connector._gql("{ issues { nodes { nonsense } } }")

@@ -321,3 +321,63 @@ while True:
     assert batches >= 3
     assert store.count_issues() == 50 * batches
     assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_fp_creates_drafts_and_skips_unknown_status(project: Path, fp_on_path: StandIn) -> None:
+    fp_on_path.seed(project, id="FP-7", title="odd", status="waiting", priority=None, description="",
+                    parent=None, depends=[], created_at=stamp(T0), updated_at=stamp(T0), comments=[])
+    service = bind(project, provider="fp", mode="spec_kitty_authoritative")
+    backend = service.backend()
+    assert isinstance(backend, LocalTrackerService)
+    with backend.store() as store:
+        store.add_local_draft("fp", "demo", "Ship it", body="notes", priority=1, status=CanonicalStatus.DONE)
+    result = service.run()
+    assert result["skipped"] == [{"id": "FP-7", "reason": "unknown status", "value": "waiting"}]
+    assert result["stats"]["pushed_created"] == 1
+    (created,) = [i for i in fp_on_path.load(project)["issues"].values() if i["title"] == "Ship it"]
+    assert (created["title"], created["status"], created["priority"]) == ("Ship it", "done", "critical")
+
+
+def test_retryable_tool_errors_are_retried_then_reported(project: Path) -> None:
+    from spec_kitty.tracker.engine import SyncEngine
+    from spec_kitty.tracker.local.runner import run_tool
+
+    with pytest.raises(LocalToolError) as err:
+        run_tool(["sleep", "5"], project, timeout=0.2)
+    assert err.value.code == "TRACKER_LOCAL_TOOL_TIMEOUT" and err.value.retryable
+
+    class Flaky:
+        system, workspace = "beads", "demo"
+        writable_fields = frozenset({"title"})
+
+        def __init__(self) -> None:
+            self.attempts = 0
+            self.remote = CanonicalIssue(ExternalRef("beads", "demo", "bd-1"), title="Theirs", updated_at=T0)
+
+        def list_issues(self, updated_since: Any = None) -> Any:
+            return [self.remote], []
+
+        def update_issue(self, issue_id: str, patch: dict[str, Any]) -> CanonicalIssue:
+            self.attempts += 1
+            if self.attempts < 3:
+                raise LocalToolError("busy", retryable=True)
+            return self.remote.with_fields(**patch)
+
+        def create_issue(self, issue: CanonicalIssue) -> CanonicalIssue:
+            raise LocalToolError("no creates here")
+
+        def same_on_provider(self, field: str, ours: Any, theirs: Any) -> bool:
+            return bool(ours == theirs)
+
+    from spec_kitty.core.tracker_merge import OwnershipMode, OwnershipPolicy
+    from spec_kitty.core.tracker_models import ExternalRef
+
+    store = TrackerStore(project / "c.db")
+    flaky = Flaky()
+    store.upsert_issue(flaky.remote.with_fields(title="Ours"))
+    engine = SyncEngine(flaky, store, OwnershipPolicy(OwnershipMode.SPEC_KITTY_AUTHORITATIVE))
+    assert engine.push().stats.pushed_updated == 1 and flaky.attempts == 3
+    store.upsert_issue(flaky.remote.with_fields(title="Again"))
+    flaky.attempts = -5  # more failures than retries: reported, not raised
+    result = engine.push()
+    assert result.errors == ["beads:demo:bd-1: busy"] and result.stats.pushed_updated == 0
