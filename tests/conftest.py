@@ -9,6 +9,10 @@ import pytest
 
 from helpers import BIN_DIR, git, make_git_repo, run_cli
 
+# Loopback doubles of third-party trackers (GitHub, GitLab, Jira, Linear, bd, fp), and
+# the team hub's fixtures (a throwaway PostgreSQL cluster, hub servers: hub_fixtures.py).
+pytest_plugins = ["doubles.fixtures", "hub_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -43,12 +47,3 @@ def initialized_repo(git_repo: Path) -> Path:
     git(git_repo, "commit", "-q", "-m", "spec-kitty init")
     return git_repo
 
-
-# The team hub's fixtures (a throwaway PostgreSQL cluster, hub servers): see hub_fixtures.py.
-from hub_fixtures import (  # noqa: E402, F401
-    hub_registry,
-    hub_server,
-    postgres_cluster,
-    postgres_hub,
-    sqlite_hub,
-)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -186,5 +187,14 @@ def test_several_hub_processes_share_nothing_but_the_database(
     finally:
         started_at = time.monotonic()
         other.stop()
-        assert other.process is not None and other.process.returncode is not None
+        assert other.process is not None and other.process.returncode == 0  # graceful
         assert time.monotonic() - started_at < 60
+
+
+def test_version_and_help() -> None:
+    version = subprocess.run([sys.executable, "-m", "spec_kitty_hub", "--version"],
+                             capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("spec-kitty-hub ")
+    helped = subprocess.run([str(HUB_BIN), "--help"], capture_output=True, text=True)
+    for command in ("serve", "migrate", "user", "team", "device"):
+        assert command in helped.stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 import time
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
@@ -322,3 +323,105 @@ def test_token_endpoint_errors_are_rfc_bodies(hub_server: HubServer, data: dict,
     assert response.status_code == status
     body = response.json()
     assert body["error"] == error and isinstance(body["error_description"], str)
+
+
+def test_concurrent_refreshes_with_one_token_rotate_it_once(hub_server: HubServer) -> None:
+    """Eight clients present the same refresh token at once: exactly one rotation
+    succeeds, the rest are replays, so the session ends revoked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = hub_server.create_user()
+    tokens = hub_server.login(user)
+    barrier = threading.Barrier(8)
+
+    def attempt(_: int) -> int:
+        with httpx.Client(base_url=hub_server.url, trust_env=False, timeout=60) as client:
+            barrier.wait()
+            return client.post("/oauth/token", data={
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"]}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(attempt, range(8)))
+    assert statuses == [200] + [400] * 7
+    assert hub_server.http.get("/api/v1/me", headers=hub_server.bearer(
+        tokens["access_token"])).status_code == 401
+
+
+def test_concurrent_polls_of_an_approved_device_code_issue_one_session(
+        hub_server: HubServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from spec_kitty_hub.db.models import AuthSession
+
+    user = hub_server.create_user()
+    started = hub_server.start_device()
+    hub_server.approve_device(started["user_code"], user.email)
+    barrier = threading.Barrier(6)
+
+    def poll(_: int) -> int:
+        with httpx.Client(base_url=hub_server.url, trust_env=False, timeout=60) as client:
+            barrier.wait()
+            return client.post("/oauth/token", data={
+                "grant_type": DEVICE_GRANT, "device_code": started["device_code"],
+                "client_id": "cli_native"}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(poll, range(6)))
+    assert statuses == [200] + [400] * 5
+    with hub_server.db.read() as session:
+        sessions = session.scalar(select(func.count()).select_from(AuthSession).where(
+            AuthSession.user_id == user.user_id))
+    assert sessions == 1
+
+
+def test_a_hub_killed_mid_rotation_leaves_each_session_whole(hub_server: HubServer,
+                                                            tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 of a hub process while clients rotate tokens: afterwards every session
+    has exactly one live refresh token (never none, never two), and the other hub
+    process keeps serving."""
+    import signal
+
+    from sqlalchemy import func, select
+
+    from spec_kitty_hub.db.models import RefreshToken
+
+    other = HubServer(backend=hub_server.backend, database_url=hub_server.database_url,
+                      workdir=tmp_path)
+    other.start()
+    users = [hub_server.create_user() for _ in range(3)]
+    sessions = [hub_server.login(user) for user in users]
+    stop = threading.Event()
+
+    def rotate(tokens: dict) -> None:
+        refresh = tokens["refresh_token"]
+        with httpx.Client(base_url=other.url, trust_env=False, timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    response = client.post("/oauth/token", data={
+                        "grant_type": "refresh_token", "refresh_token": refresh})
+                except httpx.TransportError:
+                    return
+                assert response.status_code == 200, response.text
+                refresh = response.json()["refresh_token"]
+
+    threads = [threading.Thread(target=rotate, args=(tokens,)) for tokens in sessions]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    assert other.process is not None
+    other.process.send_signal(signal.SIGKILL)
+    other.process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    with hub_server.db.read() as session:
+        for tokens in sessions:
+            live = session.scalar(select(func.count()).select_from(RefreshToken).where(
+                RefreshToken.session_id == tokens["session_id"],
+                RefreshToken.rotated_at.is_(None)))
+            assert live == 1, tokens["session_id"]
+    user = hub_server.create_user()
+    assert hub_server.login(user)["access_token"]

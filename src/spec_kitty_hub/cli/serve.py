@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
 import socket
 import sys
 from typing import Annotated, Any
@@ -13,6 +14,26 @@ import typer
 from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, run
 from spec_kitty_hub.config import DATABASE_ENV, PUBLIC_URL_ENV, load_settings, redact_url
 from spec_kitty_hub.errors import HubError
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket. ``proto`` is spelled out because asyncio only sets
+    TCP_NODELAY on accepted sockets whose proto is IPPROTO_TCP; without it every
+    keep-alive response waits for the client's delayed ACK (~40 ms)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def migrate(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
@@ -60,7 +81,7 @@ def serve(
         if settings.public_url:
             os.environ[PUBLIC_URL_ENV] = settings.public_url
         try:
-            sock.append(socket.create_server((host, port), reuse_port=False))
+            sock.append(_listen(host, port))
         except OSError as error:
             raise HubError(f"Cannot listen on {host}:{port}: {error.strerror}.",
                            "ADDRESS_IN_USE") from None
@@ -71,6 +92,10 @@ def serve(
               flush=True)
 
     run(False, prepare)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal for the
+    # handler it found: exit 0 then, with atexit hooks run, instead of dying by signal.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
     config = uvicorn.Config("spec_kitty_hub.api.app:create_app", factory=True,
                             workers=workers, log_level=log_level, proxy_headers=True,
                             forwarded_allow_ips=forwarded_allow_ips, server_header=False)
