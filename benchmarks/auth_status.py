@@ -43,6 +43,8 @@ def main() -> int:
         root = Path(tmp) / "runtime"
         env = {"SPEC_KITTY_ENABLE_SAAS_SYNC": "1", "SPEC_KITTY_HOME": str(root),
                "SPEC_KITTY_SAAS_URL": "http://127.0.0.1:8765"}
+        report("auth --help (the group's start-up floor)",
+               time_command([CLI, "auth", "--help"], env=env))
         report("auth status (logged out)", time_command([CLI, "auth", "status"], env=env))
         _store_session(root)
         ok = report("auth status (logged in)", time_command([CLI, "auth", "status"], env=env),
