@@ -27,7 +27,11 @@ def test_implement_creates_the_lane_worktree_and_claims(mission: tuple[Path, str
     assert workspace == repo / ".worktrees" / f"{slug}-lane-a"
     assert result["branch"] == f"kitty/mission-{slug}-lane-a" and result["status"] == "created"
     assert git(workspace, "rev-parse", "--abbrev-ref", "HEAD") == result["branch"]
-    assert git(repo, "rev-parse", f"kitty/mission-{slug}") == git(repo, "rev-parse", "main")
+    # The mission branch starts at main; the claim itself was then committed on main.
+    assert git(repo, "rev-parse", f"kitty/mission-{slug}") == git(repo, "rev-parse", "main~1")
+    assert git(repo, "log", "-1", "--format=%s", "main") == (
+        f"status({slug}): WP01 planned → claimed → in_progress by claude")
+    assert git(repo, "status", "--porcelain") == ""
     assert result["lanes_written"] == ["claimed", "in_progress"]
     assert "Do it well." in result["prompt"] and Path(result["prompt_file"]).exists()
     board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]

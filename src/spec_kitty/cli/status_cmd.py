@@ -33,6 +33,13 @@ def status(
             raise typer.Exit(1)
         return
     from spec_kitty.cli.render_board import show_board
+    from spec_kitty.services.status_health import board_warnings
 
     project, chosen = open_mission(mission)
-    show_board(mission_board(project, chosen), json_out)
+    warnings = board_warnings(project, chosen)
+    if not json_out:
+        from spec_kitty.cli.output import warn
+
+        for warning in warnings:
+            warn(warning)
+    show_board({**mission_board(project, chosen), "warnings": warnings}, json_out)
