@@ -67,13 +67,14 @@ def store_feedback(project: ProjectPaths, mission: Mission, wp_id: str, source: 
 
 
 def _resolve(project: ProjectPaths, feedback_path: str) -> Path | None:
+    """The feedback file, only if it lies inside the project (symlinks followed)."""
     path = Path(feedback_path)
-    if not path.is_absolute():  # older tools wrote host paths; read them if still there
+    if not path.is_absolute():  # older tools wrote host paths: fine if still inside
         path = project.root / path
     try:
         path.resolve().relative_to(project.root.resolve())
-    except ValueError:
-        return path if path.is_file() else None
+    except (ValueError, OSError):
+        return None
     return path
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.repo.missions import Mission
@@ -104,8 +105,16 @@ def unmerged_warning(project: ProjectPaths, mission: Mission) -> str | None:
             "`git add` the result and finish the merge.")
 
 
-def board_warnings(project: ProjectPaths, mission: Mission) -> list[str]:
-    """Checks to run before showing a board: raises for a deleted log, lists warnings."""
+def board_notes(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
+    """What a board shows besides its cards: ``warnings`` (an unmerged log) and why
+    work packages are ``blocked`` (``{wp_id: {reason, actor, at}}``).
+
+    Raises :class:`StatusLogMissing` first: a deleted log is never shown as a board.
+    """
+    from spec_kitty.repo import event_log
+    from spec_kitty.services.wp_history import blocked_details
+
     ensure_log_present(project, mission)
     warning = unmerged_warning(project, mission)
-    return [warning] if warning else []
+    blocked = blocked_details(mission, event_log.load_snapshot(project, mission))
+    return {"warnings": [warning] if warning else [], "blocked": blocked}
