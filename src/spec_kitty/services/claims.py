@@ -16,8 +16,9 @@ from spec_kitty.core.lanes import Lane
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import events_factory
-from spec_kitty.services.transitions import record
+
+# Writing needs the event factory and the write path; reading who holds what (which
+# `next` does on every call) does not, so those are imported where they are used.
 
 
 class ClaimConflict(SpecKittyError):
@@ -87,6 +88,9 @@ def check_implementable(state: dict[str, Any], wp_id: str, agent: str) -> str:
 def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, agent: str,
                          execution_mode: str) -> list[str]:
     """Record the claim; returns the lanes written (empty for an idempotent retry)."""
+    from spec_kitty.services import events_factory
+    from spec_kitty.services.transitions import record
+
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)
         state = event_log.snapshot_of(mission, parsed)["work_packages"].get(wp_id, {})
@@ -115,6 +119,9 @@ def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str
     Raises :class:`ClaimConflict` (someone else reviews it) and
     :class:`SelfReviewForbidden` (the project forbids reviewing your own work).
     """
+    from spec_kitty.services import events_factory
+    from spec_kitty.services.transitions import record
+
     allow_self = self_review_allowed(project)
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)

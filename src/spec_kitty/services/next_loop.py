@@ -23,7 +23,6 @@ from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
-from spec_kitty.services import next_outcomes
 from spec_kitty.services.claims import holder_of, implementer_of
 
 RESULTS = ("success", "failed", "blocked")
@@ -104,6 +103,8 @@ def _report(project: ProjectPaths, mission: Mission, agent: str, result: str,
             reason: str | None, snapshot: dict[str, Any], state: dict[str, Any],
             answer: dict[str, Any]) -> Decision | None:
     """Record a failed/blocked outcome; returns the blocked decision it leads to, if any."""
+    from spec_kitty.services import next_outcomes
+
     action, wp_id = next_outcomes.last_step(state, agent)
     if result == "success":
         next_outcomes.clear_attempts(state, agent)
@@ -153,6 +154,8 @@ def next_step(project: ProjectPaths, mission: Mission, agent: str | None,
     if result is None:
         return _answer(project, mission, agent, None, snapshot, wps, answer, None)
     assert agent is not None
+    from spec_kitty.services import next_outcomes
+
     _record_result(project, mission, agent, result, reason)
     with next_outcomes.run_state(project, mission) as state:
         reported = _report(project, mission, agent, result, reason, snapshot, state, answer)
