@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
-from execution_helpers import OWNED, commit_work, implement
+from execution_helpers import OWNED, clone_template, commit_work, implement
 
 from helpers import CLI, git, run_cli
-from planning_helpers import plan_mission, sk
+from planning_helpers import sk
 
 
 @pytest.fixture
-def mission(initialized_repo: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+def mission(planned_template: Path, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     monkeypatch.delenv("SPEC_KITTY_ACTOR", raising=False)
-    return initialized_repo, plan_mission(initialized_repo).name
+    repo, slug, _ = clone_template(planned_template, tmp_path / "copy")
+    return repo, slug
 
 
 def log_rows(repo: Path, slug: str) -> list[dict]:

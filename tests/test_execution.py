@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from execution_helpers import APPROVAL, OWNED, commit_work, implement, to_approved
+from execution_helpers import APPROVAL, OWNED, clone_template, commit_work, implement, to_approved
 
 from helpers import git, run_cli
 from planning_helpers import plan_mission, sk
 
 
 @pytest.fixture
-def mission(initialized_repo: Path) -> tuple[Path, str]:
-    return initialized_repo, plan_mission(initialized_repo).name
+def mission(planned_template: Path, tmp_path: Path) -> tuple[Path, str]:
+    repo, slug, _ = clone_template(planned_template, tmp_path / "copy")
+    return repo, slug
 
 
 def test_implement_creates_the_lane_worktree_and_claims(mission: tuple[Path, str]) -> None:

@@ -7,15 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from execution_helpers import OWNED, SUBTASKS, commit_work, implement, implement_all, merge
+from execution_helpers import (
+    OWNED,
+    SUBTASKS,
+    clone_template,
+    commit_work,
+    implement,
+    implement_all,
+    merge,
+)
 
 from helpers import git
 from planning_helpers import plan_mission, sk
 
 
 @pytest.fixture
-def mission(initialized_repo: Path) -> tuple[Path, str]:
-    return initialized_repo, plan_mission(initialized_repo).name
+def mission(planned_template: Path, tmp_path: Path) -> tuple[Path, str]:
+    repo, slug, _ = clone_template(planned_template, tmp_path / "copy")
+    return repo, slug
 
 
 def _commit(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -44,10 +53,8 @@ def test_hand_over_with_uncommitted_owned_changes_is_refused(mission: tuple[Path
 
 
 def test_merge_refuses_to_mark_done_while_a_lane_has_uncommitted_work(
-        initialized_repo: Path) -> None:
-    repo = initialized_repo
-    slug = plan_mission(repo).name
-    implement_all(repo, slug)
+        approved_template: Path, tmp_path: Path) -> None:
+    repo, slug, _ = clone_template(approved_template, tmp_path / "copy")
     lane_a = repo / ".worktrees" / f"{slug}-lane-a"
     (lane_a / OWNED["WP01"]).write_text("a late fix nobody committed\n")
     main_before = git(repo, "rev-parse", "main")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from execution_helpers import all_commits, implement_all, merge
+from execution_helpers import all_commits, clone_template, merge
 
 from helpers import git
-from planning_helpers import plan_mission, sk
+from planning_helpers import sk
 
 
 def _snapshot(repo: Path) -> tuple[str, str, str]:
@@ -18,10 +18,8 @@ def _snapshot(repo: Path) -> tuple[str, str, str]:
             git(repo, "status", "--porcelain", "--untracked-files=all"))
 
 
-def test_accept_and_merge_twice(initialized_repo: Path) -> None:
-    repo = initialized_repo
-    slug = plan_mission(repo).name
-    implement_all(repo, slug)
+def test_accept_and_merge_twice(approved_template: Path, tmp_path: Path) -> None:
+    repo, slug, _ = clone_template(approved_template, tmp_path / "copy")
     meta_file = repo / "kitty-specs" / slug / "meta.json"
 
     code, accepted = sk(repo, "accept", "--mission", slug, "--actor", "lead")
@@ -55,10 +53,9 @@ def test_accept_and_merge_twice(initialized_repo: Path) -> None:
     assert code == 0 and step["kind"] == "terminal"
 
 
-def test_a_reopened_work_package_makes_the_acceptance_stale(initialized_repo: Path) -> None:
-    repo = initialized_repo
-    slug = plan_mission(repo).name
-    implement_all(repo, slug)
+def test_a_reopened_work_package_makes_the_acceptance_stale(approved_template: Path,
+                                                            tmp_path: Path) -> None:
+    repo, slug, _ = clone_template(approved_template, tmp_path / "copy")
     assert sk(repo, "accept", "--mission", slug)[0] == 0
     code, moved = sk(repo, "agent", "tasks", "move-task", "WP02", "--to", "in_progress",
                      "--review-ref", "second-look", "--agent", "rev", "--mission", slug)

@@ -10,6 +10,7 @@ import pytest
 from execution_helpers import (
     OWNED,
     all_commits,
+    clone_template,
     commit_work,
     implement_all,
     merge,
@@ -21,11 +22,8 @@ from planning_helpers import plan_mission, sk
 
 
 @pytest.fixture
-def approved(initialized_repo: Path) -> tuple[Path, str, dict[str, str]]:
-    repo = initialized_repo
-    slug = plan_mission(repo).name
-    commits = implement_all(repo, slug)
-    return repo, slug, commits
+def approved(approved_template: Path, tmp_path: Path) -> tuple[Path, str, dict[str, str]]:
+    return clone_template(approved_template, tmp_path / "copy")
 
 
 def lanes_state(repo: Path, slug: str) -> dict[str, str]:

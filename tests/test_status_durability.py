@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from execution_helpers import OWNED, SUBTASKS, commit_work, implement
+from execution_helpers import OWNED, SUBTASKS, clone_template, commit_work, implement
 
 from helpers import git, run_cli
-from planning_helpers import plan_mission, sk
+from planning_helpers import sk
 
 
 @pytest.fixture
-def mission(initialized_repo: Path) -> tuple[Path, str]:
-    return initialized_repo, plan_mission(initialized_repo).name
+def mission(planned_template: Path, tmp_path: Path) -> tuple[Path, str]:
+    repo, slug, _ = clone_template(planned_template, tmp_path / "copy")
+    return repo, slug
 
 
 def _head_files(repo: Path) -> list[str]:
@@ -134,3 +135,22 @@ def test_status_commits_never_take_a_users_unrelated_changes(mission: tuple[Path
     last = json.loads((repo / "kitty-specs" / slug / "status.events.jsonl").read_text()
                       .splitlines()[-1])
     assert last["actor"] == "codex"
+
+
+def test_no_status_commit_on_a_detached_head_or_mid_merge(mission: tuple[Path, str]) -> None:
+    repo, slug = mission
+    git(repo, "checkout", "-q", "--detach")
+    code, result = sk(repo, "agent", "tasks", "move-task", "WP01", "--to", "claimed",
+                      "--agent", "claude", "--mission", slug)
+    assert code == 0 and result["status_commit"]["committed"] is False
+    assert "detached HEAD" in result["status_commit"]["reason"]
+    git(repo, "checkout", "-q", "main")
+    (repo / ".git" / "MERGE_HEAD").write_text(git(repo, "rev-parse", "HEAD") + "\n")
+    code, result = sk(repo, "agent", "tasks", "move-task", "WP02", "--to", "claimed",
+                      "--agent", "claude", "--mission", slug)
+    assert code == 0 and "a merge is in progress" in result["status_commit"]["reason"]
+    (repo / ".git" / "MERGE_HEAD").unlink()
+    code, result = sk(repo, "agent", "tasks", "move-task", "WP02", "--to", "in_progress",
+                      "--agent", "claude", "--mission", slug)
+    assert result["status_commit"]["committed"] is True  # and it takes the earlier moves along
+    assert git(repo, "status", "--porcelain", "--", "kitty-specs") == ""

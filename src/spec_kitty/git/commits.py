@@ -33,25 +33,21 @@ class CommitSkipped(SpecKittyError):
 
 def git_dir(repo: Path) -> Path:
     """The (per-worktree) git directory of ``repo``, absolute."""
+    dot_git = repo / ".git"
+    if dot_git.is_dir():  # the main checkout: no need to ask git
+        return dot_git.resolve()
     return Path(runner.output(["rev-parse", "--absolute-git-dir"], repo))
 
 
-def operation_in_progress(repo: Path) -> str | None:
-    """Which git operation holds the checkout right now (``"a merge"``...), if any."""
-    directory = git_dir(repo)
-    for marker, name in OPERATION_MARKERS.items():
-        if (directory / marker).exists():
-            return name
-    return None
+def _head(repo: Path) -> tuple[str, str] | None:
+    """(commit, tree) of HEAD, or None before the first commit."""
+    proc = runner.run(["rev-parse", "HEAD^{commit}", "HEAD^{tree}"], repo, check=False)
+    lines = proc.stdout.split()
+    return (lines[0], lines[1]) if proc.returncode == 0 and len(lines) == 2 else None
 
 
-def _head(repo: Path) -> str | None:
-    proc = runner.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], repo, check=False)
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
-
-
-def _tree_with(repo: Path, head: str, paths: list[str]) -> str:
-    index = git_dir(repo) / f"spec-kitty-index.{os.getpid()}"
+def _tree_with(repo: Path, head: str, paths: list[str], directory: Path) -> str:
+    index = directory / f"spec-kitty-index.{os.getpid()}"
     env = {"GIT_INDEX_FILE": str(index)}
     try:
         runner.run(["read-tree", head], repo, env=env)
@@ -72,17 +68,24 @@ def commit_paths_isolated(repo: Path, paths: list[str], message: str) -> str | N
     """
     if not paths:
         return None
-    busy = operation_in_progress(repo)
+    directory = git_dir(repo)
+    busy = next((name for marker, name in OPERATION_MARKERS.items()
+                 if (directory / marker).exists()), None)
     if busy:
         raise CommitSkipped(f"{busy} is in progress in {repo}", "COMMIT_SKIPPED")
-    if runner.run(["symbolic-ref", "-q", "HEAD"], repo, check=False).returncode != 0:
+    try:
+        symbolic = (directory / "HEAD").read_text(encoding="utf-8").startswith("ref:")
+    except OSError:
+        symbolic = False
+    if not symbolic:
         raise CommitSkipped(f"{repo} is on a detached HEAD", "COMMIT_SKIPPED")
     for _ in range(CAS_ATTEMPTS):
-        head = _head(repo)
-        if head is None:
+        found = _head(repo)
+        if found is None:
             raise CommitSkipped(f"{repo} has no commits yet", "COMMIT_SKIPPED")
-        tree = _tree_with(repo, head, paths)
-        if tree == runner.output(["rev-parse", f"{head}^{{tree}}"], repo):
+        head, head_tree = found
+        tree = _tree_with(repo, head, paths, directory)
+        if tree == head_tree:
             return None
         proc = runner.run(["commit-tree", "--no-gpg-sign", "-p", head, "-m", message, tree],
                           repo, check=False)
