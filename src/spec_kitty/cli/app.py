@@ -32,6 +32,9 @@ ROOT_COMMANDS: dict[str, Entry] = {
     "intake": Entry("spec_kitty.cli.intake_cmd", "Bring a mission brief into the project."),
     "charter": Entry("spec_kitty.cli.charter_cmd", "Project governance for agents."),
     "agent": Entry("spec_kitty.cli.agent", "Agent-facing commands (JSON in, JSON out)."),
+    # Hosted groups: hidden and refusing while SPEC_KITTY_ENABLE_SAAS_SYNC is off.
+    "auth": Entry("spec_kitty.cli.auth_cmd", "Log in to a team hub and manage the session.",
+                  hosted=True),
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),
