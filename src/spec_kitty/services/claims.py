@@ -59,8 +59,8 @@ def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, ag
                          execution_mode: str) -> list[str]:
     """Record the claim; returns the lanes written (empty for an idempotent retry)."""
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
-        state = event_log.snapshot_of(mission, parsed)["work_packages"].get(wp_id, {})
+        log = event_log.current_state(project, mission)
+        state = log.snapshot["work_packages"].get(wp_id, {})
         lane = check_implementable(state, wp_id, agent)
         hops: list[tuple[Lane, Lane]] = []
         if lane == Lane.PLANNED.value:
@@ -69,14 +69,14 @@ def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, ag
             hops.append((Lane.CLAIMED, Lane.IN_PROGRESS))
         if not hops:
             return []
-        stamps = events_factory.stamps_after(parsed, len(hops))
+        stamps = events_factory.stamps_after(log, len(hops))
         claim = {"agent": agent, "shell_pid": os.getppid()}
         rows = [events_factory.transition_row(
             mission, wp_id=wp_id, from_lane=source, to_lane=dest, at=at, actor=agent,
             execution_mode=execution_mode,
             policy_metadata=claim if dest is Lane.CLAIMED else None)
             for (source, dest), at in zip(hops, stamps, strict=False)]
-        event_log.append_rows(mission, rows)
+        event_log.append_rows(mission, rows, project)
         event_log.materialize(project, mission)
     return [dest.value for _, dest in hops]
 
@@ -84,8 +84,8 @@ def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, ag
 def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str) -> bool:
     """Move for_review → in_review; returns False when this agent already holds the review."""
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
-        state = event_log.snapshot_of(mission, parsed)["work_packages"].get(wp_id, {})
+        log = event_log.current_state(project, mission)
+        state = log.snapshot["work_packages"].get(wp_id, {})
         lane = state.get("lane", Lane.UNINITIALIZED.value)
         if lane == Lane.IN_REVIEW.value:
             holder = state.get("actor")
@@ -94,9 +94,9 @@ def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str
             return False
         if lane != Lane.FOR_REVIEW.value:
             raise _not_startable(wp_id, lane, "reviewed")
-        (at,) = events_factory.stamps_after(parsed, 1)
+        (at,) = events_factory.stamps_after(log, 1)
         event_log.append_rows(mission, [events_factory.transition_row(
             mission, wp_id=wp_id, from_lane=Lane.FOR_REVIEW, to_lane=Lane.IN_REVIEW, at=at,
-            actor=agent)])
+            actor=agent)], project)
         event_log.materialize(project, mission)
     return True

@@ -97,7 +97,7 @@ def _undo_done_events(project: ProjectPaths, mission: Mission, state: MergeState
                 mission, wp_id=wp, from_lane=Lane.DONE, to_lane=Lane.APPROVED, at=at,
                 actor="spec-kitty-merge", force=True,
                 reason=f"merge of {mission.slug} into {state.target_branch} was aborted")
-                for wp, at in zip(ours, stamps, strict=False)])
+                for wp, at in zip(ours, stamps, strict=False)], project)
             event_log.materialize(project, mission)
     meta = dict(mission.meta)
     if meta.get("merge_commit") == state.new_target and state.new_target:

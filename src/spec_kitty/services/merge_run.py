@@ -283,7 +283,7 @@ def _phase_done(project: ProjectPaths, mission: Mission, state: MergeState) -> l
         states = event_log.snapshot_of(mission, parsed)["work_packages"]
         rows = _done_rows(mission, states, parsed, state)
         if rows:
-            event_log.append_rows(mission, rows)
+            event_log.append_rows(mission, rows, project)
         event_log.materialize(project, mission)
     meta = dict(mission.meta)
     meta.update(merged_at=meta.get("merged_at") or utc_now_iso(),

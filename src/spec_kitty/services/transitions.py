@@ -1,8 +1,8 @@
 """Moving work packages between lanes (``agent tasks move-task``) and subtask marks.
 
-Every write happens under the mission's status lock: read the log, check the move
-against the state machine, append the new rows as one atomic batch, read the log
-back and rematerialise status.json.
+Every write happens under the mission's status lock: check the move against the
+folded log (the snapshot cache, not a re-read of the log), append the new rows, and
+rematerialise status.json.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.events import ParsedLog
 from spec_kitty.core.lanes import (
     ALLOWED_EDGES,
     FORWARD_ORDER,
@@ -137,7 +136,7 @@ def _execution_mode(req: MoveRequest, wp: WorkPackage | None) -> str:
     return "direct_repo" if planning else "worktree"
 
 
-def _plan_rows(project: ProjectPaths, mission: Mission, parsed: ParsedLog,
+def _plan_rows(project: ProjectPaths, mission: Mission, parsed: events_factory.StampedLog,
                snapshot: dict[str, Any], wp: WorkPackage | None, wp_id: str,
                req: MoveRequest) -> tuple[Lane, list[dict[str, Any]]]:
     state = snapshot["work_packages"].get(wp_id, {})
@@ -186,12 +185,12 @@ def move_task(project: ProjectPaths, mission: Mission, req: MoveRequest) -> dict
     parse_lane(req.to_lane)  # reject an unknown lane before taking the lock
     wps = load_work_packages(project, mission)
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
-        snapshot = event_log.snapshot_of(mission, parsed)
+        log = event_log.current_state(project, mission)
+        snapshot = log.snapshot
         wp = _find_wp(mission, wps, snapshot, wp_id)
-        old_lane, rows = _plan_rows(project, mission, parsed, snapshot, wp, wp_id, req)
+        old_lane, rows = _plan_rows(project, mission, log, snapshot, wp, wp_id, req)
         if rows:
-            event_log.append_rows(mission, rows)
+            event_log.append_rows(mission, rows, project)
         snapshot, _ = event_log.materialize(project, mission)
     new_lane = snapshot["work_packages"].get(wp_id, {}).get("lane", old_lane.value)
     return {
@@ -227,12 +226,12 @@ def mark_subtasks(project: ProjectPaths, mission: Mission, task_ids: list[str], 
     for task in task_ids:
         by_wp.setdefault(wp_fixed or owner[task], {})[task] = status
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
-        stamps = events_factory.stamps_after(parsed, len(by_wp))
+        stamps = events_factory.stamps_after(event_log.current_state(project, mission),
+                                             len(by_wp))
         rows = [events_factory.annotation_row(wp_id=wp_id, at=at, actor=actor,
                                               delta={"subtasks": marks})
                 for (wp_id, marks), at in zip(sorted(by_wp.items()), stamps, strict=False)]
-        event_log.append_rows(mission, rows)
+        event_log.append_rows(mission, rows, project)
         event_log.materialize(project, mission)
     return {"result": "success", "mission_slug": mission.slug, "status": status,
             "updated": {wp_id: sorted(marks) for wp_id, marks in sorted(by_wp.items())}}
