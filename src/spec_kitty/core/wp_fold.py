@@ -1,10 +1,11 @@
 """Per-work-package fold state: what the reducer keeps for one WP, and nothing more.
 
 A WP's snapshot entry is its *transition state* (lane, actor, timestamps, force
-count, claim sidecar, review result) with the *annotation overlay* applied on top,
-because annotations are folded after every transition. Keeping the two apart makes
-folding incremental: a new transition updates the transition state, a new annotation
-updates the overlay, and :meth:`WorkPackageFold.state` composes them in O(fields).
+count, claim sidecar, review result, cancellation reason) with the *annotation
+overlay* applied on top, because annotations are folded after every transition.
+Keeping the two apart makes folding incremental: a new transition updates the
+transition state, a new annotation updates the overlay, and
+:meth:`WorkPackageFold.state` composes them in O(fields).
 
 Both halves require rows in ``(at, event_id)`` order. A row that does not sort after
 the last one folded for this WP marks the fold ``disordered``; the caller then
@@ -34,7 +35,7 @@ CLAIM_SLOTS = ("shell_pid", "shell_pid_created_at", "agent")
 
 _IN_PROGRESS, _IN_REVIEW, _FOR_REVIEW = (
     Lane.IN_PROGRESS.value, Lane.IN_REVIEW.value, Lane.FOR_REVIEW.value)
-_PLANNED, _CLAIMED = Lane.PLANNED.value, Lane.CLAIMED.value
+_PLANNED, _CLAIMED, _CANCELED = Lane.PLANNED.value, Lane.CLAIMED.value, Lane.CANCELED.value
 _UNINITIALIZED = Lane.UNINITIALIZED.value
 
 
@@ -56,15 +57,13 @@ def is_rollback(row: Mapping[str, Any]) -> bool:
 class WorkPackageFold:
     """The fold of one WP's transitions and annotations (JSON-serialisable)."""
 
-    __slots__ = ("t", "tkey", "rollback", "slots", "released", "akey", "first_actor",
-                 "disordered")
+    __slots__ = ("t", "tkey", "rollback", "slots", "akey", "first_actor", "disordered")
 
     def __init__(self) -> None:
         self.t: dict[str, Any] | None = None  # transition state, None until the first one
         self.tkey: tuple[str, str] | None = None  # (at, event_id) of the last transition seen
         self.rollback = False  # the last applied transition was a review rollback
         self.slots: dict[str, Any] = {}  # annotation overlay: slot -> value
-        self.released: set[str] = set()  # claim slots an annotation released
         self.akey: tuple[str, str] | None = None
         self.first_actor: Any = None  # actor of the first annotation (uninitialized WPs)
         self.disordered = False
@@ -100,6 +99,14 @@ class WorkPackageFold:
         review_result = row.get("review_result")
         if review_result is not None or from_lane == _IN_REVIEW:
             t["review_result"] = review_result
+        if to_lane == _CANCELED:
+            reason = row.get("reason")
+            t["cancellation_reason"] = reason
+            given = isinstance(reason, str) and reason.strip()
+            t["reason_source"] = "operator" if given else "synthetic"
+        else:
+            t.pop("cancellation_reason", None)
+            t.pop("reason_source", None)
         self.rollback = rollback
 
     def add_annotation(self, row: Mapping[str, Any]) -> None:
@@ -114,12 +121,15 @@ class WorkPackageFold:
 
     def _apply_delta(self, delta: Mapping[str, Any]) -> None:
         slots = self.slots
+        if delta.get("release_runtime_claim"):
+            # Released before the delta's own fields apply; the slots read null.
+            for slot in CLAIM_SLOTS:
+                slots[slot] = None
         for slot in SCALAR_SLOTS:
             value = delta.get(slot)
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
             slots[slot] = value
-            self.released.discard(slot)
         subtasks = delta.get("subtasks")
         if isinstance(subtasks, Mapping):
             merged = dict(slots.get("subtasks") or {})
@@ -139,10 +149,6 @@ class WorkPackageFold:
             # An all-empty review clears the slot to null (Spec Kitty writes "review": null).
             filled = any(v not in (None, "") for v in review.values())
             slots["review"] = dict(review) if filled else None
-        if delta.get("release_runtime_claim"):
-            for slot in CLAIM_SLOTS:
-                slots.pop(slot, None)
-                self.released.add(slot)
 
     def state(self) -> dict[str, Any]:
         """The WP's snapshot entry, keys sorted (a fresh dict the caller may keep)."""
@@ -151,14 +157,12 @@ class WorkPackageFold:
         else:
             state = {"lane": _UNINITIALIZED, "actor": self.first_actor,
                      "last_transition_at": None, "last_event_id": None, "force_count": 0}
-        for slot in self.released:
-            state.pop(slot, None)
         state.update(self.slots)
         return {key: state[key] for key in sorted(state)}
 
     def to_json(self) -> dict[str, Any]:
         return {"t": self.t, "tk": self.tkey, "rb": self.rollback, "s": self.slots,
-                "r": sorted(self.released), "ak": self.akey, "fa": self.first_actor}
+                "ak": self.akey, "fa": self.first_actor}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WorkPackageFold:
@@ -167,7 +171,6 @@ class WorkPackageFold:
         fold.tkey = tuple(data["tk"]) if data["tk"] else None  # type: ignore[assignment]
         fold.rollback = bool(data["rb"])
         fold.slots = data["s"]
-        fold.released = set(data["r"])
         fold.akey = tuple(data["ak"]) if data["ak"] else None  # type: ignore[assignment]
         fold.first_actor = data["fa"]
         return fold

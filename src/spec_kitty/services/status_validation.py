@@ -140,7 +140,7 @@ def validate_mission_log(mission: Mission) -> ValidationReport:
     if parsed.torn_tail is not None:
         report.warn("TORN_TAIL", "unfinished write (no newline, incomplete JSON): not an event; "
                     "the next status write removes it", parsed.torn_tail)
-    report.event_count = len(parsed.transitions)
+    report.event_count = len(dedupe(parsed.transitions))
     _check_rows(report, parsed.transitions)
     _check_replay(report, parsed.transitions)
     if not parsed.problems:
