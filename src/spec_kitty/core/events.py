@@ -18,6 +18,7 @@ Source of the format: /work/shared/reference/status-model.md, section 2.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ RETROSPECTIVE_TYPES = frozenset(
 _LANES: dict[str, str] = {lane.value: lane.value for lane in Lane}
 _LANES.update({alias: lane.value for alias, lane in LANE_ALIASES.items()})
 _NOT_A_TARGET = frozenset({Lane.GENESIS.value, Lane.UNINITIALIZED.value})
+_CANONICAL_TARGETS = frozenset(lane.value for lane in Lane) - _NOT_A_TARGET
+_CANONICAL_SOURCES = frozenset(lane.value for lane in Lane) - {Lane.UNINITIALIZED.value}
 
 # Row kinds returned by parse_line.
 TRANSITION, ANNOTATION, RETROSPECTIVE, SKIP, PROBLEM, BLANK = (
@@ -215,6 +218,11 @@ def parse_line(raw: bytes, known_wps: set[str]) -> tuple[str, Any]:
         if not raw or raw.isspace():
             return BLANK, None
         return PROBLEM, _undecodable(raw) or LogProblem(0, f"invalid JSON ({exc.msg})")
+    return parse_value(row, known_wps)
+
+
+def parse_value(row: Any, known_wps: set[str]) -> tuple[str, Any]:
+    """:func:`parse_line` for a line already decoded from JSON (``row`` is normalised in place)."""
     if not isinstance(row, dict):
         return PROBLEM, LogProblem(0, f"expected a JSON object, got {type(row).__name__}")
     kind = classify(row)
@@ -229,6 +237,20 @@ def parse_line(raw: bytes, known_wps: set[str]) -> tuple[str, Any]:
     if problem is not None:
         return PROBLEM, LogProblem(0, problem)
     return kind, row
+
+
+def is_canonical_transition(row: dict[str, Any], known_wps: set[str]) -> bool:
+    """A lane transition already in canonical form (the common case, checked cheaply).
+
+    True only when :func:`parse_value` would accept the row and change nothing but a
+    ``mission_slug`` copied from ``feature_slug``; anything else takes the full path.
+    """
+    event_id, at = row.get("event_id"), row.get("at")
+    from_lane, force = row.get("from_lane"), row.get("force", False)
+    return (type(event_id) is str and event_id != "" and type(at) is str and at != ""
+            and row.get("wp_id") in known_wps and row.get("to_lane") in _CANONICAL_TARGETS
+            and (from_lane is None or from_lane in _CANONICAL_SOURCES)
+            and (force is False or force is True) and _MARKER_KEYS.isdisjoint(row))
 
 
 def is_torn(raw: bytes) -> bool:
@@ -281,13 +303,22 @@ def split_lines(data: bytes) -> list[tuple[int, bytes, bool]]:
 
 
 def parse_log(data: bytes) -> ParsedLog:
-    """Parse a whole log; problems are collected, never raised (see :func:`parse_log_strict`)."""
+    """Parse a whole log; problems are collected, never raised (see :func:`parse_log_strict`).
+
+    The cyclic garbage collector is paused while the rows (acyclic dicts) pile up.
+    """
     parsed = ParsedLog(bom=data[:3] == BOM, line_ending=line_ending_of(data))
     problem = file_encoding_problem(data[:4])
     if problem is not None:
         parsed.problems.append(problem)
         return parsed
-    return parse_lines(split_lines(data), parsed)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return parse_lines(split_lines(data), parsed)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def parse_log_strict(data: bytes, source: str) -> ParsedLog:

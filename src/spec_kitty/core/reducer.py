@@ -20,7 +20,19 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from spec_kitty.core.events import ANNOTATION, RETROSPECTIVE, TRANSITION, ParsedLog
+import orjson
+
+from spec_kitty.core.events import (
+    ANNOTATION,
+    PROBLEM,
+    RETROSPECTIVE,
+    TRANSITION,
+    LogProblem,
+    ParsedLog,
+    is_canonical_transition,
+    parse_line,
+    parse_value,
+)
 from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
 from spec_kitty.core.wp_fold import (
     CLAIM_SLOTS,
@@ -30,12 +42,13 @@ from spec_kitty.core.wp_fold import (
     actor_label,
 )
 
-__all__ = ["CLAIM_SLOTS", "SCALAR_SLOTS", "LogFold", "actor_label", "dedupe", "fold_log",
-           "reduce_log", "replay_key", "snapshot_header"]
+__all__ = ["CLAIM_SLOTS", "SCALAR_SLOTS", "LogFold", "actor_label", "dedupe", "finish",
+           "fold_log", "reduce_log", "replay_key", "snapshot_header"]
 
 Row = tuple[str, dict[str, Any]]  # (kind, normalised row) as parse_line returns them
 _BUCKETS = 64
 _ANNOTATION_SALT = 0x5BD1E995  # keeps a transition and an annotation id apart
+_FOLDED = frozenset({TRANSITION, ANNOTATION, RETROSPECTIVE})
 
 
 def dedupe(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,6 +81,7 @@ class LogFold:
         self.last: list[str] | None = None  # [at, event_id]
         self.latest_at: str | None = None
         self.retro: RetrospectiveFold | None = None
+        self.known_wps: set[str] = set()  # wp ids already seen valid (parsing shortcut)
         self._ids = [array("q") for _ in range(_BUCKETS)]
 
     def _wp(self, wp_id: str) -> WorkPackageFold:
@@ -77,21 +91,9 @@ class LogFold:
         return fold
 
     def add(self, kind: str, row: dict[str, Any]) -> None:
-        """Fold one row in file order (kinds other than the three folded are ignored)."""
+        """Fold one normalised row in file order (kinds other than the three are ignored)."""
         if kind == TRANSITION:
-            at, event_id = row["at"], row["event_id"]
-            self.event_count += 1
-            first, last = self.first, self.last
-            if first is None or (at, event_id) < (first[0], first[1]):
-                slug = row.get("mission_slug")
-                self.first = [at, event_id, slug if isinstance(slug, str) else None]
-            if last is None or (at, event_id) > (last[0], last[1]):
-                self.last = [at, event_id]
-            if self.latest_at is None or at > self.latest_at:
-                self.latest_at = at
-            digest = hash(event_id)
-            self._ids[digest % _BUCKETS].append(digest)
-            self._wp(row["wp_id"]).add_transition(row)
+            self._add_transition(row, row["at"], row["event_id"])
         elif kind == ANNOTATION:
             at = row["at"]
             if self.latest_at is None or at > self.latest_at:
@@ -103,6 +105,52 @@ class LogFold:
             if self.retro is None:
                 self.retro = RetrospectiveFold()
             self.retro.add(row)
+
+    def _add_transition(self, row: dict[str, Any], at: str, event_id: str) -> None:
+        self.event_count += 1
+        last = self.last
+        if last is None or at > last[0] or (at == last[0] and event_id > last[1]):
+            self.last = [at, event_id]
+            if self.latest_at is None or at > self.latest_at:
+                self.latest_at = at
+        first = self.first
+        if first is None or at < first[0] or (at == first[0] and event_id < first[1]):
+            slug = row.get("mission_slug")
+            self.first = [at, event_id, slug if isinstance(slug, str) else None]
+        digest = hash(event_id)
+        self._ids[digest % _BUCKETS].append(digest)
+        fold = self.wps.get(row["wp_id"])
+        if fold is None:
+            fold = self.wps[row["wp_id"]] = WorkPackageFold()
+        fold.add_transition(row)
+
+    def feed(self, lines: Iterable[bytes], lineno: int, problems: list[LogProblem]) -> int:
+        """Parse and fold newline-terminated ``lines`` that follow line ``lineno``.
+
+        Unreadable lines are appended to ``problems`` with their numbers; returns the
+        number of the last line fed. The common row shape takes a short path; every
+        other one is parsed exactly as :func:`~spec_kitty.core.events.parse_line` does.
+        """
+        loads, decode_error, known = orjson.loads, orjson.JSONDecodeError, self.known_wps
+        add_transition, canonical = self._add_transition, is_canonical_transition
+        for raw in lines:
+            lineno += 1
+            try:
+                row = loads(raw)
+            except decode_error:
+                kind, value = parse_line(raw, known)
+            else:
+                if type(row) is dict and canonical(row, known):
+                    if "mission_slug" not in row and "feature_slug" in row:
+                        row["mission_slug"] = row["feature_slug"]
+                    add_transition(row, row["at"], row["event_id"])
+                    continue
+                kind, value = parse_value(row, known)
+            if kind == PROBLEM:
+                problems.append(LogProblem(lineno, value.message, value.encoding))
+            elif kind in _FOLDED:
+                self.add(kind, value)
+        return lineno
 
     def may_have_duplicates(self) -> bool:
         """True when two rows of one kind may share an event_id (exact: no false negatives)."""
@@ -185,15 +233,19 @@ def snapshot_header(slug: str, mission_number: Any, mission_type: Any) -> dict[s
 
 
 def fold_log(rows: Iterable[Row], again: Callable[[], Iterable[Row]]) -> LogFold:
-    """Fold rows as they stream past in file order; ``again()`` replays them if needed.
-
-    ``again`` is called at most once: for a log with a repeated event_id (every row is
-    then deduplicated in file order and sorted) or with WPs whose rows are out of
-    replay order (only those WPs are folded again).
-    """
+    """Fold rows as they stream past in file order; ``again()`` replays them if needed."""
     fold = LogFold()
     for kind, row in rows:
         fold.add(kind, row)
+    return finish(fold, again)
+
+
+def finish(fold: LogFold, again: Callable[[], Iterable[Row]]) -> LogFold:
+    """Complete a file-order fold; ``again()`` (all rows, file order) is called at most once.
+
+    For a log with a repeated event_id every row is deduplicated in file order and
+    sorted; for WPs whose rows were out of replay order only those WPs are refolded.
+    """
     if fold.may_have_duplicates():
         return _fold_sorted(list(again()))
     redo = fold.disordered()

@@ -69,27 +69,28 @@ class WorkPackageFold:
         self.disordered = False
 
     def add_transition(self, row: Mapping[str, Any]) -> None:
-        key = (row["at"], row["event_id"])
-        if self.tkey is not None and key <= self.tkey:
+        at, event_id = row["at"], row["event_id"]
+        tkey = self.tkey
+        if tkey is not None and (at < tkey[0] or (at == tkey[0] and event_id <= tkey[1])):
             self.disordered = True
             return
-        self.tkey = key
-        rollback = is_rollback(row)
+        self.tkey = (at, event_id)
+        to_lane, from_lane = row["to_lane"], row["from_lane"]
+        rollback = to_lane == _IN_PROGRESS and (
+            from_lane == _IN_REVIEW
+            or (from_lane == _FOR_REVIEW and row.get("review_ref") is not None))
         t = self.t
-        # A review rollback beats a forward move stamped with the very same instant.
-        if t is not None and not rollback and self.rollback and t["last_transition_at"] == key[0]:
-            return
         if t is None:
             t = self.t = {"force_count": 0}
-        to_lane = row["to_lane"]
+        elif self.rollback and not rollback and t["last_transition_at"] == at:
+            return  # a review rollback beats a forward move stamped with the same instant
         t["lane"] = to_lane
         actor = row.get("actor")
         t["actor"] = actor_label(actor) if isinstance(actor, dict) else actor
-        t["last_transition_at"] = key[0]
-        t["last_event_id"] = key[1]
+        t["last_transition_at"] = at
+        t["last_event_id"] = event_id
         if row.get("force"):
             t["force_count"] += 1
-        from_lane = row["from_lane"]
         if from_lane == _PLANNED and to_lane == _CLAIMED:
             meta = row.get("policy_metadata")
             if isinstance(meta, dict):
@@ -104,9 +105,8 @@ class WorkPackageFold:
             t["cancellation_reason"] = reason
             given = isinstance(reason, str) and reason.strip()
             t["reason_source"] = "operator" if given else "synthetic"
-        else:
-            t.pop("cancellation_reason", None)
-            t.pop("reason_source", None)
+        elif "reason_source" in t:
+            del t["cancellation_reason"], t["reason_source"]
         self.rollback = rollback
 
     def add_annotation(self, row: Mapping[str, Any]) -> None:

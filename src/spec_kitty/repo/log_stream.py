@@ -9,6 +9,7 @@ the line-ending style, which the snapshot cache records.
 
 from __future__ import annotations
 
+import gc
 import os
 import zlib
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from spec_kitty.core.events import (
     is_torn,
     parse_line,
 )
-from spec_kitty.core.reducer import LogFold, Row, fold_log
+from spec_kitty.core.reducer import LogFold, Row, finish
 
 CHUNK = 1 << 20
 _FOLDED = (TRANSITION, ANNOTATION, RETROSPECTIVE)
@@ -65,52 +66,23 @@ def crc_range(fd: int, start: int, end: int, crc: int = 0) -> int:
     return crc
 
 
-def _lines(fd: int, limit: int | None, result: StreamResult) -> Iterator[tuple[int, bytes, bool]]:
-    """``(line number, bytes, terminated)``; fills size, CRCs, data_end and line ending."""
-    offset = lineno = crc = 0
-    pending = b""
-    last_terminated = b""
-    while limit is None or offset < limit:
-        want = CHUNK if limit is None else min(CHUNK, limit - offset)
-        chunk = os.pread(fd, want, offset)
-        if not chunk:
-            break
-        crc_before, crc = crc, zlib.crc32(chunk, crc)
-        offset += len(chunk)
-        data = pending + chunk if pending else chunk
-        parts = data.split(b"\n")
-        pending = parts.pop()
-        if parts:  # the last newline is in this chunk, so pending is a suffix of it
-            last_terminated = parts[-1]
-            result.data_end = offset - len(pending)
-            result.data_crc = zlib.crc32(memoryview(chunk)[: len(chunk) - len(pending)],
-                                          crc_before)
-        for raw in parts:
-            lineno += 1
-            yield lineno, raw, True
-    result.size, result.crc, result.lines = offset, crc, lineno
-    result.line_ending = "\r\n" if last_terminated.endswith(b"\r") else "\n"
-    if pending:
-        yield lineno + 1, pending, False
-
-
-def _rows(fd: int, limit: int | None, result: StreamResult | None,
-          collect: bool) -> Iterator[Row]:
-    sink = result if result is not None else StreamResult(LogFold())
-    known: set[str] = set()
-    for lineno, raw, terminated in _lines(fd, limit, sink):
-        kind, value = parse_line(raw, known)
-        if kind in _FOLDED:
-            yield kind, value
-        elif kind == PROBLEM and collect:
-            if not terminated and is_torn(raw):
-                sink.torn_tail = lineno
-            else:
-                sink.problems.append(LogProblem(lineno, value.message, value.encoding))
-
-
 def stream_fold(fd: int) -> StreamResult:
-    """One pass over the whole log (a second only for logs out of replay order)."""
+    """Fold the whole log in one pass (a second only for a log out of replay order).
+
+    The cyclic garbage collector is paused meanwhile: parsing allocates a dict per row
+    and frees it at once (no cycles), and the collector's passes over those
+    allocations would otherwise cost about as much as the parsing itself.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _stream_fold(fd)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _stream_fold(fd: int) -> StreamResult:
     result = StreamResult(LogFold())
     head = os.pread(fd, 4, 0)
     result.bom = head[:3] == BOM
@@ -118,6 +90,47 @@ def stream_fold(fd: int) -> StreamResult:
     if problem is not None:
         result.problems.append(problem)
         return result
-    first = _rows(fd, None, result, collect=True)
-    result.fold = fold_log(first, lambda: _rows(fd, result.size, None, collect=False))
+    fold = result.fold
+    offset = lineno = crc = 0
+    pending = last_line = b""
+    while chunk := os.pread(fd, CHUNK, offset):
+        crc_before, crc = crc, zlib.crc32(chunk, crc)
+        offset += len(chunk)
+        parts = (pending + chunk if pending else chunk).split(b"\n")
+        pending = parts.pop()
+        if parts:  # the last newline is in this chunk, so pending is a suffix of it
+            last_line = parts[-1]
+            result.data_end = offset - len(pending)
+            result.data_crc = zlib.crc32(memoryview(chunk)[: len(chunk) - len(pending)],
+                                         crc_before)
+            lineno = fold.feed(parts, lineno, result.problems)
+    result.size, result.crc, result.lines = offset, crc, lineno
+    result.line_ending = "\r\n" if last_line.endswith(b"\r") else "\n"
+    if pending:  # an unterminated last line: a row, a problem, or an unfinished write
+        kind, value = parse_line(pending, fold.known_wps)
+        if kind in _FOLDED:
+            fold.add(kind, value)
+        elif kind == PROBLEM and is_torn(pending):
+            result.torn_tail = lineno + 1
+        elif kind == PROBLEM:
+            result.problems.append(LogProblem(lineno + 1, value.message, value.encoding))
+    result.fold = finish(fold, lambda: _rows(fd, offset))
     return result
+
+
+def _rows(fd: int, limit: int) -> Iterator[Row]:
+    """Every folded row of ``[0, limit)`` again, in file order (the rare second pass)."""
+    known: set[str] = set()
+    offset, pending = 0, b""
+    while offset < limit and (chunk := os.pread(fd, min(CHUNK, limit - offset), offset)):
+        offset += len(chunk)
+        parts = (pending + chunk if pending else chunk).split(b"\n")
+        pending = parts.pop()
+        for raw in parts:
+            kind, value = parse_line(raw, known)
+            if kind in _FOLDED:
+                yield kind, value
+    if pending:
+        kind, value = parse_line(pending, known)
+        if kind in _FOLDED:
+            yield kind, value
