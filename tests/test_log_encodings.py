@@ -142,3 +142,20 @@ def test_unterminated_complete_line_is_data() -> None:
            "event_id": "01K1", "kind": "annotation", "wp_id": "WP01"}
     parsed = parse_log_strict(json.dumps(row).encode(), "log")
     assert parsed.torn_tail is None and len(parsed.annotations) == 1
+
+
+def test_merge_driver_reads_bom_crlf_and_torn_sides_and_keeps_ours_line_endings() -> None:
+    from spec_kitty.core.log_merge import LogMergeError, merge_logs
+
+    def row(n: int) -> dict:
+        return {"actor": "a", "at": f"2026-01-01T00:00:0{n}+00:00", "delta": {"note": "é"},
+                "event_id": f"01K{n:023d}", "kind": "annotation", "wp_id": "WP01"}
+
+    base = canonical([row(1)])
+    ours = BOM + canonical([row(1), row(2)]).replace(b"\n", b"\r\n")
+    theirs = canonical([row(1), row(3)]) + b'{"actor": "a", "at": "2026'
+    merged = merge_logs(base, ours, theirs)
+    assert merged == canonical([row(1), row(2), row(3)]).replace(b"\n", b"\r\n")
+    with pytest.raises(LogMergeError) as caught:
+        merge_logs(base, ours, json.dumps(row(3), ensure_ascii=False).encode("latin-1") + b"\n")
+    assert caught.value.code == "MERGE_INPUT_NOT_UTF8" and "theirs:1" in caught.value.message
