@@ -41,6 +41,7 @@ _LANES.update({alias: lane.value for alias, lane in LANE_ALIASES.items()})
 _NOT_A_TARGET = frozenset({Lane.GENESIS.value, Lane.UNINITIALIZED.value})
 _CANONICAL_TARGETS = frozenset(lane.value for lane in Lane) - _NOT_A_TARGET
 _CANONICAL_SOURCES = frozenset(lane.value for lane in Lane) - {Lane.UNINITIALIZED.value}
+_ABSENT = object()  # a missing from_lane must be filled in (None) by the full path
 
 # Row kinds returned by parse_line.
 TRANSITION, ANNOTATION, RETROSPECTIVE, SKIP, PROBLEM, BLANK = (
@@ -246,7 +247,7 @@ def is_canonical_transition(row: dict[str, Any], known_wps: set[str]) -> bool:
     ``mission_slug`` copied from ``feature_slug``; anything else takes the full path.
     """
     event_id, at = row.get("event_id"), row.get("at")
-    from_lane, force = row.get("from_lane"), row.get("force", False)
+    from_lane, force = row.get("from_lane", _ABSENT), row.get("force", False)
     return (type(event_id) is str and event_id != "" and type(at) is str and at != ""
             and row.get("wp_id") in known_wps and row.get("to_lane") in _CANONICAL_TARGETS
             and (from_lane is None or from_lane in _CANONICAL_SOURCES)
