@@ -144,7 +144,7 @@ class ReadCounter:
 
 
 @pytest.mark.parametrize("events", [2_000, 20_000])
-def test_an_append_reads_the_same_few_bytes_at_any_log_size(
+def test_an_append_reads_no_log_bytes_at_any_log_size(
         initialized_repo: Path, monkeypatch: pytest.MonkeyPatch, events: int) -> None:
     project, mission = ProjectPaths(initialized_repo), make_mission(initialized_repo)
     fill(mission, events)
