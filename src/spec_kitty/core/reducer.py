@@ -10,7 +10,7 @@ mismatches written under older rules.
 totals, so a log can be folded while it streams past, in file order, with memory
 proportional to its work packages. Logs our writer and the merge driver produce are
 in replay order; a WP whose rows are not, or a log with a repeated ``event_id``, is
-folded again from its rows in order (:func:`fold_log`), which gives the same result
+folded again from its rows in order (:func:`finish`), which gives the same result
 as sorting the whole log first (:func:`reduce_log`).
 """
 
@@ -43,7 +43,7 @@ from spec_kitty.core.wp_fold import (
 )
 
 __all__ = ["CLAIM_SLOTS", "SCALAR_SLOTS", "LogFold", "actor_label", "dedupe", "finish",
-           "fold_log", "reduce_log", "replay_key", "snapshot_header"]
+           "reduce_log", "replay_key", "snapshot_header"]
 
 Row = tuple[str, dict[str, Any]]  # (kind, normalised row) as parse_line returns them
 _BUCKETS = 64
@@ -230,14 +230,6 @@ def snapshot_header(slug: str, mission_number: Any, mission_type: Any) -> dict[s
             number = text
     return {"mission_slug": slug, "mission_number": number,
             "mission_type": mission_type if isinstance(mission_type, str) else ""}
-
-
-def fold_log(rows: Iterable[Row], again: Callable[[], Iterable[Row]]) -> LogFold:
-    """Fold rows as they stream past in file order; ``again()`` replays them if needed."""
-    fold = LogFold()
-    for kind, row in rows:
-        fold.add(kind, row)
-    return finish(fold, again)
 
 
 def finish(fold: LogFold, again: Callable[[], Iterable[Row]]) -> LogFold:

@@ -9,7 +9,7 @@ transition state, a new annotation updates the overlay, and
 
 Both halves require rows in ``(at, event_id)`` order. A row that does not sort after
 the last one folded for this WP marks the fold ``disordered``; the caller then
-refolds the WP from its rows in order (see :func:`spec_kitty.core.reducer.fold_log`).
+refolds the WP from its rows in order (see :func:`spec_kitty.core.reducer.finish`).
 """
 
 from __future__ import annotations
@@ -44,14 +44,6 @@ def actor_label(actor: Any) -> Any:
     if isinstance(actor, dict):
         return actor.get("tool") or actor.get("role")
     return actor
-
-
-def is_rollback(row: Mapping[str, Any]) -> bool:
-    """A review rollback: in_review → in_progress, or for_review → in_progress with a ref."""
-    if row["to_lane"] != _IN_PROGRESS:
-        return False
-    source = row["from_lane"]
-    return source == _IN_REVIEW or (source == _FOR_REVIEW and row.get("review_ref") is not None)
 
 
 class WorkPackageFold:
