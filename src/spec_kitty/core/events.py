@@ -39,9 +39,9 @@ RETROSPECTIVE_TYPES = frozenset(
 _LANES: dict[str, str] = {lane.value: lane.value for lane in Lane}
 _LANES.update({alias: lane.value for alias, lane in LANE_ALIASES.items()})
 _NOT_A_TARGET = frozenset({Lane.GENESIS.value, Lane.UNINITIALIZED.value})
-_CANONICAL_TARGETS = frozenset(lane.value for lane in Lane) - _NOT_A_TARGET
-_CANONICAL_SOURCES = frozenset(lane.value for lane in Lane) - {Lane.UNINITIALIZED.value}
-_ABSENT = object()  # a missing from_lane must be filled in (None) by the full path
+# Lane values that parse_value keeps as they are (the reducer's fast path relies on it).
+CANONICAL_TARGETS = frozenset(lane.value for lane in Lane) - _NOT_A_TARGET
+CANONICAL_SOURCES = frozenset(lane.value for lane in Lane) - {Lane.UNINITIALIZED.value}
 
 # Row kinds returned by parse_line.
 TRANSITION, ANNOTATION, RETROSPECTIVE, SKIP, PROBLEM, BLANK = (
@@ -170,12 +170,12 @@ def _normalise_annotation(row: dict[str, Any], known_wps: set[str]) -> str | Non
     return None
 
 
-_MARKER_KEYS = frozenset({"kind", "event_name", "type", "event_type"})
+MARKER_KEYS = frozenset({"kind", "event_name", "type", "event_type"})
 
 
 def classify(row: dict[str, Any]) -> str:
     """``transition``, ``annotation``, ``retrospective``, ``skip`` or ``unknown-kind``."""
-    if _MARKER_KEYS.isdisjoint(row):
+    if MARKER_KEYS.isdisjoint(row):
         return TRANSITION
     kind = row.get("kind")
     if kind is not None:
@@ -238,20 +238,6 @@ def parse_value(row: Any, known_wps: set[str]) -> tuple[str, Any]:
     if problem is not None:
         return PROBLEM, LogProblem(0, problem)
     return kind, row
-
-
-def is_canonical_transition(row: dict[str, Any], known_wps: set[str]) -> bool:
-    """A lane transition already in canonical form (the common case, checked cheaply).
-
-    True only when :func:`parse_value` would accept the row and change nothing but a
-    ``mission_slug`` copied from ``feature_slug``; anything else takes the full path.
-    """
-    event_id, at = row.get("event_id"), row.get("at")
-    from_lane, force = row.get("from_lane", _ABSENT), row.get("force", False)
-    return (type(event_id) is str and event_id != "" and type(at) is str and at != ""
-            and row.get("wp_id") in known_wps and row.get("to_lane") in _CANONICAL_TARGETS
-            and (from_lane is None or from_lane in _CANONICAL_SOURCES)
-            and (force is False or force is True) and _MARKER_KEYS.isdisjoint(row))
 
 
 def is_torn(raw: bytes) -> bool:

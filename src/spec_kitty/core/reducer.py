@@ -24,12 +24,14 @@ import orjson
 
 from spec_kitty.core.events import (
     ANNOTATION,
+    CANONICAL_SOURCES,
+    CANONICAL_TARGETS,
+    MARKER_KEYS,
     PROBLEM,
     RETROSPECTIVE,
     TRANSITION,
     LogProblem,
     ParsedLog,
-    is_canonical_transition,
     parse_line,
     parse_value,
 )
@@ -49,6 +51,7 @@ Row = tuple[str, dict[str, Any]]  # (kind, normalised row) as parse_line returns
 _BUCKETS = 64
 _ANNOTATION_SALT = 0x5BD1E995  # keeps a transition and an annotation id apart
 _FOLDED = frozenset({TRANSITION, ANNOTATION, RETROSPECTIVE})
+_ABSENT = object()  # a missing from_lane must be filled in (None) by the full path
 
 
 def dedupe(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,20 +122,24 @@ class LogFold:
             self.first = [at, event_id, slug if isinstance(slug, str) else None]
         digest = hash(event_id)
         self._ids[digest % _BUCKETS].append(digest)
-        fold = self.wps.get(row["wp_id"])
+        wp_id = row["wp_id"]
+        fold = self.wps.get(wp_id)
         if fold is None:
-            fold = self.wps[row["wp_id"]] = WorkPackageFold()
-        fold.add_transition(row)
+            fold = self.wps[wp_id] = WorkPackageFold()
+        fold.add_transition(row, at, event_id)
 
     def feed(self, lines: Iterable[bytes], lineno: int, problems: list[LogProblem]) -> int:
         """Parse and fold newline-terminated ``lines`` that follow line ``lineno``.
 
         Unreadable lines are appended to ``problems`` with their numbers; returns the
-        number of the last line fed. The common row shape takes a short path; every
-        other one is parsed exactly as :func:`~spec_kitty.core.events.parse_line` does.
+        number of the last line fed. A transition already in canonical form (what our
+        writer and the merge driver write) is recognised inline, with the checks
+        :func:`~spec_kitty.core.events.parse_value` would make; every other line is
+        parsed by it. This loop is where a cold read spends its time.
         """
         loads, decode_error, known = orjson.loads, orjson.JSONDecodeError, self.known_wps
-        add_transition, canonical = self._add_transition, is_canonical_transition
+        add_transition = self._add_transition
+        targets, sources, markers = CANONICAL_TARGETS, CANONICAL_SOURCES, MARKER_KEYS
         for raw in lines:
             lineno += 1
             try:
@@ -140,11 +147,18 @@ class LogFold:
             except decode_error:
                 kind, value = parse_line(raw, known)
             else:
-                if type(row) is dict and canonical(row, known):
-                    if "mission_slug" not in row and "feature_slug" in row:
-                        row["mission_slug"] = row["feature_slug"]
-                    add_transition(row, row["at"], row["event_id"])
-                    continue
+                if type(row) is dict:
+                    get = row.get
+                    event_id, at, from_lane = get("event_id"), get("at"), get("from_lane", _ABSENT)
+                    force = get("force", False)
+                    if (type(event_id) is str and event_id != "" and type(at) is str and at != ""
+                            and get("wp_id") in known and get("to_lane") in targets
+                            and (from_lane is None or from_lane in sources)
+                            and (force is False or force is True) and markers.isdisjoint(row)):
+                        if "mission_slug" not in row and "feature_slug" in row:
+                            row["mission_slug"] = row["feature_slug"]
+                        add_transition(row, at, event_id)
+                        continue
                 kind, value = parse_value(row, known)
             if kind == PROBLEM:
                 problems.append(LogProblem(lineno, value.message, value.encoding))
@@ -169,7 +183,7 @@ class LogFold:
         for wp_id in wp_ids:
             self.wps[wp_id] = WorkPackageFold()
         for row in sorted(transitions, key=replay_key):
-            self.wps[row["wp_id"]].add_transition(row)
+            self.wps[row["wp_id"]].add_transition(row, row["at"], row["event_id"])
         for row in sorted(annotations, key=replay_key):
             self.wps[row["wp_id"]].add_annotation(row)
 

@@ -60,8 +60,8 @@ class WorkPackageFold:
         self.first_actor: Any = None  # actor of the first annotation (uninitialized WPs)
         self.disordered = False
 
-    def add_transition(self, row: Mapping[str, Any]) -> None:
-        at, event_id = row["at"], row["event_id"]
+    def add_transition(self, row: Mapping[str, Any], at: str, event_id: str) -> None:
+        """Fold a transition (``at``/``event_id`` are the row's, passed to save lookups)."""
         tkey = self.tkey
         if tkey is not None and (at < tkey[0] or (at == tkey[0] and event_id <= tkey[1])):
             self.disordered = True

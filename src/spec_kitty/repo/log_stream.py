@@ -93,6 +93,7 @@ def _stream_fold(fd: int) -> StreamResult:
     fold = result.fold
     offset = lineno = crc = 0
     pending = last_line = b""
+    cut: tuple[bytes, int, int] | None = None  # (chunk, CRC before it, bytes up to its newline)
     while chunk := os.pread(fd, CHUNK, offset):
         crc_before, crc = crc, zlib.crc32(chunk, crc)
         offset += len(chunk)
@@ -100,10 +101,12 @@ def _stream_fold(fd: int) -> StreamResult:
         pending = parts.pop()
         if parts:  # the last newline is in this chunk, so pending is a suffix of it
             last_line = parts[-1]
-            result.data_end = offset - len(pending)
-            result.data_crc = zlib.crc32(memoryview(chunk)[: len(chunk) - len(pending)],
-                                         crc_before)
+            cut = (chunk, crc_before, len(chunk) - len(pending))
             lineno = fold.feed(parts, lineno, result.problems)
+    if cut is not None:
+        chunk, crc_before, upto = cut
+        result.data_end = offset - len(pending)
+        result.data_crc = zlib.crc32(memoryview(chunk)[:upto], crc_before)
     result.size, result.crc, result.lines = offset, crc, lineno
     result.line_ending = "\r\n" if last_line.endswith(b"\r") else "\n"
     if pending:  # an unterminated last line: a row, a problem, or an unfinished write
