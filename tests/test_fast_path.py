@@ -36,6 +36,8 @@ CASES = {
     "next no agent": ["next", "--mission", "demo", "--json"],
     "next success": ["next", "--agent", "claude", "-m", "demo", "--result", "success", "--json"],
     "next blocked": ["next", "--agent", "claude", "-m", "demo", "--result", "blocked", "--json"],
+    "next blocked reason": ["next", "--agent", "claude", "-m", "demo", "--result", "blocked",
+                            "--reason", "the API key is missing", "--json"],
     "next bad result": ["next", "--agent", "claude", "-m", "demo", "--result", "meh", "--json"],
     "next result without agent": ["next", "-m", "demo", "--result", "failed", "--json"],
     "next positional": ["next", "extra", "--json"],

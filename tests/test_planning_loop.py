@@ -74,7 +74,9 @@ def test_setup_plan_gates_in_order(initialized_repo: Path) -> None:
 
     def setup_plan() -> dict:
         code, result = sk(initialized_repo, "agent", "mission", "setup-plan", "--mission", slug)
-        assert code == 0, result  # soft states are results, not failures
+        # A blocked answer exits 1 with error and error_code (team rule, like `next`).
+        assert code == (1 if result["result"] == "blocked" else 0), result
+        assert ("error" in result) == (result["result"] == "blocked"), result
         return result
 
     blocked = setup_plan()

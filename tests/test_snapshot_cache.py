@@ -249,3 +249,26 @@ def outcome(read: Callable[[ProjectPaths, Mission], dict], project: ProjectPaths
         return "ok", read(project, mission)
     except EventLogError as exc:
         return "error", exc.details["line"]
+
+
+def test_a_board_with_a_blocked_wp_does_not_read_the_log(initialized_repo: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from spec_kitty.services import status_health
+
+    project, mission = ProjectPaths(initialized_repo), make_mission(initialized_repo)
+    fill(mission, 300)
+    with event_log.status_lock(project, mission):
+        state = event_log.current_state(project, mission)
+        lane = state.snapshot["work_packages"]["WP02"]["lane"]
+        (at,) = events_factory.stamps_after(state, 1)
+        event_log.append_rows(mission, [event("WP02", lane, "blocked", at, "01KZBLOCKED0000000000000000",
+                                              reason="waiting for keys", actor="ops")], project)
+    counter = ReadCounter(monkeypatch)
+
+    def no_full_read(path: Path) -> bytes:
+        raise AssertionError(f"{path} was read in full")
+
+    monkeypatch.setattr(event_log, "read_bytes", no_full_read)
+    notes = status_health.board_notes(project, mission)
+    assert notes["blocked"] == {"WP02": {"reason": "waiting for keys", "actor": "ops", "at": at}}
+    assert counter.bytes == 0

@@ -81,13 +81,15 @@ def setup_plan(
     result = run_setup(project, chosen, Path.cwd())
     if json_out:
         emit_json(result)
-        return
-    lines = [f"setup-plan: {result['result']}"
-             + (" (plan.md scaffolded)" if result.get("scaffold_only") else "")]
-    lines += [f"  - {item}" for item in result.get("missing", [])]
-    if result.get("next_step"):
-        lines.append(f"Next: {result['next_step']}")
-    _show(result, lines)
+    else:
+        lines = [f"setup-plan: {result['result']}"
+                 + (" (plan.md scaffolded)" if result.get("scaffold_only") else "")]
+        lines += [f"  - {item}" for item in result.get("missing", [])]
+        if result.get("next_step"):
+            lines.append(f"Next: {result['next_step']}")
+        _show(result, lines)
+    if result["result"] == "blocked":
+        raise typer.Exit(1)
 
 
 @app.command("finalize-tasks")

@@ -11,6 +11,9 @@ from spec_kitty.cli.output import emit_json
 app = command_app(no_args_is_help=True,
                   help="Work-package moves and status.")
 
+AGENT = typer.Option(None, "--agent", help="Your agent key (e.g. claude): recorded as the "
+                     "actor unless --actor says otherwise.")
+
 
 @app.command("move-task")
 def move_task(
@@ -23,6 +26,7 @@ def move_task(
                                "(needs --reason)."),
     reason: str = typer.Option(None, "--reason", help="Why (required with --force)."),
     actor: str = options.ACTOR,
+    agent: str = AGENT,
     review_ref: str = typer.Option(None, "--review-ref", help="Review that justifies the move."),
     evidence_json: str = typer.Option(
         None, "--evidence-json",
@@ -43,7 +47,7 @@ def move_task(
     request = MoveRequest(
         wp_id=wp_id,
         to_lane=to,
-        actor=options.default_actor(actor),
+        actor=options.default_actor(actor or agent),
         force=force,
         reason=reason,
         note=note,
@@ -76,9 +80,18 @@ def tasks_status(
     from spec_kitty.cli.render_board import show_board
     from spec_kitty.services.board import mission_board
     from spec_kitty.services.context import open_mission
+    from spec_kitty.services.status_health import board_notes
 
     project, chosen = open_mission(mission)
-    show_board(mission_board(project, chosen), json_out)
+    notes = board_notes(project, chosen)
+    show_board({**mission_board(project, chosen), **notes}, json_out)
+    if not json_out:
+        from spec_kitty.cli.output import warn
+
+        for wp_id, why in notes["blocked"].items():
+            warn(f"{wp_id} is blocked ({why['actor']}): {why['reason'] or 'no reason given'}")
+        for warning in notes["warnings"]:
+            warn(warning)
 
 
 @app.command("mark-status")
@@ -89,6 +102,7 @@ def mark_status(
     wp: str = typer.Option(None, "--wp", help="Work package, when the ids are not in a "
                            "WP's subtasks list."),
     actor: str = options.ACTOR,
+    agent: str = AGENT,
     json_out: bool = options.JSON,
 ) -> None:
     """Record subtask progress (an annotation event, like every status change)."""
@@ -99,7 +113,8 @@ def mark_status(
     if status not in ("done", "planned"):
         raise UsageError("--status must be done or planned")
     project, chosen = open_mission(mission)
-    result = mark_subtasks(project, chosen, task_ids, status, options.default_actor(actor), wp)
+    result = mark_subtasks(project, chosen, task_ids, status,
+                           options.default_actor(actor or agent), wp)
     if json_out:
         emit_json(result)
         return

@@ -8,6 +8,9 @@ that does not start with ``-``, and ``--json``), they are parsed here and the sa
 service and the same JSON rendering run as under typer. Anything else (help, an unknown
 or malformed option, human output, an unknown ``--result``) returns None and the typer
 application answers, exactly as before. ``SPEC_KITTY_NO_FAST_PATH=1`` turns this off.
+
+Whoever changes either command changes its twin here too: tests/test_fast_path.py runs
+every shape both ways and fails on any difference in output or exit code.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 OFF_ENV = "SPEC_KITTY_NO_FAST_PATH"
 _MISSION = {"--mission": "mission", "-m": "mission"}
-_NEXT = {**_MISSION, "--agent": "agent", "--result": "result"}
+_NEXT = {**_MISSION, "--agent": "agent", "--result": "result", "--reason": "reason"}
 _RESULTS = frozenset({"success", "failed", "blocked"})
 
 
@@ -46,22 +49,27 @@ def _parse(args: list[str], spec: dict[str, str]) -> dict[str, Any] | None:
 
 
 def _tasks_status(opts: dict[str, Any]) -> int:
+    """What ``cli.agent_tasks.tasks_status`` does with ``--json``."""
     from spec_kitty.cli.output import emit_json
     from spec_kitty.services.board import mission_board
     from spec_kitty.services.context import open_mission
+    from spec_kitty.services.status_health import board_notes
 
     project, chosen = open_mission(opts.get("mission"))
-    emit_json(mission_board(project, chosen))
+    notes = board_notes(project, chosen)
+    emit_json({**mission_board(project, chosen), **notes})
     return 0
 
 
 def _next(opts: dict[str, Any]) -> int:
+    """What ``cli.next_cmd.next_command`` does with ``--json``."""
     from spec_kitty.cli.output import emit_json
     from spec_kitty.services.context import open_mission
     from spec_kitty.services.next_loop import next_step
 
     project, chosen = open_mission(opts.get("mission"))
-    answer = next_step(project, chosen, opts.get("agent"), opts.get("result"))
+    answer = next_step(project, chosen, opts.get("agent"), opts.get("result"),
+                       opts.get("reason"))
     emit_json(answer)
     return 1 if answer["kind"] == "blocked" else 0
 

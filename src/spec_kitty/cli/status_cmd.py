@@ -33,6 +33,15 @@ def status(
             raise typer.Exit(1)
         return
     from spec_kitty.cli.render_board import show_board
+    from spec_kitty.services.status_health import board_notes
 
     project, chosen = open_mission(mission)
-    show_board(mission_board(project, chosen), json_out)
+    notes = board_notes(project, chosen)
+    show_board({**mission_board(project, chosen), **notes}, json_out)
+    if not json_out:
+        from spec_kitty.cli.output import warn
+
+        for wp_id, why in notes["blocked"].items():
+            warn(f"{wp_id} is blocked ({why['actor']}): {why['reason'] or 'no reason given'}")
+        for warning in notes["warnings"]:
+            warn(warning)

@@ -170,6 +170,15 @@ class LogFold:
         """True when two rows of one kind may share an event_id (exact: no false negatives)."""
         return any(len(ids) > 1 and len(set(ids)) != len(ids) for ids in self._ids)
 
+    def last_transition(self, wp_id: str) -> dict[str, Any] | None:
+        """``{reason, actor, at}`` of the transition that put ``wp_id`` in its lane.
+
+        Not part of status.json (Spec Kitty's snapshot has no reason); boards show it
+        for blocked work packages without reading the log again.
+        """
+        fold = self.wps.get(wp_id)
+        return None if fold is None or fold.last is None else dict(fold.last)
+
     def disordered(self) -> set[str]:
         return {wp_id for wp_id, fold in self.wps.items() if fold.disordered}
 

@@ -49,12 +49,13 @@ def actor_label(actor: Any) -> Any:
 class WorkPackageFold:
     """The fold of one WP's transitions and annotations (JSON-serialisable)."""
 
-    __slots__ = ("t", "tkey", "rollback", "slots", "akey", "first_actor", "disordered")
+    __slots__ = ("t", "tkey", "rollback", "last", "slots", "akey", "first_actor", "disordered")
 
     def __init__(self) -> None:
         self.t: dict[str, Any] | None = None  # transition state, None until the first one
         self.tkey: tuple[str, str] | None = None  # (at, event_id) of the last transition seen
         self.rollback = False  # the last applied transition was a review rollback
+        self.last: dict[str, Any] | None = None  # reason, actor, at of that transition
         self.slots: dict[str, Any] = {}  # annotation overlay: slot -> value
         self.akey: tuple[str, str] | None = None
         self.first_actor: Any = None  # actor of the first annotation (uninitialized WPs)
@@ -81,6 +82,7 @@ class WorkPackageFold:
         t["actor"] = actor_label(actor) if isinstance(actor, dict) else actor
         t["last_transition_at"] = at
         t["last_event_id"] = event_id
+        self.last = {"reason": row.get("reason"), "actor": actor, "at": at}
         if row.get("force"):
             t["force_count"] += 1
         if from_lane == _PLANNED and to_lane == _CLAIMED:
@@ -153,8 +155,8 @@ class WorkPackageFold:
         return {key: state[key] for key in sorted(state)}
 
     def to_json(self) -> dict[str, Any]:
-        return {"t": self.t, "tk": self.tkey, "rb": self.rollback, "s": self.slots,
-                "ak": self.akey, "fa": self.first_actor}
+        return {"t": self.t, "tk": self.tkey, "rb": self.rollback, "l": self.last,
+                "s": self.slots, "ak": self.akey, "fa": self.first_actor}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WorkPackageFold:
@@ -162,6 +164,7 @@ class WorkPackageFold:
         fold.t = data["t"]
         fold.tkey = tuple(data["tk"]) if data["tk"] else None  # type: ignore[assignment]
         fold.rollback = bool(data["rb"])
+        fold.last = data["l"]
         fold.slots = data["s"]
         fold.akey = tuple(data["ak"]) if data["ak"] else None  # type: ignore[assignment]
         fold.first_actor = data["fa"]

@@ -107,9 +107,19 @@ def _timeline_entry(row: dict[str, Any], kind: str) -> dict[str, Any]:
         entry.update(from_lane=row.get("from_lane"), to_lane=row["to_lane"],
                      force=bool(row.get("force")), reason=row.get("reason"),
                      review_ref=row.get("review_ref"))
+        entry.update(_review_fields(row.get("review_result")))
     else:
         entry["delta"] = row.get("delta")
     return entry
+
+
+def _review_fields(result: Any) -> dict[str, Any]:
+    """A review verdict on the timeline; the feedback text is filled in by the reader."""
+    if not isinstance(result, dict):
+        return {}
+    return {"review": {key: result.get(key) for key in
+                       ("reviewer", "verdict", "reference", "feedback_path")},
+            "feedback": None}
 
 
 class ProjectReader:
@@ -177,6 +187,7 @@ class ProjectReader:
         states = snapshot["work_packages"]
         cards = [_card(wp_id, wps.get(wp_id), states.get(wp_id, {}), states)
                  for wp_id in sorted(set(states) | set(wps))]
+        self._attach_blocked_reasons(mission, cards, states)
         counts = snapshot["summary"]
         return {
             "project": self.project.key,
@@ -190,6 +201,21 @@ class ProjectReader:
             "problems": [f"{wp.file}: {wp.problem}" for wp in wps.values() if wp.problem],
         }
 
+    def _attach_blocked_reasons(self, mission: Mission, cards: list[dict[str, Any]],
+                                states: dict[str, Any]) -> None:
+        """A blocked card says why: the reason of the move that blocked it."""
+        blocked = [card for card in cards if card["lane"] == Lane.BLOCKED.value]
+        if not blocked:
+            return
+        by_id = {e["event_id"]: e for e in self._timeline_of(mission)["entries"]}
+        for card in blocked:
+            event = by_id.get(states.get(card["id"], {}).get("last_event_id") or "", {})
+            card["blocked_reason"] = event.get("reason")
+
+    def _timeline_of(self, mission: Mission) -> dict[str, Any]:
+        return self._timelines.get(mission.slug, (file_stamp(mission.events_file),),
+                                   lambda: self._timeline(mission))
+
     def _timeline(self, mission: Mission) -> dict[str, Any]:
         # Lenient on purpose: a timeline with a bad line still shows every good one.
         parsed = event_log.read_log_lenient(mission)
@@ -201,14 +227,24 @@ class ProjectReader:
                     seen.add(row["event_id"])
                     entries.append(_timeline_entry(row, kind))
         entries.sort(key=lambda e: (e["at"], e["event_id"]), reverse=True)
+        self._attach_feedback(entries)
         problems = [{"line": p.line, "message": p.message} for p in parsed.problems]
         return {"entries": entries, "problems": problems}
+
+    def _attach_feedback(self, entries: list[dict[str, Any]]) -> None:
+        """Review feedback text (stored in the mission's reviews/) beside its rejection."""
+        from spec_kitty.services.reviews import read_feedback
+
+        for entry in entries:
+            path = (entry.get("review") or {}).get("feedback_path")
+            if path:
+                stored = read_feedback(self.project.paths, str(path))
+                entry["feedback"] = stored["text"] if stored else None
 
     def timeline(self, handle: str, limit: int = DEFAULT_TIMELINE_LIMIT) -> dict[str, Any]:
         """Events of one mission, newest first."""
         mission = self.select(handle)
-        full = self._timelines.get(mission.slug, (file_stamp(mission.events_file),),
-                                   lambda: self._timeline(mission))
+        full = self._timeline_of(mission)
         return {"project": self.project.key, "mission": identity(mission),
                 "total": len(full["entries"]), "events": full["entries"][:limit],
                 "problems": full["problems"]}

@@ -100,6 +100,10 @@ class LogState:
     def latest_at(self) -> str | None:
         return self.fold.latest_at
 
+    def last_transition(self, wp_id: str) -> dict[str, Any] | None:
+        """``{reason, actor, at}`` of the move that put ``wp_id`` in its lane, or None."""
+        return self.fold.last_transition(wp_id)
+
     @property
     def snapshot(self) -> dict[str, Any]:
         """status.json's content (a new dict on every access)."""

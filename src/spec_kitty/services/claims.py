@@ -16,7 +16,9 @@ from spec_kitty.core.lanes import Lane
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import events_factory
+
+# Writing needs the event factory and the write path; reading who holds what (which
+# `next` does on every call) does not, so those are imported where they are used.
 
 
 class ClaimConflict(SpecKittyError):
@@ -30,9 +32,37 @@ class ClaimConflict(SpecKittyError):
 
 
 def holder_of(state: dict[str, Any]) -> str | None:
-    """Who holds a work package: the claiming agent, else the last actor."""
-    holder = state.get("agent") or state.get("actor")
+    """Who holds a work package now: the reviewer while it is in review, else the
+    claiming agent (or, for a hand-made claim, the last actor)."""
+    if state.get("lane") == Lane.IN_REVIEW.value:
+        holder = state.get("actor")
+    else:
+        holder = state.get("agent") or state.get("actor")
     return str(holder) if holder else None
+
+
+def implementer_of(state: dict[str, Any]) -> str | None:
+    """Who implemented a work package: the agent of its latest claim, else (for a
+    hand-made move to review) the actor that handed it over."""
+    holder = state.get("agent")
+    if not holder and state.get("lane") == Lane.FOR_REVIEW.value:
+        holder = state.get("actor")
+    return str(holder) if holder else None
+
+
+class SelfReviewForbidden(SpecKittyError):
+    def __init__(self, wp_id: str, agent: str) -> None:
+        super().__init__(
+            f"{agent} implemented {wp_id} and may not review it: this project forbids "
+            "self-review (review.allow_self_review: false in .kittify/config.yaml).",
+            "SELF_REVIEW_FORBIDDEN", details={"wp_id": wp_id, "agent": agent},
+            hint="Another agent must take this review.")
+
+
+def self_review_allowed(project: ProjectPaths) -> bool:
+    from spec_kitty.services.status_commit import setting
+
+    return setting(project, "review", "allow_self_review", True) is not False
 
 
 def _not_startable(wp_id: str, lane: str, verb: str) -> SpecKittyError:
@@ -58,9 +88,12 @@ def check_implementable(state: dict[str, Any], wp_id: str, agent: str) -> str:
 def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, agent: str,
                          execution_mode: str) -> list[str]:
     """Record the claim; returns the lanes written (empty for an idempotent retry)."""
+    from spec_kitty.services import events_factory
+    from spec_kitty.services.transitions import record
+
     with event_log.status_lock(project, mission):
-        log = event_log.current_state(project, mission)
-        state = log.snapshot["work_packages"].get(wp_id, {})
+        parsed = event_log.current_state(project, mission)
+        state = parsed.snapshot["work_packages"].get(wp_id, {})
         lane = check_implementable(state, wp_id, agent)
         hops: list[tuple[Lane, Lane]] = []
         if lane == Lane.PLANNED.value:
@@ -69,23 +102,30 @@ def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, ag
             hops.append((Lane.CLAIMED, Lane.IN_PROGRESS))
         if not hops:
             return []
-        stamps = events_factory.stamps_after(log, len(hops))
+        stamps = events_factory.stamps_after(parsed, len(hops))
         claim = {"agent": agent, "shell_pid": os.getppid()}
         rows = [events_factory.transition_row(
             mission, wp_id=wp_id, from_lane=source, to_lane=dest, at=at, actor=agent,
             execution_mode=execution_mode,
             policy_metadata=claim if dest is Lane.CLAIMED else None)
             for (source, dest), at in zip(hops, stamps, strict=False)]
-        event_log.append_rows(mission, rows, project)
-        event_log.materialize(project, mission)
+        record(project, mission, rows)
     return [dest.value for _, dest in hops]
 
 
 def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str) -> bool:
-    """Move for_review → in_review; returns False when this agent already holds the review."""
+    """Move for_review → in_review; returns False when this agent already holds the review.
+
+    Raises :class:`ClaimConflict` (someone else reviews it) and
+    :class:`SelfReviewForbidden` (the project forbids reviewing your own work).
+    """
+    from spec_kitty.services import events_factory
+    from spec_kitty.services.transitions import record
+
+    allow_self = self_review_allowed(project)
     with event_log.status_lock(project, mission):
-        log = event_log.current_state(project, mission)
-        state = log.snapshot["work_packages"].get(wp_id, {})
+        parsed = event_log.current_state(project, mission)
+        state = parsed.snapshot["work_packages"].get(wp_id, {})
         lane = state.get("lane", Lane.UNINITIALIZED.value)
         if lane == Lane.IN_REVIEW.value:
             holder = state.get("actor")
@@ -94,9 +134,10 @@ def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str
             return False
         if lane != Lane.FOR_REVIEW.value:
             raise _not_startable(wp_id, lane, "reviewed")
-        (at,) = events_factory.stamps_after(log, 1)
-        event_log.append_rows(mission, [events_factory.transition_row(
+        if not allow_self and implementer_of(state) == agent:
+            raise SelfReviewForbidden(wp_id, agent)
+        (at,) = events_factory.stamps_after(parsed, 1)
+        record(project, mission, [events_factory.transition_row(
             mission, wp_id=wp_id, from_lane=Lane.FOR_REVIEW, to_lane=Lane.IN_REVIEW, at=at,
-            actor=agent)], project)
-        event_log.materialize(project, mission)
+            actor=agent)])
     return True

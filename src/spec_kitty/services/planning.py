@@ -1,8 +1,10 @@
 """The spec and plan gates: ``agent mission spec-commit`` and ``agent mission setup-plan``.
 
-setup-plan reports soft states as ``result`` values with exit 0 (``blocked`` until the
-spec is committed and substantive; ``scaffold_only`` right after plan.md is created),
-so callers must read ``result``/``phase_complete``, not just the exit code.
+setup-plan answers ``result: "blocked"`` (with ``error``, ``error_code`` and what is
+``missing``; the CLI exits 1, like every blocked answer) until the spec is committed
+and substantive and, later, while the plan is half filled in. ``scaffold_only`` right
+after plan.md is created is a success (exit 0); ``phase_complete`` says when the plan
+is committed.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def setup_plan(project: ProjectPaths, mission: Mission, cwd: Path) -> dict[str, 
             missing.append(f"commit spec.md: spec-kitty agent mission spec-commit --mission "
                            f"{mission.slug}")
         return {**base, **state, "result": "blocked", "phase_complete": False,
+                "error": "blocked: " + "; ".join(missing),
                 "error_code": "SPEC_NOT_SUBSTANTIVE_OR_UNCOMMITTED", "missing": missing}
     if not plan.exists():
         template = templates.resolve(project.root, mission.mission_type or "software-dev",
@@ -120,6 +123,7 @@ def setup_plan(project: ProjectPaths, mission: Mission, cwd: Path) -> dict[str, 
     if problems:
         return {**base, **state, "result": "blocked", "phase_complete": False,
                 "plan_substantive": False, "error_code": "PLAN_NOT_SUBSTANTIVE",
+                "error": "blocked: plan.md is not filled in: " + "; ".join(problems),
                 "blocked_reason": "; ".join(problems), "missing": problems}
     sha = git_repo.commit_paths(project.root, [_rel(project, plan)],
                                 f"docs({mission.slug}): implementation plan")
