@@ -6,13 +6,12 @@ With ``--json`` anywhere on the command line, errors are one JSON object on stdo
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Any
 
 import typer
 
 from spec_kitty import __version__
+from spec_kitty.cli.errors import internal_error, render_error
 from spec_kitty.cli.lazy import Entry, LazyGroup
 
 ROOT_COMMANDS: dict[str, Entry] = {
@@ -76,20 +75,6 @@ def _root(
     """Spec-driven development with AI coding agents."""
 
 
-def _render_error(exc: Any, as_json: bool) -> int:
-    from spec_kitty.cli.output import emit_json, err_console
-
-    if as_json:
-        emit_json(exc.to_json())
-    else:
-        from rich.markup import escape
-
-        err_console().print(f"[bold red]Error:[/bold red] {escape(exc.message)}")
-        if exc.hint:
-            err_console().print(f"[dim]{escape(exc.hint)}[/dim]")
-    return exc.exit_code
-
-
 def run(args: list[str]) -> int:
     from spec_kitty.cli.compat import Abort, ClickException, NoArgsIsHelpError, UsageError
     from spec_kitty.core.errors import SpecKittyError
@@ -100,7 +85,7 @@ def run(args: list[str]) -> int:
         result = command.main(args=args, prog_name="spec-kitty", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except SpecKittyError as exc:
-        return _render_error(exc, as_json)
+        return render_error(exc, as_json)
     except NoArgsIsHelpError as exc:
         exc.show()
         return exc.exit_code
@@ -123,11 +108,4 @@ def run(args: list[str]) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # last resort: never show a traceback to users
-        if os.environ.get("SPEC_KITTY_DEBUG"):
-            raise
-        internal = SpecKittyError(
-            f"internal error: {type(exc).__name__}: {exc}",
-            "INTERNAL_ERROR",
-            hint="Re-run with SPEC_KITTY_DEBUG=1 for a traceback and report it.",
-        )
-        return _render_error(internal, as_json)
+        return internal_error(exc, as_json)

@@ -1,0 +1,106 @@
+"""The fast path for `agent tasks status --json` and `next --json` answers exactly like typer.
+
+Every invocation is run twice, once as usual and once with SPEC_KITTY_NO_FAST_PATH=1
+(the typer application), and the outputs and exit codes must be identical; the plain
+shapes must not import typer or click at all (that is the point of the fast path).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+from missions_fixture import make_mission
+
+STATUS = ["agent", "tasks", "status"]
+CASES = {
+    "status": [*STATUS, "--mission", "demo", "--json"],
+    "status short": [*STATUS, "-m", "demo-01JDEMQ0", "--json"],
+    "status equals": ["agent", "tasks", "status", "--json", "--mission=demo"],
+    "status repeated": [*STATUS, "-m", "nope", "--mission", "demo", "--json"],
+    "status only mission": [*STATUS, "--json"],
+    "status unknown mission": [*STATUS, "--mission", "nope", "--json"],
+    "status empty mission": [*STATUS, "--mission=", "--json"],
+    "status human": [*STATUS, "--mission", "demo"],
+    "status help": [*STATUS, "--help"],
+    "status short help": [*STATUS, "-h", "--json"],
+    "status unknown option": [*STATUS, "--mission", "demo", "--wat", "--json"],
+    "status missing value": [*STATUS, "--json", "--mission"],
+    "status dash value": [*STATUS, "--mission", "--json"],
+    "next query": ["next", "--agent", "claude", "--mission", "demo", "--json"],
+    "next no agent": ["next", "--mission", "demo", "--json"],
+    "next success": ["next", "--agent", "claude", "-m", "demo", "--result", "success", "--json"],
+    "next blocked": ["next", "--agent", "claude", "-m", "demo", "--result", "blocked", "--json"],
+    "next blocked reason": ["next", "--agent", "claude", "-m", "demo", "--result", "blocked",
+                            "--reason", "the API key is missing", "--json"],
+    "next bad result": ["next", "--agent", "claude", "-m", "demo", "--result", "meh", "--json"],
+    "next result without agent": ["next", "-m", "demo", "--result", "failed", "--json"],
+    "next positional": ["next", "extra", "--json"],
+    "next help": ["next", "--help"],
+}
+
+
+def normalised(text: str) -> str:
+    """stdout with the wall-clock fields of `next` blanked out."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            lines.append(line)
+            continue
+        if isinstance(data, dict) and "timestamp" in data:
+            data["timestamp"] = "<now>"
+        lines.append(json.dumps(data))
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fast") / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / ".kittify").mkdir()
+    (root / ".kittify" / "config.yaml").write_text("agents:\n  available: [claude]\n")
+    make_mission(root)
+    return root
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fast_path_answers_exactly_like_typer(project: Path, case: str) -> None:
+    args = CASES[case]
+    fast = run_cli(args, project, env={"COLUMNS": "120"})
+    slow = run_cli(args, project, env={"COLUMNS": "120", "SPEC_KITTY_NO_FAST_PATH": "1"})
+    assert (fast.returncode, normalised(fast.stdout), fast.stderr) == (
+        slow.returncode, normalised(slow.stdout), slow.stderr)
+
+
+@pytest.mark.parametrize("case", ["status", "status unknown mission", "next query",
+                                  "next blocked"])
+def test_plain_shapes_never_import_typer(project: Path, case: str) -> None:
+    probe = ("import sys\n"
+             "from spec_kitty.cli.main import main\n"
+             "code = main(sys.argv[1:])\n"
+             "loaded = sorted(m for m in ('typer', 'click', 'rich') if m in sys.modules)\n"
+             "sys.stderr.write(repr(loaded))\n"
+             "sys.exit(code)\n")
+    proc = subprocess.run([sys.executable, "-c", probe, *CASES[case]], cwd=project,
+                          capture_output=True, text=True)
+    assert proc.stderr.endswith("[]"), proc.stderr
+    assert json.loads(proc.stdout)
+
+
+def test_broken_log_is_the_same_error_either_way(project: Path) -> None:
+    other = make_mission(project, slug="broken-01JBROKE", mission_id="01JBROKE" + "0" * 18)
+    log = other.path / "status.events.jsonl"
+    log.write_bytes(log.read_bytes() + b"not json\n")
+    args = [*STATUS, "-m", "broken", "--json"]
+    fast = run_cli(args, project)
+    slow = run_cli(args, project, env={"SPEC_KITTY_NO_FAST_PATH": "1"})
+    assert fast.returncode == slow.returncode == 1
+    assert fast.stdout == slow.stdout and '"error_code": "EVENT_LOG_INVALID"' in fast.stdout
