@@ -86,9 +86,14 @@ def check(mission_dir: Path, reported: set[str], lock: threading.Lock) -> tuple[
     data = (mission_dir / "status.events.jsonl").read_bytes()
     parsed = parse_log_strict(data, "status.events.jsonl")  # raises on any torn middle line
     torn = not (data == b"" or data.endswith(b"\n"))
-    # An unterminated end is only ever a killed writer's unfinished line: not data.
-    assert not torn or parsed.torn_tail == data.count(b"\n") + 1
     present = {row["event_id"] for row in parsed.annotations}
+    if torn:
+        # An unterminated end is a killed (or still running) writer's unfinished line: not
+        # data. Only if the write stopped exactly before its newline is the line complete
+        # JSON, and then it is an event like any other (the next writer terminates it).
+        last = data[data.rfind(b"\n") + 1:]
+        complete = parsed.torn_tail is None and json.loads(last)["event_id"] in present
+        assert complete or parsed.torn_tail == data.count(b"\n") + 1
     missing = expected - present
     assert not missing, f"{len(missing)} reported events lost"
     snapshot = mission_dir / "status.json"

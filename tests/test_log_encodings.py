@@ -159,3 +159,37 @@ def test_merge_driver_reads_bom_crlf_and_torn_sides_and_keeps_ours_line_endings(
     with pytest.raises(LogMergeError) as caught:
         merge_logs(base, ours, json.dumps(row(3), ensure_ascii=False).encode("latin-1") + b"\n")
     assert caught.value.code == "MERGE_INPUT_NOT_UTF8" and "theirs:1" in caught.value.message
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_appends_keep_crlf_and_the_bom_and_cut_a_torn_tail(tmp_path: Path, cached: bool) -> None:
+    """With or without the snapshot cache, new lines end the way the log's lines do."""
+    from spec_kitty.repo import event_log, log_cache
+    from spec_kitty.repo.missions import Mission
+    from spec_kitty.repo.paths import ProjectPaths
+    from spec_kitty.services import events_factory
+
+    rows = {n: events_factory.annotation_row(wp_id="WP01", at=f"2026-01-01T00:00:0{n}+00:00",
+                                             actor="a", delta={"note": f"n{n}"})
+            for n in range(1, 5)}
+    row = rows.__getitem__
+
+    mission = Mission(tmp_path / "kitty-specs" / "m-01JAAAAA")
+    mission.path.mkdir(parents=True)
+    log = mission.events_file
+    good = BOM + canonical([row(1), row(2)]).replace(b"\n", b"\r\n")
+    log.write_bytes(good)
+    project = ProjectPaths(tmp_path) if cached else None
+    if project is not None:
+        event_log.load_snapshot(project, mission)  # a warm cache, as after any command
+    event_log.append_rows(mission, [row(3)], project)
+    with log.open("ab") as handle:
+        handle.write(b'{"actor": "a", "at": "2026-01-0')  # a killed writer's unfinished line
+    event_log.append_rows(mission, [row(4)], project)  # cuts it first
+    assert log.read_bytes() == good + canonical([row(3), row(4)]).replace(b"\n", b"\r\n")
+    if project is not None:  # the cache followed every step
+        entry = log_cache.read_entry(project, mission, log_cache.WRITER)
+        assert entry is not None and entry.line_ending == "\r\n"
+        assert entry.key == log_cache.stat_key(log.stat())
+    notes = event_log.load_snapshot(project, mission)["work_packages"]["WP01"]["notes"]
+    assert notes == ["n1", "n2", "n3", "n4"]

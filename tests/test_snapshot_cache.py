@@ -121,12 +121,33 @@ def test_writer_marks_the_log_so_later_writes_are_always_seen(initialized_repo: 
     log = mission.path / LOG
     st = os.stat(log)
     assert entry is not None and entry.marker and entry.key == log_cache.stat_key(st)
-    # A same-length rewrite that even restores the marked mtime is still seen (ctime moves).
+    # A same-length write that keeps the mtime it produces is seen: it cannot be the mark.
     data = log.read_bytes()
     with log.open("r+b") as handle:
-        handle.write(data.replace(b'"note": "hi"', b'"note": "ho"'))
+        handle.write(data.replace(b'"note": "hi"', b'"note": "ha"'))
+    assert os.stat(log).st_mtime_ns != st.st_mtime_ns
+    assert event_log.load_snapshot(project, mission)["work_packages"]["WP01"]["notes"] == ["ha"]
+    # One that even restores the marked mtime is seen once the filesystem clock has ticked
+    # past the mark (its ctime moves). Wait for that tick: kernels with coarse timestamps
+    # (one jiffy) would otherwise give the rewrite the mark's very ctime.
+    wait_for_a_timestamp_tick(log.parent, os.stat(log).st_ctime_ns)
+    data = log.read_bytes()
+    with log.open("r+b") as handle:
+        handle.write(data.replace(b'"note": "ha"', b'"note": "ho"'))
     os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert event_log.load_snapshot(project, mission)["work_packages"]["WP01"]["notes"] == ["ho"]
+
+
+def wait_for_a_timestamp_tick(directory: Path, ctime_ns: int) -> None:
+    """Block until a file changed now gets a ctime later than ``ctime_ns`` (no speed assumed)."""
+    probe = directory / ".clock-probe"
+    try:
+        while True:
+            probe.write_bytes(b"x")
+            if os.stat(probe).st_ctime_ns > ctime_ns:
+                return
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 class ReadCounter:

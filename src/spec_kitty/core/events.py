@@ -175,7 +175,7 @@ MARKER_KEYS = frozenset({"kind", "event_name", "type", "event_type"})
 
 def classify(row: dict[str, Any]) -> str:
     """``transition``, ``annotation``, ``retrospective``, ``skip`` or ``unknown-kind``."""
-    if MARKER_KEYS.isdisjoint(row):
+    if row.keys().isdisjoint(MARKER_KEYS):  # looks up the 4 markers, not every key
         return TRANSITION
     kind = row.get("kind")
     if kind is not None:

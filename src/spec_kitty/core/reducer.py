@@ -154,7 +154,8 @@ class LogFold:
                     if (type(event_id) is str and event_id != "" and type(at) is str and at != ""
                             and get("wp_id") in known and get("to_lane") in targets
                             and (from_lane is None or from_lane in sources)
-                            and (force is False or force is True) and markers.isdisjoint(row)):
+                            and (force is False or force is True)
+                            and row.keys().isdisjoint(markers)):
                         if "mission_slug" not in row and "feature_slug" in row:
                             row["mission_slug"] = row["feature_slug"]
                         add_transition(row, at, event_id)

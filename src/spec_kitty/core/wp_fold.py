@@ -49,13 +49,14 @@ def actor_label(actor: Any) -> Any:
 class WorkPackageFold:
     """The fold of one WP's transitions and annotations (JSON-serialisable)."""
 
-    __slots__ = ("t", "tkey", "rollback", "last", "slots", "akey", "first_actor", "disordered")
+    __slots__ = ("t", "tkey", "rollback", "last_row", "slots", "akey", "first_actor", "disordered")
 
     def __init__(self) -> None:
         self.t: dict[str, Any] | None = None  # transition state, None until the first one
         self.tkey: tuple[str, str] | None = None  # (at, event_id) of the last transition seen
         self.rollback = False  # the last applied transition was a review rollback
-        self.last: dict[str, Any] | None = None  # reason, actor, at of that transition
+        # The transition that set the lane (kept whole: cheaper than copying per row).
+        self.last_row: Mapping[str, Any] | None = None
         self.slots: dict[str, Any] = {}  # annotation overlay: slot -> value
         self.akey: tuple[str, str] | None = None
         self.first_actor: Any = None  # actor of the first annotation (uninitialized WPs)
@@ -82,7 +83,7 @@ class WorkPackageFold:
         t["actor"] = actor_label(actor) if isinstance(actor, dict) else actor
         t["last_transition_at"] = at
         t["last_event_id"] = event_id
-        self.last = {"reason": row.get("reason"), "actor": actor, "at": at}
+        self.last_row = row
         if row.get("force"):
             t["force_count"] += 1
         if from_lane == _PLANNED and to_lane == _CLAIMED:
@@ -102,6 +103,14 @@ class WorkPackageFold:
         elif "reason_source" in t:
             del t["cancellation_reason"], t["reason_source"]
         self.rollback = rollback
+
+    @property
+    def last(self) -> dict[str, Any] | None:
+        """``{reason, actor, at}`` of the transition that put the WP in its lane, or None."""
+        row = self.last_row
+        if row is None:
+            return None
+        return {"reason": row.get("reason"), "actor": row.get("actor"), "at": row["at"]}
 
     def add_annotation(self, row: Mapping[str, Any]) -> None:
         key = (row["at"], row["event_id"])
@@ -164,7 +173,7 @@ class WorkPackageFold:
         fold.t = data["t"]
         fold.tkey = tuple(data["tk"]) if data["tk"] else None  # type: ignore[assignment]
         fold.rollback = bool(data["rb"])
-        fold.last = data["l"]
+        fold.last_row = data["l"]
         fold.slots = data["s"]
         fold.akey = tuple(data["ak"]) if data["ak"] else None  # type: ignore[assignment]
         fold.first_actor = data["fa"]

@@ -18,8 +18,8 @@ from typing import Any
 from spec_kitty.dashboard.projects import ServedProject
 
 LOG = logging.getLogger("spec_kitty.dashboard")
-# Low enough to push a change well within 0.3 s, high enough that the temp file,
-# rename and status.json rewrite of one append arrive as one batch.
+# Low enough to push a change well within 0.3 s, high enough that the log append and
+# the status.json rewrite (temp file, rename) of one status write arrive as one batch.
 DEBOUNCE_MS = 50
 STEP_MS = 10
 KEEPALIVE_SECONDS = 15.0

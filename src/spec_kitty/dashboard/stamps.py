@@ -1,9 +1,13 @@
 """Cheap change detection for the read model: ``os.stat`` fingerprints and a cache.
 
-Every writer replaces files through a temp file and ``os.replace``, so an append
-gives the log a new inode and new times; size, mtime, ctime and inode together
-change on every write. Comparing them costs one ``stat`` per file per request,
-which is what keeps ``/api/missions`` fast over hundreds of missions.
+Status appends grow the log in place (``O_APPEND``), so each one changes its size
+and times; every other writer replaces files through a temp file and
+``os.replace`` (a new inode). Size, mtime, ctime and inode together therefore
+change on every write spec-kitty makes. Comparing them costs one ``stat`` per file
+per request, which is what keeps ``/api/missions`` fast over hundreds of missions.
+(A same-size hand edit within one filesystem-timestamp tick can go unseen until the
+next change: fine for a live view; status commands use the snapshot cache, which
+proves content, see docs/status-model.md.)
 """
 
 from __future__ import annotations

@@ -254,7 +254,9 @@ def append_rows(mission: Mission, rows: list[dict[str, Any]],
 
     A torn tail left by a killed writer is cut first; an unterminated complete last
     line is terminated. With ``project``, the cached fold is updated in place (the
-    cost is independent of the log's size when the cache holds the log's fold).
+    cost is independent of the log's size when the cache holds the log's fold); it
+    assumes each row has a new ``event_id`` (rows from ``services.events_factory``
+    carry fresh ULIDs), since the cached fold keeps no ids to deduplicate against.
     """
     path = mission.events_file
     _remove_stale_temp_files(path)

@@ -17,8 +17,11 @@ tick keeps every stat field. Two rules, after git's "racily clean" index entries
   CRC computed from the previous CRC and the appended bytes) set the log's mtime to
   one nanosecond before the time the append produced. No later write can produce an
   mtime that old, so any later change moves the mtime away from the recorded one and
-  a stat match is proof. Where the filesystem does not keep that mtime, the entry is
-  treated like a reader entry.
+  a stat match is proof. (A rewrite that also puts the marked mtime back moves the
+  ctime instead, unless it lands in the same filesystem-timestamp tick as the append:
+  milliseconds, on kernels with coarse timestamps, for a tool copying that exact
+  mtime.) Where the filesystem does not keep that mtime, the entry is treated like a
+  reader entry.
 
 The cache is an accelerator only: a missing, unreadable or untrusted entry means
 folding the log again, never a wrong answer.
