@@ -128,7 +128,8 @@ def test_a_replayed_refresh_token_ends_the_session_and_the_cli_says_so(
     session = store.load()
     assert session is not None
     assert _refresh_directly(hub, session.refresh_token).status_code == 200  # someone rotates
-    replay = _refresh_directly(hub, session.refresh_token)                   # then a replay
+    hub.age_rotation(session.refresh_token)               # long enough ago to be a replay
+    replay = _refresh_directly(hub, session.refresh_token)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     rewrite_session(store, access_expires_at=expired())
     code, doctor = sk_auth(hub, tmp_path, "doctor")
@@ -170,6 +171,18 @@ def test_a_revoked_session_is_cleared_and_an_expired_one_asks_for_login(
     read_prompt(relogin, "enter the code:")
     relogin.kill()
     relogin.communicate()
+
+
+def test_an_operator_denying_the_code_stops_the_headless_login(hub_server: Any,
+                                                               tmp_path: Path) -> None:
+    hub = hub_server
+    proc = start_login(hub, tmp_path, "--headless")
+    user_code = read_prompt(proc, "enter the code:").rsplit(":", 1)[1].strip()
+    hub.admin("device", "deny", user_code)
+    code, answer = finish(proc)
+    assert code == 1 and answer["error_code"] == "LOGIN_DENIED"
+    assert not current_store().path.exists()
+    assert sk_auth(hub, tmp_path, "status")[1]["logged_in"] is False
 
 
 def test_login_needs_a_hub_url_and_takes_it_from_config(sqlite_hub: Any, tmp_path: Path,
