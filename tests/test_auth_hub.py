@@ -139,6 +139,77 @@ def test_a_replayed_refresh_token_ends_the_session_and_the_cli_says_so(
     assert "no longer accepts" in hub_check["message"] or "ended" in hub_check["message"]
 
 
+def _store_hub_session(hub: Any, store: Any) -> Any:
+    """A session for a new user, logged in over HTTP and written to ``store``."""
+    from spec_kitty.auth.oauth import OAuthClient
+    from spec_kitty.auth.session import DEVICE, Session, TokenGrant
+
+    tokens = hub.login(hub.create_user())
+    now = utc_now()
+    with OAuthClient(hub.url) as oauth:
+        identity = oauth.me(tokens["access_token"])
+    session = Session.create(hub.url, TokenGrant.from_json(tokens, now), identity, DEVICE, now)
+    with store.lock():
+        store.save(session)
+    return session
+
+
+def test_a_benign_retry_adopts_the_rotation_another_client_stores(
+        hub_server: Any, tmp_path: Path) -> None:
+    """Another client (not under our lock) has rotated the refresh token and is about
+    to store the result when our refresh presents the old one: the hub answers 409
+    ``refresh_replay_benign_retry``; we wait outside the lock, re-read and adopt its
+    tokens, and the session is never revoked."""
+    from spec_kitty.auth.refresh import TokenManager
+    from spec_kitty.auth.session import TokenGrant
+    from spec_kitty.auth.storage import SessionStore
+    from spec_kitty.hosted.runtime import RuntimePaths
+
+    hub = hub_server
+    store = SessionStore(RuntimePaths(tmp_path / "runtime"))
+    mine = _store_hub_session(hub, store)
+    theirs = _refresh_directly(hub, mine.refresh_token).json()  # rotated, not stored yet
+    rewrite_session(store, access_expires_at=expired())
+    waits: list[float] = []
+
+    def other_client_stores(seconds: float) -> None:
+        waits.append(seconds)
+        with store.lock(timeout=1):  # free: we wait outside the lock
+            current = store.load()
+            assert current is not None
+            store.save(current.rotated(TokenGrant.from_json(theirs, utc_now()), utc_now()))
+
+    manager = TokenManager(store, sleep=other_client_stores)
+    assert manager.access_token() == theirs["access_token"] and waits == [1.0]
+    status = hub.http.get("/api/v1/session-status", headers=hub.bearer(theirs["access_token"]))
+    assert status.status_code == 200
+    assert status.json()["generation"] == theirs["generation"]  # no second rotation
+
+
+def test_benign_retries_that_never_resolve_ask_for_login_and_revoke_nothing(
+        hub_server: Any, tmp_path: Path) -> None:
+    """The client that rotated never stores its tokens: the CLI stops after three 409
+    answers (never presenting an older token, which would be a replay) and asks for a
+    new login; the session the other client holds stays alive."""
+    hub = hub_server
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    store = current_store()
+    mine = store.load()
+    assert mine is not None
+    theirs = _refresh_directly(hub, mine.refresh_token).json()
+    rewrite_session(store, access_expires_at=expired())
+    code, doctor = sk_auth(hub, tmp_path, "doctor")
+    assert code == 1
+    check = {c["name"]: c for c in doctor["checks"]}["hub_session"]
+    assert check["status"] == "fail" and "at the same moment" in check["message"]
+    assert "auth login" in check["remediation"]
+    assert store.load() is not None  # kept for `auth status`
+    assert hub.http.get("/api/v1/me", headers=hub.bearer(theirs["access_token"])
+                        ).status_code == 200
+    assert _refresh_directly(hub, theirs["refresh_token"]).status_code == 200
+
+
 def test_a_revoked_session_is_cleared_and_an_expired_one_asks_for_login(
         hub_server: Any, tmp_path: Path) -> None:
     hub = hub_server

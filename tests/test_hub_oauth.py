@@ -313,9 +313,8 @@ def test_a_zero_grace_window_makes_every_reuse_a_replay(hub_server: HubServer) -
     first = hub_server.login(user)
     with hub_server.db.write() as session:
         tokens.refresh(session, strict, first["refresh_token"])
-    with hub_server.db.write() as session:
-        with pytest.raises(OAuthError) as replay:
-            tokens.refresh(session, strict, first["refresh_token"])
+    with hub_server.db.write() as session, pytest.raises(OAuthError) as replay:
+        tokens.refresh(session, strict, first["refresh_token"])
     assert (replay.value.error, replay.value.status) == ("invalid_grant", 400)
     assert not _live(hub_server, first["access_token"])
 
