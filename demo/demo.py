@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hub_login import DemoHub, log_in
+
 from scripted_agent import ScriptedAgent
 
 BIN = Path(sys.executable).parent
