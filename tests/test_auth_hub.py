@@ -329,6 +329,48 @@ def test_the_authenticated_client_is_the_one_door_to_the_hub(
     assert not isinstance(unreadable.value, NotLoggedIn)
 
 
+class _Corrupting(httpx.HTTPTransport):
+    """The real connection to the hub, recording what each attempt sends and, when
+    asked, spoiling its bearer token (a hub that keeps refusing the session)."""
+
+    def __init__(self, spoil: bool) -> None:
+        super().__init__()
+        self.spoil = spoil
+        self.sent: list[tuple[str, bytes]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.headers["Authorization"], request.content))
+        if self.spoil:
+            request.headers["Authorization"] = "Bearer spoiled"
+        return super().handle_request(request)
+
+
+def test_a_401_gets_one_refresh_and_one_replay_never_more(
+        hub_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spec_kitty.auth.transport import authenticated_client
+
+    hub = hub_server
+    for key, value in hub_env(hub).items():
+        monkeypatch.setenv(key, value)
+    headless_login(hub, tmp_path, hub.create_user().email)
+    store = current_store()
+    before = rewrite_session(store, access_token="not-a-token-the-hub-knows")
+    inner = _Corrupting(spoil=True)
+    with authenticated_client(inner=inner) as client:
+        answer = client.request("GET", "/api/v1/me", content=b'{"probe": 1}')
+    assert answer.status_code == 401  # the second refusal is the caller's to handle
+    assert [body for _, body in inner.sent] == [b'{"probe": 1}'] * 2  # body replayed
+    first, second = (auth for auth, _ in inner.sent)
+    after = store.load()
+    assert after is not None and after.generation == before.generation + 1  # one refresh
+    assert first == "Bearer not-a-token-the-hub-knows"
+    assert second == f"Bearer {after.access_token}"
+    honest = _Corrupting(spoil=False)
+    with authenticated_client(inner=honest) as client:
+        assert client.get("/api/v1/me").status_code == 200
+    assert len(honest.sent) == 1 and store.load().generation == after.generation  # type: ignore[union-attr]
+
+
 def test_forced_login_replaces_and_revokes_the_old_session(sqlite_hub: Any,
                                                            tmp_path: Path) -> None:
     hub = sqlite_hub
