@@ -155,6 +155,21 @@ def test_the_embedded_default_needs_no_setup(tmp_path: Path) -> None:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_the_database_can_come_from_the_environment(hub_server: HubServer) -> None:
+    """``SPEC_KITTY_HUB_DATABASE_URL`` stands in for ``--database`` (how the workers of
+    one ``serve`` and a systemd unit's environment file name the database)."""
+    user = hub_server.create_user()
+    env = {**hub_server.env, "SPEC_KITTY_HUB_DATABASE_URL": hub_server.database_url}
+    listed = subprocess.run([str(HUB_BIN), "user", "list", "--json"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert user.email in {u["email"] for u in as_json(listed)["users"]}
+    env["SPEC_KITTY_HUB_DATABASE_URL"] = "mysql://root@db/x"
+    refused = subprocess.run([str(HUB_BIN), "user", "list", "--json"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and as_json(refused)["error_code"] == "BAD_DATABASE_URL"
+
+
 def test_database_passwords_never_reach_output() -> None:
     from spec_kitty_hub.config import normalize_database_url, redact_url
 
