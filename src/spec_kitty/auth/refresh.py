@@ -13,7 +13,8 @@ steps, so processes refreshing at the same moment never log each other out:
    also removes the dead session.
 
 Without step 2 the loser of a race would present an already-rotated refresh token, which
-the hub treats as replay and answers by revoking the whole session.
+the hub (past a grace window of seconds) treats as replay and answers by revoking the
+whole session.
 
 The hub (sync-subsystem reference §3.2) answers a refresh token rotated only moments ago
 with HTTP 409 ``{"error": "refresh_replay_benign_retry", "retry_after": <s>}`` and no
