@@ -432,6 +432,24 @@ def test_text_output_and_a_hub_that_cannot_revoke(sqlite_hub: Any, tmp_path: Pat
     assert "expires on its own" in out.stdout and not current_store().path.exists()
 
 
+def test_doctor_names_a_hub_without_the_session_endpoint(sqlite_hub: Any,
+                                                         tmp_path: Path) -> None:
+    """A server that answers but has no /api/v1/session-status (an older hub, a wrong
+    path prefix) fails the hub_session check with its status, not a traceback."""
+    hub = sqlite_hub
+    headless_login(hub, tmp_path, hub.create_user().email)
+    elsewhere = f"{hub.url}/no-such-prefix"
+    rewrite_session(current_store(), server_url=elsewhere)
+    proc = run_cli(["auth", "doctor", "--json"], tmp_path,
+                   env={**ON, "SPEC_KITTY_SAAS_URL": elsewhere})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["hub_reachable"]["status"] == "ok"
+    assert checks["hub_session"]["status"] == "fail"
+    assert "answered 404" in checks["hub_session"]["message"]
+    assert "too old" in checks["hub_session"]["remediation"]
+
+
 def test_hub_answers_we_cannot_use_are_clear_errors(sqlite_hub: Any) -> None:
     from spec_kitty.auth.errors import HubError
     from spec_kitty.auth.oauth import OAuthClient, OAuthError
