@@ -7,10 +7,12 @@ commands written in the generated command files, the prompt files `spec-kitty ne
 hands them and its JSON answers (see scripted_agent.py). The project forbids
 self-review, so they review each other's work; one review sends a work package back
 with feedback, which the next implementer reads in its prompt. At the end the merged
-code's tests run and the live dashboard shows the board, then it is stopped.
+code's tests run and the live dashboard shows the board, then it is stopped. Last, a
+team hub starts on loopback and the project logs in to it (hub_login.py).
 
 Environment: SPEC_KITTY_DEMO_DIR (where to build it, default a new temp directory),
-KEEP_DASHBOARD=1 (leave the dashboard running and print how to stop it).
+KEEP_DASHBOARD=1 (leave the dashboard running and print how to stop it), KEEP_HUB=1
+(the same for the hub).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from hub_login import DemoHub, log_in
 
 from scripted_agent import ScriptedAgent
 
@@ -171,6 +175,9 @@ def main() -> int:
     slug = run_agents(demo, transcript)
     show_results(demo, slug)
     dashboard(demo, slug)
+    demo.step("Your team's hub: spec-kitty-hub on loopback (SQLite), a user, a headless login")
+    with DemoHub(base) as hub:
+        log_in(hub, demo.root, demo.env)
     print(f"\n{BOLD}Demo finished.{RESET} The project is at {demo.root}; every command the "
           f"agents ran, with the text it came from: {transcript}")
     return 0

@@ -27,8 +27,13 @@ Fixtures
   in through the login form when ``user`` is given; ``form_token(html)`` extracts a
   page's CSRF token.
 - ``bearer(token) -> dict``: the ``Authorization`` header for a token.
+- ``age_rotation(refresh_token)``: move a rotated token's rotation past the grace
+  window (presenting it again is then a replay, not a benign retry).
 
 The servers run with ``SPEC_KITTY_HUB_DEVICE_INTERVAL=1`` (clients poll every second),
+``SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS=300`` (a just-rotated refresh token gets 409
+``refresh_replay_benign_retry`` however slow the machine; tests that need a replay
+move ``rotated_at`` back with ``age_rotation``),
 ``SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS=20`` and trust ``X-Forwarded-For`` from 127.0.0.1, so a test can act from its own address
 (rate limits are per address). Users and teams are never deleted: use fresh names.
 """
@@ -56,6 +61,7 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 BACKENDS = ["sqlite", "postgresql"]
 ADDRESS_LIMIT = 20  # failed sign-ins per address and 15 minutes on the test hubs
+REFRESH_GRACE_SECONDS = 300
 
 
 def free_port() -> int:
@@ -152,6 +158,7 @@ class HubServer:
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "SPEC_KITTY_HUB_DEVICE_INTERVAL": "1",
+                "SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS": str(REFRESH_GRACE_SECONDS),
                 "SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS": str(ADDRESS_LIMIT)}
 
     def start(self, *extra: str) -> None:
@@ -284,6 +291,24 @@ class HubServer:
             assert response.status_code == 303, response.text
             assert "hub_session" in client.cookies
         return client
+
+    def age_rotation(self, refresh_token: str) -> None:
+        """Move a rotated refresh token's rotation an hour back, past the grace window,
+        so presenting it again is a replay."""
+        from datetime import timedelta
+
+        from sqlalchemy import update
+
+        from spec_kitty_hub.db.models import RefreshToken, utcnow
+        from spec_kitty_hub.security import token_hash
+
+        with self.db.write() as session:
+            aged = session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.token_hash == token_hash(refresh_token),
+                       RefreshToken.rotated_at.is_not(None))
+                .values(rotated_at=utcnow() - timedelta(hours=1))).rowcount
+        assert aged == 1, "that refresh token has not been rotated"
 
     @staticmethod
     def bearer(token: str) -> dict[str, str]:

@@ -167,6 +167,30 @@ def test_browser_flow_without_a_browser_times_out() -> None:
     assert opened == [] and shown[0][1] is False
 
 
+def test_the_desktop_browser_is_asked_to_open_the_url(tmp_path: Any) -> None:
+    """``open_in_browser`` goes through the desktop's choice ($BROWSER here, a script
+    that records its argument) and says False when no browser can be found."""
+    import os
+    import subprocess
+    import sys
+
+    seen = tmp_path / "seen.txt"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f'#!/bin/sh\nprintf %s "$1" > {seen}\n')
+    fake.chmod(0o700)
+    code = ("import sys; from spec_kitty.auth.browser import open_in_browser; "
+            "print(open_in_browser('http://127.0.0.1:9/oauth/authorize?x=1'))")
+    base = {k: v for k, v in os.environ.items() if k not in ("BROWSER", "DISPLAY",
+                                                                "WAYLAND_DISPLAY")}
+    opened = subprocess.run([sys.executable, "-c", code], env={**base, "BROWSER": str(fake)},
+                            capture_output=True, text=True, timeout=60)
+    assert opened.stdout.strip() == "True", opened.stderr
+    assert seen.read_text() == "http://127.0.0.1:9/oauth/authorize?x=1"
+    none = subprocess.run([sys.executable, "-c", code], env={**base, "PATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60)
+    assert none.stdout.strip() == "False", none.stderr
+
+
 # -- device flow control ---------------------------------------------------------------------
 
 

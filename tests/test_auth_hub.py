@@ -128,7 +128,8 @@ def test_a_replayed_refresh_token_ends_the_session_and_the_cli_says_so(
     session = store.load()
     assert session is not None
     assert _refresh_directly(hub, session.refresh_token).status_code == 200  # someone rotates
-    replay = _refresh_directly(hub, session.refresh_token)                   # then a replay
+    hub.age_rotation(session.refresh_token)               # long enough ago to be a replay
+    replay = _refresh_directly(hub, session.refresh_token)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     rewrite_session(store, access_expires_at=expired())
     code, doctor = sk_auth(hub, tmp_path, "doctor")
@@ -136,6 +137,77 @@ def test_a_replayed_refresh_token_ends_the_session_and_the_cli_says_so(
     hub_check = {c["name"]: c for c in doctor["checks"]}["hub_session"]
     assert hub_check["status"] == "fail" and "auth login" in hub_check["remediation"]
     assert "no longer accepts" in hub_check["message"] or "ended" in hub_check["message"]
+
+
+def _store_hub_session(hub: Any, store: Any) -> Any:
+    """A session for a new user, logged in over HTTP and written to ``store``."""
+    from spec_kitty.auth.oauth import OAuthClient
+    from spec_kitty.auth.session import DEVICE, Session, TokenGrant
+
+    tokens = hub.login(hub.create_user())
+    now = utc_now()
+    with OAuthClient(hub.url) as oauth:
+        identity = oauth.me(tokens["access_token"])
+    session = Session.create(hub.url, TokenGrant.from_json(tokens, now), identity, DEVICE, now)
+    with store.lock():
+        store.save(session)
+    return session
+
+
+def test_a_benign_retry_adopts_the_rotation_another_client_stores(
+        hub_server: Any, tmp_path: Path) -> None:
+    """Another client (not under our lock) has rotated the refresh token and is about
+    to store the result when our refresh presents the old one: the hub answers 409
+    ``refresh_replay_benign_retry``; we wait outside the lock, re-read and adopt its
+    tokens, and the session is never revoked."""
+    from spec_kitty.auth.refresh import TokenManager
+    from spec_kitty.auth.session import TokenGrant
+    from spec_kitty.auth.storage import SessionStore
+    from spec_kitty.hosted.runtime import RuntimePaths
+
+    hub = hub_server
+    store = SessionStore(RuntimePaths(tmp_path / "runtime"))
+    mine = _store_hub_session(hub, store)
+    theirs = _refresh_directly(hub, mine.refresh_token).json()  # rotated, not stored yet
+    rewrite_session(store, access_expires_at=expired())
+    waits: list[float] = []
+
+    def other_client_stores(seconds: float) -> None:
+        waits.append(seconds)
+        with store.lock(timeout=1):  # free: we wait outside the lock
+            current = store.load()
+            assert current is not None
+            store.save(current.rotated(TokenGrant.from_json(theirs, utc_now()), utc_now()))
+
+    manager = TokenManager(store, sleep=other_client_stores)
+    assert manager.access_token() == theirs["access_token"] and waits == [1.0]
+    status = hub.http.get("/api/v1/session-status", headers=hub.bearer(theirs["access_token"]))
+    assert status.status_code == 200
+    assert status.json()["generation"] == theirs["generation"]  # no second rotation
+
+
+def test_benign_retries_that_never_resolve_ask_for_login_and_revoke_nothing(
+        hub_server: Any, tmp_path: Path) -> None:
+    """The client that rotated never stores its tokens: the CLI stops after three 409
+    answers (never presenting an older token, which would be a replay) and asks for a
+    new login; the session the other client holds stays alive."""
+    hub = hub_server
+    user = hub.create_user()
+    headless_login(hub, tmp_path, user.email)
+    store = current_store()
+    mine = store.load()
+    assert mine is not None
+    theirs = _refresh_directly(hub, mine.refresh_token).json()
+    rewrite_session(store, access_expires_at=expired())
+    code, doctor = sk_auth(hub, tmp_path, "doctor")
+    assert code == 1
+    check = {c["name"]: c for c in doctor["checks"]}["hub_session"]
+    assert check["status"] == "fail" and "at the same moment" in check["message"]
+    assert "auth login" in check["remediation"]
+    assert store.load() is not None  # kept for `auth status`
+    assert hub.http.get("/api/v1/me", headers=hub.bearer(theirs["access_token"])
+                        ).status_code == 200
+    assert _refresh_directly(hub, theirs["refresh_token"]).status_code == 200
 
 
 def test_a_revoked_session_is_cleared_and_an_expired_one_asks_for_login(
@@ -170,6 +242,18 @@ def test_a_revoked_session_is_cleared_and_an_expired_one_asks_for_login(
     read_prompt(relogin, "enter the code:")
     relogin.kill()
     relogin.communicate()
+
+
+def test_an_operator_denying_the_code_stops_the_headless_login(hub_server: Any,
+                                                               tmp_path: Path) -> None:
+    hub = hub_server
+    proc = start_login(hub, tmp_path, "--headless")
+    user_code = read_prompt(proc, "enter the code:").rsplit(":", 1)[1].strip()
+    hub.admin("device", "deny", user_code)
+    code, answer = finish(proc)
+    assert code == 1 and answer["error_code"] == "LOGIN_DENIED"
+    assert not current_store().path.exists()
+    assert sk_auth(hub, tmp_path, "status")[1]["logged_in"] is False
 
 
 def test_login_needs_a_hub_url_and_takes_it_from_config(sqlite_hub: Any, tmp_path: Path,
@@ -245,6 +329,48 @@ def test_the_authenticated_client_is_the_one_door_to_the_hub(
     assert not isinstance(unreadable.value, NotLoggedIn)
 
 
+class _Corrupting(httpx.HTTPTransport):
+    """The real connection to the hub, recording what each attempt sends and, when
+    asked, spoiling its bearer token (a hub that keeps refusing the session)."""
+
+    def __init__(self, spoil: bool) -> None:
+        super().__init__()
+        self.spoil = spoil
+        self.sent: list[tuple[str, bytes]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.headers["Authorization"], request.content))
+        if self.spoil:
+            request.headers["Authorization"] = "Bearer spoiled"
+        return super().handle_request(request)
+
+
+def test_a_401_gets_one_refresh_and_one_replay_never_more(
+        hub_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spec_kitty.auth.transport import authenticated_client
+
+    hub = hub_server
+    for key, value in hub_env(hub).items():
+        monkeypatch.setenv(key, value)
+    headless_login(hub, tmp_path, hub.create_user().email)
+    store = current_store()
+    before = rewrite_session(store, access_token="not-a-token-the-hub-knows")
+    inner = _Corrupting(spoil=True)
+    with authenticated_client(inner=inner) as client:
+        answer = client.request("GET", "/api/v1/me", content=b'{"probe": 1}')
+    assert answer.status_code == 401  # the second refusal is the caller's to handle
+    assert [body for _, body in inner.sent] == [b'{"probe": 1}'] * 2  # body replayed
+    first, second = (auth for auth, _ in inner.sent)
+    after = store.load()
+    assert after is not None and after.generation == before.generation + 1  # one refresh
+    assert first == "Bearer not-a-token-the-hub-knows"
+    assert second == f"Bearer {after.access_token}"
+    honest = _Corrupting(spoil=False)
+    with authenticated_client(inner=honest) as client:
+        assert client.get("/api/v1/me").status_code == 200
+    assert len(honest.sent) == 1 and store.load().generation == after.generation  # type: ignore[union-attr]
+
+
 def test_forced_login_replaces_and_revokes_the_old_session(sqlite_hub: Any,
                                                            tmp_path: Path) -> None:
     hub = sqlite_hub
@@ -304,6 +430,24 @@ def test_text_output_and_a_hub_that_cannot_revoke(sqlite_hub: Any, tmp_path: Pat
     out = run_cli(["auth", "logout"], tmp_path, env=env)
     assert out.returncode == 0 and "Logged out locally" in out.stdout
     assert "expires on its own" in out.stdout and not current_store().path.exists()
+
+
+def test_doctor_names_a_hub_without_the_session_endpoint(sqlite_hub: Any,
+                                                         tmp_path: Path) -> None:
+    """A server that answers but has no /api/v1/session-status (an older hub, a wrong
+    path prefix) fails the hub_session check with its status, not a traceback."""
+    hub = sqlite_hub
+    headless_login(hub, tmp_path, hub.create_user().email)
+    elsewhere = f"{hub.url}/no-such-prefix"
+    rewrite_session(current_store(), server_url=elsewhere)
+    proc = run_cli(["auth", "doctor", "--json"], tmp_path,
+                   env={**ON, "SPEC_KITTY_SAAS_URL": elsewhere})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["hub_reachable"]["status"] == "ok"
+    assert checks["hub_session"]["status"] == "fail"
+    assert "answered 404" in checks["hub_session"]["message"]
+    assert "too old" in checks["hub_session"]["remediation"]
 
 
 def test_hub_answers_we_cannot_use_are_clear_errors(sqlite_hub: Any) -> None:

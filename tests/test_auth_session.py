@@ -1,8 +1,8 @@
 """The session model's validation and the refresh manager's decisions, without a hub.
 
-The hub cases (rotation, replay, revocation, races) run against the real hub in
-test_auth_hub.py; here a scripted stand-in for our own OAuth client covers the answers
-our hub never gives (the reference's 409 benign-replay retry) and the bookkeeping.
+The hub cases (rotation, replay, revocation, races, the 409 benign retry) run against
+the real hub in test_auth_hub.py; here a scripted stand-in for our own OAuth client
+covers the orderings a real hub cannot be made to produce on demand and the bookkeeping.
 """
 
 from __future__ import annotations
@@ -167,9 +167,32 @@ def test_benign_retry_then_success_and_then_refusal(tmp_path: Path) -> None:
     busy = OAuthError("refresh_replay_benign_retry", "", 409)
     manager, _, log, sleeps = _manager(tmp_path, [busy, GRANT], access_expires_at=utc_now())
     assert manager.access_token() == "a2" and sleeps == [1.0] and len(log) == 2
-    manager, _, log, _ = _manager(tmp_path / "b", [busy, busy], access_expires_at=utc_now())
+    manager, _, log, sleeps = _manager(tmp_path / "b", [busy, busy, busy],
+                                       access_expires_at=utc_now())
+    with pytest.raises(ReauthRequired) as caught:
+        manager.access_token()
+    assert caught.value.details["reason"] == "refresh_replay_benign_retry"
+    assert sleeps == [1.0, 1.0] and log == ["refresh-SECRET-1"] * 3  # never an older token
     with pytest.raises(ReauthRequired):
         manager.access_token()
+    assert len(log) == 3  # reported once, not retried
+
+
+def test_after_a_benign_retry_a_stored_rotation_is_refreshed_if_already_stale(
+        tmp_path: Path) -> None:
+    """The other writer stored a rotation whose access token is itself (nearly) expired:
+    its new refresh token is used, never the refused one."""
+    busy = OAuthError("refresh_replay_benign_retry", "", 409, retry_after=0.5)
+    manager, store, log, _ = _manager(tmp_path, [busy, GRANT], access_expires_at=utc_now())
+
+    def other_writer(_: float) -> None:
+        with store.lock(timeout=1):  # free: the manager waits outside the lock
+            current = store.load()
+            assert current is not None
+            store.save(dataclasses.replace(current, refresh_token="r-theirs"))
+
+    manager._sleep = other_writer
+    assert manager.access_token() == "a2" and log == ["refresh-SECRET-1", "r-theirs"]
 
 
 def test_refusals_are_reported_once_and_other_errors_pass_through(tmp_path: Path) -> None:

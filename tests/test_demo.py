@@ -108,3 +108,11 @@ def test_make_demo_completes_with_agents_obeying_only_prompts_and_json(
     assert not _running(pid)
     assert "dashboard --open" in proc.stdout and str(sys.executable).rsplit("/", 1)[0] in \
         proc.stdout
+    # Issue 11: a local hub, a user, the device flow approved by the operator, auth status.
+    hub_part = proc.stdout.split("Your team's hub")[1]
+    for expected in ("spec-kitty-hub user add demo@example.com", "spec-kitty-hub device approve",
+                     "Logged in", "demo@example.com", "[private, default]",
+                     "Headless (Device Authorization Grant)", "Encrypted session file"):
+        assert expected in hub_part, expected
+    assert (base / "spec-kitty-home" / "auth" / "session.json").exists()
+    assert not (root / ".kittify" / "auth").exists()

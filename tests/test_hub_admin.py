@@ -49,6 +49,7 @@ def test_user_add_reads_the_password_from_stdin(hub_server: HubServer) -> None:
     (["team", "member", "add", "no-such-team", "x@example.com"], None, "TEAM_NOT_FOUND"),
     (["device", "approve", "ABCD-EFGH", "--user", "ghost@example.com"], None,
      "USER_NOT_FOUND"),
+    (["device", "deny", "ABCD-EFGH"], None, "DEVICE_CODE_INVALID"),
 ])
 def test_admin_errors_are_clear_and_exit_1(hub_server: HubServer, args: list[str],
                                            stdin: str | None, code: str) -> None:
@@ -59,6 +60,30 @@ def test_admin_errors_are_clear_and_exit_1(hub_server: HubServer, args: list[str
     human = hub_server.admin(*args, input=stdin, check=False)
     assert human.returncode == 1 and human.stderr.startswith("error: ")
     assert "Traceback" not in human.stderr
+
+
+def test_device_deny_ends_the_flow_with_access_denied(hub_server: HubServer) -> None:
+    started = hub_server.start_device()
+    poll = {"grant_type": DEVICE_GRANT, "device_code": started["device_code"],
+            "client_id": "cli_native"}
+    code = started["user_code"].lower().replace("-", "")  # typed loosely, as people do
+    denied = as_json(hub_server.admin("device", "deny", code, "--json"))
+    assert denied == {"user_code": code, "denied": True}
+    answer = hub_server.http.post("/oauth/token", data=poll)
+    assert (answer.status_code, answer.json()["error"]) == (400, "access_denied")
+    again = hub_server.admin("device", "deny", code, "--json", check=False)
+    assert again.returncode == 1 and as_json(again)["error_code"] == "DEVICE_CODE_INVALID"
+    user = hub_server.create_user()
+    late = hub_server.admin("device", "approve", code, "--user", user.email, "--json",
+                            check=False)  # a denied code cannot be approved afterwards
+    assert as_json(late)["error_code"] == "DEVICE_CODE_INVALID"
+    approved = hub_server.start_device()
+    hub_server.admin("device", "approve", approved["user_code"], "--user", user.email)
+    refused = hub_server.admin("device", "deny", approved["user_code"], check=False)
+    assert refused.returncode == 1 and "not valid" in refused.stderr
+    plain = hub_server.start_device()
+    out = hub_server.admin("device", "deny", plain["user_code"])
+    assert out.stdout.strip() == f"denied {plain['user_code']}"
 
 
 def test_users_are_unique(hub_server: HubServer) -> None:
@@ -130,6 +155,21 @@ def test_the_embedded_default_needs_no_setup(tmp_path: Path) -> None:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_the_database_can_come_from_the_environment(hub_server: HubServer) -> None:
+    """``SPEC_KITTY_HUB_DATABASE_URL`` stands in for ``--database`` (how the workers of
+    one ``serve`` and a systemd unit's environment file name the database)."""
+    user = hub_server.create_user()
+    env = {**hub_server.env, "SPEC_KITTY_HUB_DATABASE_URL": hub_server.database_url}
+    listed = subprocess.run([str(HUB_BIN), "user", "list", "--json"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert user.email in {u["email"] for u in as_json(listed)["users"]}
+    env["SPEC_KITTY_HUB_DATABASE_URL"] = "mysql://root@db/x"
+    refused = subprocess.run([str(HUB_BIN), "user", "list", "--json"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and as_json(refused)["error_code"] == "BAD_DATABASE_URL"
+
+
 def test_database_passwords_never_reach_output() -> None:
     from spec_kitty_hub.config import normalize_database_url, redact_url
 
@@ -198,3 +238,6 @@ def test_version_and_help() -> None:
     helped = subprocess.run([str(HUB_BIN), "--help"], capture_output=True, text=True)
     for command in ("serve", "migrate", "user", "team", "device"):
         assert command in helped.stdout
+    device = subprocess.run([str(HUB_BIN), "device", "--help"], capture_output=True,
+                            text=True)
+    assert "approve" in device.stdout and "deny" in device.stdout

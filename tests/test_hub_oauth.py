@@ -231,6 +231,15 @@ def test_bad_authorization_requests_go_back_to_the_client_with_an_error(
     assert "code" not in query_back
 
 
+def _refresh(hub: HubServer, refresh_token: str) -> httpx.Response:
+    return hub.http.post("/oauth/token", data={"grant_type": "refresh_token",
+                                               "refresh_token": refresh_token})
+
+
+def _live(hub: HubServer, access_token: str) -> bool:
+    return hub.http.get("/api/v1/me", headers=hub.bearer(access_token)).status_code == 200
+
+
 def test_refresh_rotates_and_a_replay_revokes_the_whole_session(hub_server: HubServer) -> None:
     user = hub_server.create_user()
     first = hub_server.login(user)
@@ -242,18 +251,88 @@ def test_refresh_rotates_and_a_replay_revokes_the_whole_session(hub_server: HubS
     assert second["session_id"] == first["session_id"]
     assert second["refresh_token"] != first["refresh_token"]
     assert second["generation"] == first["generation"] + 1
-    assert hub_server.http.get("/api/v1/me", headers=hub_server.bearer(
-        second["access_token"])).status_code == 200
-    replay = hub_server.http.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    assert _live(hub_server, second["access_token"])
+    hub_server.age_rotation(first["refresh_token"])  # past the benign-retry grace window
+    replay = _refresh(hub_server, first["refresh_token"])
     assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
     # Every token of the session is dead now, the newest included.
     for token in (first["access_token"], second["access_token"]):
-        assert hub_server.http.get("/api/v1/me",
-                                   headers=hub_server.bearer(token)).status_code == 401
-    after = hub_server.http.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": second["refresh_token"]})
+        assert not _live(hub_server, token)
+    after = _refresh(hub_server, second["refresh_token"])
     assert (after.status_code, after.json()["error"]) == (400, "session_invalid")
+
+
+def test_the_token_rotated_a_moment_ago_is_a_benign_retry(hub_server: HubServer) -> None:
+    """Reference §3.2: 409 ``refresh_replay_benign_retry`` with ``retry_after``, no
+    tokens, and the session (with the tokens the rotation issued) stays alive."""
+    user = hub_server.create_user()
+    first = hub_server.login(user)
+    second = _refresh(hub_server, first["refresh_token"]).json()
+    for _ in range(2):  # asking again changes nothing
+        retry = _refresh(hub_server, first["refresh_token"])
+        assert retry.status_code == 409
+        body = retry.json()
+        assert set(body) == {"error", "error_description", "retry_after"}
+        assert body["error"] == "refresh_replay_benign_retry" and body["retry_after"] == 1
+        assert retry.headers["retry-after"] == "1"
+        assert retry.headers["cache-control"] == "no-store"
+    assert _live(hub_server, second["access_token"])
+    third = _refresh(hub_server, second["refresh_token"])
+    assert third.status_code == 200 and third.json()["generation"] == second["generation"] + 1
+
+
+def test_only_the_previous_token_of_a_live_session_is_benign(hub_server: HubServer) -> None:
+    user = hub_server.create_user()
+    first = hub_server.login(user)
+    second = _refresh(hub_server, first["refresh_token"]).json()
+    third = _refresh(hub_server, second["refresh_token"]).json()
+    older = _refresh(hub_server, first["refresh_token"])  # two rotations behind: a replay
+    assert (older.status_code, older.json()["error"]) == (400, "invalid_grant")
+    assert not _live(hub_server, third["access_token"])
+    again = _refresh(hub_server, second["refresh_token"])  # the session is gone
+    assert (again.status_code, again.json()["error"]) == (400, "session_invalid")
+
+    other = hub_server.create_user()
+    tokens = hub_server.login(other)
+    _refresh(hub_server, tokens["refresh_token"])
+    hub_server.admin("user", "disable", other.email)
+    disabled = _refresh(hub_server, tokens["refresh_token"])
+    assert disabled.status_code == 400 and disabled.json()["error"] in (
+        "invalid_grant", "session_invalid")
+
+
+def test_a_zero_grace_window_makes_every_reuse_a_replay(hub_server: HubServer) -> None:
+    from datetime import timedelta
+
+    from spec_kitty_hub.config import Settings
+    from spec_kitty_hub.errors import OAuthError
+    from spec_kitty_hub.services import tokens
+
+    strict = Settings(database_url=hub_server.database_url, refresh_reuse_grace=timedelta(0))
+    user = hub_server.create_user()
+    first = hub_server.login(user)
+    with hub_server.db.write() as session:
+        tokens.refresh(session, strict, first["refresh_token"])
+    with hub_server.db.write() as session, pytest.raises(OAuthError) as replay:
+        tokens.refresh(session, strict, first["refresh_token"])
+    assert (replay.value.error, replay.value.status) == ("invalid_grant", 400)
+    assert not _live(hub_server, first["access_token"])
+
+
+def test_grace_window_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from spec_kitty_hub.config import load_settings
+    from spec_kitty_hub.errors import HubError
+
+    monkeypatch.delenv("SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS", raising=False)
+    assert load_settings("sqlite:////tmp/x.db").refresh_reuse_grace == timedelta(seconds=10)
+    monkeypatch.setenv("SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS", "0")
+    assert load_settings("sqlite:////tmp/x.db").refresh_reuse_grace == timedelta(0)
+    monkeypatch.setenv("SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS", "-1")
+    with pytest.raises(HubError, match="non-negative integer") as bad:
+        load_settings("sqlite:////tmp/x.db")
+    assert bad.value.code == "BAD_SETTING"
 
 
 def test_revoke_ends_the_session(hub_server: HubServer) -> None:
@@ -327,25 +406,29 @@ def test_token_endpoint_errors_are_rfc_bodies(hub_server: HubServer, data: dict,
 
 def test_concurrent_refreshes_with_one_token_rotate_it_once(hub_server: HubServer) -> None:
     """Eight clients present the same refresh token at once: exactly one rotation
-    succeeds, the rest are replays, so the session ends revoked."""
+    succeeds; the rest are told to retry (409 ``refresh_replay_benign_retry``), and the
+    session lives on with the winner's tokens."""
     from concurrent.futures import ThreadPoolExecutor
 
     user = hub_server.create_user()
     tokens = hub_server.login(user)
     barrier = threading.Barrier(8)
 
-    def attempt(_: int) -> int:
+    def attempt(_: int) -> tuple[int, dict]:
         with httpx.Client(base_url=hub_server.url, trust_env=False, timeout=60) as client:
             barrier.wait()
-            return client.post("/oauth/token", data={
-                "grant_type": "refresh_token",
-                "refresh_token": tokens["refresh_token"]}).status_code
+            response = client.post("/oauth/token", data={
+                "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+            return response.status_code, response.json()
 
     with ThreadPoolExecutor(8) as pool:
-        statuses = sorted(pool.map(attempt, range(8)))
-    assert statuses == [200] + [400] * 7
-    assert hub_server.http.get("/api/v1/me", headers=hub_server.bearer(
-        tokens["access_token"])).status_code == 401
+        answers = list(pool.map(attempt, range(8)))
+    assert sorted(status for status, _ in answers) == [200] + [409] * 7
+    assert {body.get("error") for status, body in answers if status == 409} == {
+        "refresh_replay_benign_retry"}
+    winner = next(body for status, body in answers if status == 200)
+    assert _live(hub_server, winner["access_token"])
+    assert _live(hub_server, tokens["access_token"])  # nothing was revoked
 
 
 def test_concurrent_polls_of_an_approved_device_code_issue_one_session(

@@ -35,6 +35,9 @@ def test_the_schema_documents_the_cli_contract(hub_server: HubServer) -> None:
         assert method in paths[path], path
     token = paths["/oauth/token"]["post"]
     assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
+    retry = token["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+    retry_schema = document["components"]["schemas"][retry.rsplit("/", 1)[1]]
+    assert set(retry_schema["required"]) == {"error", "error_description", "retry_after"}
     me = document["components"]["schemas"]["MeOut"]
     assert set(me["required"]) == {"user_id", "email", "name", "teams"}
 

@@ -18,6 +18,7 @@ PUBLIC_URL_ENV = "SPEC_KITTY_HUB_PUBLIC_URL"
 DEVICE_INTERVAL_ENV = "SPEC_KITTY_HUB_DEVICE_INTERVAL"
 LOGIN_LIMIT_ACCOUNT_ENV = "SPEC_KITTY_HUB_LOGIN_LIMIT_ACCOUNT"
 LOGIN_LIMIT_ADDRESS_ENV = "SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS"
+REFRESH_GRACE_ENV = "SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,16 @@ class Settings:
 
     ``database_url`` is a SQLAlchemy URL (``sqlite:///…`` or ``postgresql+psycopg://…``);
     ``public_url`` is the externally visible base URL (behind a reverse proxy), or
-    ``None`` to derive it from each request.
+    ``None`` to derive it from each request. ``refresh_reuse_grace`` is how long after
+    a rotation the previous refresh token is answered with 409
+    ``refresh_replay_benign_retry`` instead of being treated as a replay (zero: never).
     """
 
     database_url: str
     public_url: str | None = None
     access_token_ttl: timedelta = timedelta(minutes=15)
     refresh_token_ttl: timedelta = timedelta(days=30)
+    refresh_reuse_grace: timedelta = timedelta(seconds=10)
     authorization_code_ttl: timedelta = timedelta(minutes=5)
     device_code_ttl: timedelta = timedelta(minutes=15)
     device_poll_interval: int = 5
@@ -86,12 +90,13 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive_int(name: str, default: int, *, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise HubError(f"{name} must be a positive integer, got {raw!r}.", "BAD_SETTING")
+    if not raw.isdigit() or int(raw) < minimum:
+        kind = "a positive" if minimum else "a non-negative"
+        raise HubError(f"{name} must be {kind} integer, got {raw!r}.", "BAD_SETTING")
     return int(raw)
 
 
@@ -105,4 +110,5 @@ def load_settings(database: str | None = None, public_url: str | None = None) ->
         device_poll_interval=_positive_int(DEVICE_INTERVAL_ENV, 5),
         login_limit_account=_positive_int(LOGIN_LIMIT_ACCOUNT_ENV, 5),
         login_limit_address=_positive_int(LOGIN_LIMIT_ADDRESS_ENV, 50),
+        refresh_reuse_grace=timedelta(seconds=_positive_int(REFRESH_GRACE_ENV, 10, minimum=0)),
     )

@@ -21,11 +21,14 @@ class OAuthError(Exception):
 
     ``error`` is the registered code (``invalid_grant``, ``authorization_pending``...),
     ``status`` the HTTP status the token endpoint answers with (400, or 401 for
-    ``invalid_client``).
+    ``invalid_client``, 409 for ``refresh_replay_benign_retry``); ``retry_after`` is
+    the seconds a client should wait before trying again, when the error says so.
     """
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400,
+                 retry_after: int | None = None) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after = retry_after

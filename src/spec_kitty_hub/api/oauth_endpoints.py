@@ -30,6 +30,15 @@ class OAuthErrorBody(BaseModel):
     error_description: str
 
 
+class OAuthRetryBody(BaseModel):
+    """409 ``refresh_replay_benign_retry``: wait ``retry_after`` seconds, then use the
+    tokens the concurrent refresh stored (sync-subsystem reference §3.2)."""
+
+    error: Literal["refresh_replay_benign_retry"]
+    error_description: str
+    retry_after: int
+
+
 class TokenResponse(BaseModel):
     """Lifetimes in seconds; ``refresh_token_expires_at`` is ISO 8601 UTC."""
 
@@ -61,12 +70,18 @@ ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
     401: {"model": OAuthErrorBody, "description": "invalid_client"},
 }
+TOKEN_ERRORS: dict[int | str, dict[str, object]] = {
+    **ERRORS, 409: {"model": OAuthRetryBody, "description": "benign refresh retry"}}
 OptionalForm = Annotated[str | None, Form()]
 
 
 def oauth_error_response(error: OAuthError) -> JSONResponse:
-    return JSONResponse({"error": error.error, "error_description": error.description},
-                        status_code=error.status, headers=NO_STORE)
+    body: dict[str, object] = {"error": error.error, "error_description": error.description}
+    headers = NO_STORE
+    if error.retry_after is not None:
+        body["retry_after"] = error.retry_after
+        headers = {**NO_STORE, "Retry-After": str(error.retry_after)}
+    return JSONResponse(body, status_code=error.status, headers=headers)
 
 
 def _require(value: str | None, name: str) -> str:
@@ -93,7 +108,7 @@ def _token_body(pair: TokenPair) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), headers=NO_STORE)
 
 
-@router.post("/oauth/token", response_model=TokenResponse, responses=ERRORS)
+@router.post("/oauth/token", response_model=TokenResponse, responses=TOKEN_ERRORS)
 def token(
     db: DatabaseDep, settings: SettingsDep,
     grant_type: OptionalForm = None, code: OptionalForm = None,
@@ -103,7 +118,8 @@ def token(
 ) -> JSONResponse:
     """Exchange a grant for tokens: ``authorization_code`` (PKCE S256 verifier
     required), ``urn:ietf:params:oauth:grant-type:device_code`` or ``refresh_token``
-    (rotation; a replayed refresh token revokes the session)."""
+    (rotation; a replayed refresh token revokes the session, except the one rotated
+    moments ago, which gets 409 ``refresh_replay_benign_retry``)."""
     try:
         grant = _require(grant_type, "grant_type")
         if grant not in ("authorization_code", "refresh_token", DEVICE_GRANT):

@@ -1,4 +1,6 @@
-"""``spec-kitty-hub device approve USER_CODE --user EMAIL`` (headless machines, tests)."""
+"""``spec-kitty-hub device approve USER_CODE --user EMAIL`` and ``device deny USER_CODE``:
+the operator's side of the device flow (headless machines, tests). A denied code makes
+the waiting CLI's next poll answer ``access_denied`` (RFC 8628 §3.5)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import typer
 
 from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, open_database, run
 
-app = typer.Typer(help="Approve device sign-ins.", no_args_is_help=True)
+app = typer.Typer(help="Approve or deny device sign-ins.", no_args_is_help=True)
+UserCode = Annotated[str, typer.Argument(help="The code the CLI printed.")]
 
 
 @app.command("approve")
-def approve(user_code: Annotated[str, typer.Argument(help="The code the CLI printed.")],
+def approve(user_code: UserCode,
             user: Annotated[str, typer.Option("--user", metavar="EMAIL",
                                               help="Sign the device in as this user.")],
             database: DatabaseOption = None, as_json: JsonOption = False) -> None:
@@ -31,5 +34,22 @@ def approve(user_code: Annotated[str, typer.Argument(help="The code the CLI prin
             email = account.email
         emit({"user_code": user_code, "user": email, "approved": True},
              f"approved {user_code} for {email}", as_json)
+
+    run(as_json, action)
+
+
+@app.command("deny")
+def deny(user_code: UserCode, database: DatabaseOption = None,
+         as_json: JsonOption = False) -> None:
+    """Deny a pending device code: the CLI that is waiting for it stops with
+    ``access_denied``."""
+
+    def action() -> None:
+        from spec_kitty_hub.services import grants
+
+        _, db = open_database(database)
+        with db.write() as session:
+            grants.decide_device(session, user_code, None, approve=False)
+        emit({"user_code": user_code, "denied": True}, f"denied {user_code}", as_json)
 
     run(as_json, action)

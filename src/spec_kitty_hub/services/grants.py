@@ -106,16 +106,21 @@ def start_device(session: Session, settings: Settings, *, client_id: str,
                                interval=settings.device_poll_interval)
 
 
-def decide_device(session: Session, user_code: str, user: User, *, approve: bool) -> None:
-    """Approve or deny a pending device code on behalf of ``user``.
+def decide_device(session: Session, user_code: str, user: User | None, *,
+                  approve: bool) -> None:
+    """Approve or deny a pending device code on behalf of ``user`` (``None``: an
+    operator denying it; an approval always names the user it signs in).
 
     Raises HubError ``DEVICE_CODE_INVALID`` (unknown, expired or already decided)."""
+    if approve and user is None:
+        raise ValueError("an approval signs a user in: user is required")
     now = utcnow()
     decided = session.execute(
         update(DeviceCode)
         .where(DeviceCode.user_code == normalize_user_code(user_code),
                DeviceCode.status == "pending", DeviceCode.expires_at > now)
-        .values(status="approved" if approve else "denied", user_id=user.id)
+        .values(status="approved" if approve else "denied",
+                user_id=user.id if user is not None else None)
     ).rowcount  # type: ignore[attr-defined]
     if decided != 1:
         raise HubError("That code is not valid: it may have expired or been used already.",

@@ -4,13 +4,21 @@ Each login creates an ``AuthSession`` (its id is the ``session_id`` returned to 
 client). Access tokens live 15 minutes, refresh tokens 30 days; a refresh token is
 single-use: using it rotates it, and using it again (a replay, RFC 6819 §5.2.2.3)
 revokes the whole session.
+
+One exception, from the reference contract (sync-subsystem.md §3.2): the token that
+was *just* rotated, presented again within ``Settings.refresh_reuse_grace`` while its
+successor is still the session's current token, is a benign retry, typically a second
+process of the same machine that raced the one that rotated. It gets HTTP 409
+``{"error": "refresh_replay_benign_retry", "error_description", "retry_after"}`` and
+no tokens; the session stays alive, and the client adopts what the other process
+stored. Later, or for any older token, it is a replay again.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +30,8 @@ from spec_kitty_hub.security import new_token, token_hash
 
 CLIENT_ID = "cli_native"
 DEFAULT_SCOPE = "offline_access"
+BENIGN_RETRY = "refresh_replay_benign_retry"
+BENIGN_RETRY_AFTER_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,9 @@ def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenPa
     """Rotate a refresh token.
 
     Raises OAuthError ``invalid_grant`` (unknown, expired or replayed token; a replay
-    also revokes the session) or ``session_invalid`` (session revoked or user disabled).
+    also revokes the session), ``session_invalid`` (session revoked or user disabled)
+    or, with status 409, ``refresh_replay_benign_retry`` (the token was rotated less
+    than the grace window ago; see the module docstring).
     """
     row = session.get(RefreshToken, token_hash(refresh_token))
     if row is None:
@@ -109,6 +121,10 @@ def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenPa
         .where(RefreshToken.token_hash == row.token_hash, RefreshToken.rotated_at.is_(None))
         .values(rotated_at=now)).rowcount  # type: ignore[attr-defined]
     if rotated != 1:
+        if _benign_retry(session, settings, row, now):
+            raise OAuthError(BENIGN_RETRY, "This refresh token was rotated a moment ago by "
+                             "another request; use the tokens it received.", status=409,
+                             retry_after=BENIGN_RETRY_AFTER_SECONDS)
         revoke_session(session, auth.id, "refresh_replay")
         raise OAuthError("invalid_grant",
                          "The refresh token was already used; the session is revoked.")
@@ -122,6 +138,27 @@ def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenPa
     auth.refreshed_at = now
     session.flush()
     return _issue(session, auth, settings)
+
+
+def _benign_retry(session: Session, settings: Settings, row: RefreshToken,
+                  now: datetime) -> bool:
+    """Whether an already-rotated ``row`` is the session's previous token, rotated
+    within the grace window, on a live session of an active user. Columns are read
+    afresh: on PostgreSQL a concurrent rotation may have committed after ``row`` was
+    loaded."""
+    if settings.refresh_reuse_grace <= timedelta(0):
+        return False
+    rotated_at = session.scalar(select(RefreshToken.rotated_at)
+                                .where(RefreshToken.token_hash == row.token_hash))
+    current = session.execute(
+        select(AuthSession.generation, AuthSession.revoked_at, User.is_active)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.id == row.session_id)).first()
+    if rotated_at is None or current is None:
+        return False
+    generation, revoked_at, active = current
+    return (revoked_at is None and active and generation == row.generation + 1
+            and now - rotated_at <= settings.refresh_reuse_grace)
 
 
 def revoke(session: Session, token: str) -> bool:
