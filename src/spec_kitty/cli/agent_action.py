@@ -14,9 +14,9 @@ AGENT = typer.Option(..., "--agent", help="Your agent key, e.g. claude.")
 
 
 def _print_prompt(result: dict) -> None:
-    import sys
+    from spec_kitty.cli.output import write_text
 
-    sys.stdout.write(result["prompt"].rstrip() + "\n")
+    write_text(result["prompt"].rstrip() + "\n")
 
 
 @app.command("implement")

@@ -15,10 +15,9 @@ app = command_app(no_args_is_help=True,
 def _print_text(text: str) -> None:
     # Plain stdout, not rich: the charter is Markdown and must reach agents byte for
     # byte, without "[...]" being read as markup or long lines being re-wrapped.
-    import sys
+    from spec_kitty.cli.output import write_text
 
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    write_text(text if text.endswith("\n") else text + "\n")
 
 
 @app.command("init")

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.ids import canonical_wp_id
 from spec_kitty.core.lanes import LANE_ALIASES, Lane
 
 WP_ID_RE = re.compile(r"^WP\d+$")
@@ -88,7 +89,8 @@ def _identity_problem(row: dict[str, Any], what: str, known_wps: set[str]) -> st
     wp_id = row.get("wp_id") or row.get("work_package_id")
     if not _valid_wp_id(wp_id, known_wps):
         return f"{what} {event_id} has no valid wp_id (got {wp_id!r})"
-    row["wp_id"] = wp_id
+    # WP1 / WP001 are WP01 everywhere (core.ids); the common WPnn form costs nothing.
+    row["wp_id"] = wp_id if len(str(wp_id)) == 4 else canonical_wp_id(wp_id)
     return None
 
 

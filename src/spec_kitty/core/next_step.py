@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spec_kitty.core.ids import agent_matches
+
 SATISFIED = frozenset({"approved", "done"})
 FINISHED = frozenset({"approved", "done", "canceled"})
 WORKING = frozenset({"claimed", "in_progress"})
@@ -96,7 +98,7 @@ def next_to_implement(wps: tuple[WPView, ...], agent: str) -> tuple[WPView, str]
     """The agent's own unfinished work first, then the first planned WP that is ready."""
     lanes = {wp.wp_id: wp.lane for wp in wps}
     for wp in wps:
-        if wp.lane in WORKING and wp.holder == agent:
+        if wp.lane in WORKING and agent_matches(wp.holder, agent):
             return wp, f"{wp.wp_id} is already yours ({wp.lane})"
     for wp in wps:
         if wp.lane == "planned" and not unmet_dependencies(wp, lanes):
@@ -106,7 +108,7 @@ def next_to_implement(wps: tuple[WPView, ...], agent: str) -> tuple[WPView, str]
 
 def next_to_review(wps: tuple[WPView, ...], agent: str) -> WPView | None:
     """A review this agent already holds, else the first work package awaiting review."""
-    mine = [wp for wp in wps if wp.lane == "in_review" and wp.holder == agent]
+    mine = [wp for wp in wps if wp.lane == "in_review" and agent_matches(wp.holder, agent)]
     waiting = [wp for wp in wps if wp.lane == "for_review"]
     candidates = mine or waiting
     return candidates[0] if candidates else None

@@ -10,7 +10,7 @@ from spec_kitty.repo import event_log
 from spec_kitty.repo.lanes_file import lane_for_wp, read_lanes
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
+from spec_kitty.repo.work_packages import WorkPackage, load_work_packages, require_readable
 from spec_kitty.services import claims, workspaces
 from spec_kitty.services.next_loop import write_prompt
 from spec_kitty.services.transitions import normalize_wp_id
@@ -67,7 +67,7 @@ def implement(project: ProjectPaths, mission: Mission, handle: str | None,
     wps = load_work_packages(project, mission)
     states = event_log.load_snapshot(project, mission)["work_packages"]
     views = _views(wps, states)
-    wp = _pick(handle, wps, views, agent, "implement")
+    wp = require_readable(mission, _pick(handle, wps, views, agent, "implement"))
     claims.check_implementable(states.get(wp.wp_id, {}), wp.wp_id, agent)
     lanes = {v.wp_id: v.lane for v in views}
     unmet = unmet_dependencies(next(v for v in views if v.wp_id == wp.wp_id), lanes)

@@ -237,12 +237,10 @@ def _read_stdin(stream: BinaryIO | None, cap: int) -> bytes:
 
 
 def _decode(data: bytes, label: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _unreadable(
-            label, f"not valid UTF-8 at byte {exc.start}; the brief must be UTF-8 text"
-        ) from None
+    """The brief's text without a BOM (its bytes are stored untouched); ``FILE_NOT_UTF8``."""
+    from spec_kitty.repo.textio import decode
+
+    return decode(data, label)
 
 
 # --- handoff packets -----------------------------------------------------------------

@@ -30,10 +30,11 @@ ACTION_TITLES = {"specify": "Specify", "plan": "Plan", "tasks": "Work packages",
 
 
 def _text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    """A planning document's text, None when absent; an unreadable one is an error
+    naming it (``FILE_NOT_UTF8``), never "missing" (which would send the agent back)."""
+    from spec_kitty.repo.textio import read_text_if_exists
+
+    return read_text_if_exists(path)
 
 
 def _committed(project: ProjectPaths, path: Path) -> bool:
@@ -50,8 +51,16 @@ def gather_facts(project: ProjectPaths, mission: Mission,
                tuple(wp.dependencies),
                states.get(wp.wp_id, {}).get("agent") or states.get(wp.wp_id, {}).get("actor"))
         for wp in wps)
-    finalized = bool(views) and mission.lanes_file.exists() and all(
-        v.lane != "uninitialized" for v in views)
+    # Missions from older tools may have board entries without a flat WP file.
+    filed = {wp.wp_id for wp in wps}
+    views += tuple(WPView(wp_id, state.get("lane", "uninitialized"), (),
+                          state.get("agent") or state.get("actor"))
+                   for wp_id, state in sorted(states.items()) if wp_id not in filed)
+    finalized = bool(views) and (
+        # The log shows execution started: never send such a mission back to planning,
+        # even without lanes.json (missions from older tools have none).
+        execution_started(views)
+        or (mission.lanes_file.exists() and all(v.lane != "uninitialized" for v in views)))
     accepted = bool(mission.meta.get("accepted_at"))
     if finalized:
         # Planning gates were passed to get here; skip the git calls they would cost.
@@ -74,6 +83,20 @@ def gather_facts(project: ProjectPaths, mission: Mission,
         accepted=accepted,
         wps=views,
     )
+
+
+def execution_started(views: tuple[WPView, ...]) -> bool:
+    """Whether any work package has moved past ``planned`` on the board."""
+    return any(v.lane not in ("planned", "uninitialized") for v in views)
+
+
+def _warnings(mission: Mission, facts: MissionFacts) -> list[str]:
+    found = mission.warnings()
+    if facts.finalized and not mission.lanes_file.exists():
+        found.append(f"{mission.lanes_file} is missing (a mission from an older tool?); "
+                     "implementing needs it: run `spec-kitty agent mission finalize-tasks "
+                     f"--mission {mission.slug}`")
+    return found
 
 
 def _workspace(project: ProjectPaths, mission: Mission, wp_id: str) -> tuple[str, str, str]:
@@ -158,6 +181,11 @@ def next_step(project: ProjectPaths, mission: Mission, agent: str | None,
     wps = load_work_packages(project, mission)
     facts = gather_facts(project, mission, snapshot, wps)
     decision = decide(facts, agent or "")
+    broken = next((w for w in wps if w.wp_id == decision.wp_id and w.problem), None)
+    if broken is not None:  # fail closed: its dependencies are unknown
+        decision = Decision("blocked", decision.mission_state, decision.action,
+                            decision.wp_id, reason=f"{broken.wp_id}'s file cannot be read",
+                            guard_failures=[f"{mission.path / broken.file}: {broken.problem}"])
     if result == "blocked":
         decision = Decision("blocked", decision.mission_state, decision.action, decision.wp_id,
                             reason="the agent reported that it is blocked",
@@ -171,6 +199,7 @@ def next_step(project: ProjectPaths, mission: Mission, agent: str | None,
         "workspace_path": None, "prompt_file": None, "reason": decision.reason,
         "guard_failures": decision.guard_failures, "progress": progress(snapshot["summary"]),
         "by_lane": snapshot["summary"], "is_query": result is None,
+        "warnings": _warnings(mission, facts),
         "spec_kitty_version": __version__,
     }
     if decision.kind == "blocked" and result is not None:

@@ -7,11 +7,11 @@ back and rematerialise status.json.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spec_kitty.core import ids
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.events import ParsedLog
 from spec_kitty.core.lanes import (
@@ -27,8 +27,6 @@ from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
 from spec_kitty.services import events_factory
-
-WP_HANDLE_RE = re.compile(r"^wp0*(\d+)$", re.IGNORECASE)
 
 
 class TransitionRefused(SpecKittyError):
@@ -53,13 +51,8 @@ class WorkPackageNotFound(SpecKittyError):
         )
 
 
-def normalize_wp_id(handle: str) -> str:
-    """``wp1``, ``WP01`` and ``WP001`` all name WP01 (two digits minimum)."""
-    match = WP_HANDLE_RE.match(handle.strip())
-    if not match:
-        raise SpecKittyError(f"{handle!r} is not a work package id (expected WPnn).",
-                             "INVALID_WP_ID")
-    return f"WP{int(match.group(1)):02d}"
+# The one normaliser lives in core.ids; kept importable here for existing callers.
+normalize_wp_id = ids.normalize_wp_id
 
 
 @dataclass

@@ -1,0 +1,76 @@
+"""The text-reading seam: BOM, CRLF and non-UTF-8, as properties."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.tasks_doc import parse_tasks_doc
+from spec_kitty.repo import frontmatter, textio
+
+BOM = b"\xef\xbb\xbf"
+# Text a person might type: any printable character, including ones YAML must quote.
+WORDS = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1,
+                max_size=30).map(str.strip).filter(bool)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.booleans())
+def test_decode_drops_exactly_one_leading_bom(text: str, with_bom: bool) -> None:
+    data = (BOM if with_bom else b"") + text.encode("utf-8", "surrogatepass")
+    try:
+        decoded = textio.decode(data, "x.md")
+    except textio.FileNotUtf8:  # lone surrogates are not UTF-8
+        assert any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+        return
+    assert decoded == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=100))
+def test_non_utf8_bytes_are_a_named_error_with_a_line(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    with pytest.raises(SpecKittyError) as caught:
+        textio.decode(data, "kitty-specs/m/tasks.md")
+    assert caught.value.code == "FILE_NOT_UTF8"
+    assert caught.value.message.startswith("kitty-specs/m/tasks.md:")
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        assert caught.value.details["line"] == data[:start].count(b"\n") + 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(WORDS, st.lists(st.integers(1, 120), max_size=4), st.booleans(), st.booleans())
+def test_frontmatter_reads_the_same_with_bom_and_crlf(title: str, deps: list[int],
+                                                      bom: bool, crlf: bool) -> None:
+    text = (f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\ndependencies: [{', '.join(f'WP{n}' for n in deps)}]"
+            "\n---\n# Body\n")
+    variant = text.replace("\n", "\r\n") if crlf else text
+    data = (BOM if bom else b"") + variant.encode()
+    meta, body = frontmatter.load(textio.decode(data, "WP01.md"), "WP01.md")
+    plain, plain_body = frontmatter.load(text, "WP01.md")
+    assert dict(meta) == dict(plain) and meta["title"] == title
+    assert body.replace("\r\n", "\n") == plain_body
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 30), WORDS.filter(lambda w: "#" not in w)),
+                min_size=1, max_size=5), st.booleans())
+def test_tasks_md_reads_the_same_with_bom_and_crlf(sections: list[tuple[int, str]],
+                                                  bom: bool) -> None:
+    text = "".join(f"## WP{n:02d}: {title}\n**Dependencies**: WP{n + 1:02d}\n- T{n:03d} do\n\n"
+                   for n, title in sections)
+    data = (BOM if bom else b"") + text.replace("\n", "\r\n").encode()
+    crlf = parse_tasks_doc(textio.decode(data, "tasks.md"))
+    lf = parse_tasks_doc(text)
+    assert [(s.wp_id, s.title, s.dependencies, s.subtasks) for s in crlf.sections] == \
+        [(s.wp_id, s.title, s.dependencies, s.subtasks) for s in lf.sections]
+
+
