@@ -59,7 +59,9 @@ def test_create_refusals(initialized_repo: Path, tmp_path: Path) -> None:
         "DETACHED_HEAD"
     git(initialized_repo, "checkout", "-q", "main")
     assert sk(initialized_repo, "agent", "mission", "create", "x", "--mission-type",
-              "poetry")[1]["error_code"] == "UNKNOWN_MISSION_TYPE"
+              "poetry") == (2, {"error": "Invalid value for '--mission-type': 'poetry' is not "
+                                "one of 'software-dev', 'research', 'documentation'.",
+                                "error_code": "USAGE_ERROR"})
     assert sk(initialized_repo, "agent", "mission", "create", "x", "--target-branch",
               "nope")[1]["error_code"] == "TARGET_BRANCH_MISSING"
     plain = tmp_path / "no-git"
@@ -74,7 +76,9 @@ def test_setup_plan_gates_in_order(initialized_repo: Path) -> None:
 
     def setup_plan() -> dict:
         code, result = sk(initialized_repo, "agent", "mission", "setup-plan", "--mission", slug)
-        assert code == 0, result  # soft states are results, not failures
+        # A blocked answer exits 1 with error/error_code, like `next`; the rest exit 0.
+        assert code == (1 if result["result"] == "blocked" else 0), result
+        assert ("error" in result) is (result["result"] == "blocked")
         return result
 
     blocked = setup_plan()

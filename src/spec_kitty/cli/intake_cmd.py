@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.options import JSON
 from spec_kitty.cli.output import console, emit_json, warn, write_text
@@ -47,7 +48,9 @@ def _render_shown(stored: Any) -> None:
     write_text(stored.text)
 
 
-@app.command("intake")
+@app.command("intake", epilog=options.examples(
+    "spec-kitty intake brief.md", "cat notes.md | spec-kitty intake -",
+    "spec-kitty intake --show"))
 def intake(
     path: str = typer.Argument(
         None, metavar="FILE|-", help="Brief to store (text or markdown); - reads stdin."

@@ -8,16 +8,20 @@ from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
 
+RESULTS = ("success", "failed", "blocked")
+
 app = command_app()
 
 
-@app.command("next")
+@app.command("next", epilog=options.examples(
+    "spec-kitty next --agent claude --mission todo-app --json                   # query",
+    "spec-kitty next --agent claude --mission todo-app --result success --json  # advance"))
 def next_command(
-    agent: str = typer.Option(None, "--agent", help="Your agent key, e.g. claude."),
+    agent: str = options.value_option(None, "--agent", help="Your agent key, e.g. claude."),
     mission: str = options.MISSION,
-    result: str = typer.Option(None, "--result",
-                               help="Outcome of your last step: success, failed or blocked. "
-                               "Without it, next only answers a query."),
+    result: str = typer.Option(None, "--result", click_type=options.choice(RESULTS),
+                               help="Outcome of your last step. Without it, next only "
+                               "answers a query."),
     json_out: bool = options.JSON,
 ) -> None:
     """Decide the next step for an agent: specify, plan, tasks, implement, review, accept..."""

@@ -84,8 +84,14 @@ def _items(value: Any) -> list[Any] | None:
             text = text[1:-1]
         if text.strip().lower() in _EMPTY_WORDS:
             return []
-        return [part for part in _LIST_SPLIT_RE.split(text.replace("'", "").replace('"', ""))
-                if part]
+        items: list[Any] = []
+        for part in re.split(r"[,;]", text.replace("'", "").replace('"', "")):
+            part = part.strip()
+            if canonical_wp_id(part) is not None:  # "WP 01" is one id
+                items.append(part)
+            else:
+                items += [word for word in _LIST_SPLIT_RE.split(part) if word]
+        return items
     if isinstance(value, list | tuple):
         return list(value)
     return None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from spec_kitty.core import ids
 from spec_kitty.core.documents import REQ_ID_RE
@@ -91,10 +92,16 @@ class TasksSection:
     has_dependency_notation: bool = False
 
 
+class TasksProblem(NamedTuple):
+    line: int
+    message: str
+    code: str = "TASKS_MD_INVALID"
+
+
 @dataclass
 class TasksDoc:
     sections: list[TasksSection] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[TasksProblem] = field(default_factory=list)
 
     def by_id(self) -> dict[str, TasksSection]:
         return {s.wp_id: s for s in self.sections}
@@ -110,7 +117,7 @@ def _note_dependencies(current: TasksSection, found: list[str], lineno: int) -> 
             current.dependency_lines.setdefault(wp_id, lineno)
 
 
-def _subtask(line: str, lineno: int, problems: list[tuple[int, str]]) -> str | None:
+def _subtask(line: str, lineno: int, problems: list[TasksProblem]) -> str | None:
     """The subtask id a line lists, if any (reporting malformed checkbox items)."""
     table = _TABLE_TASK_RE.match(line)
     if table:
@@ -126,13 +133,13 @@ def _subtask(line: str, lineno: int, problems: list[tuple[int, str]]) -> str | N
     if ids.TASK_ID_RE.match(lead.group(1)):
         return lead.group(1)
     if box or item:
-        problems.append((lineno, f"subtask id {lead.group(1)} is not in the T### form "
-                                 "(e.g. T001)"))
+        problems.append(TasksProblem(lineno, f"subtask id {lead.group(1)} is not in the "
+                                             "T### form (e.g. T001)", "SUBTASK_ID_INVALID"))
     return None
 
 
 def _requirement_refs(current: TasksSection, value: str, lineno: int,
-                      problems: list[tuple[int, str]]) -> None:
+                      problems: list[TasksProblem]) -> None:
     current.refs_line = current.refs_line or lineno
     for token in _REF_TOKEN_RE.findall(value):
         token = token.strip("*_`()[].")
@@ -141,13 +148,14 @@ def _requirement_refs(current: TasksSection, value: str, lineno: int,
             if req_id not in current.requirement_refs:
                 current.requirement_refs.append(req_id)
         elif ids.REQ_LIKE_RE.match(token) and "-" in token:
-            problems.append((lineno, f"{token} is not a requirement id (expected FR-###, "
-                                     "NFR-### or C-###, optionally with a letter suffix "
-                                     "like FR-003a)"))
+            problems.append(TasksProblem(
+                lineno, f"{token} is not a requirement id (expected FR-###, NFR-### or "
+                "C-###, optionally with a letter suffix like FR-003a)",
+                "INVALID_REQUIREMENT_ID"))
 
 
 def _scan_body(current: TasksSection, line: str, lineno: int, in_dep_list: bool,
-               problems: list[tuple[int, str]]) -> bool:
+               problems: list[TasksProblem]) -> bool:
     """Read one body line into ``current``; returns whether a Dependencies list continues."""
     heading = _ANY_HEADING_RE.match(line)
     if heading:
@@ -183,13 +191,14 @@ def _check(doc: TasksDoc) -> None:
     owners: dict[str, tuple[str, int]] = {}
     for item in doc.sections:
         if item.wp_id in item.dependencies:
-            doc.problems.append((item.dependency_lines[item.wp_id],
-                                 f"{item.wp_id} depends on itself"))
+            doc.problems.append(TasksProblem(item.dependency_lines[item.wp_id],
+                                             f"{item.wp_id} depends on itself"))
         for task, line in item.subtask_lines.items():
             if task in owners and owners[task][0] != item.wp_id:
                 first_wp, first_line = owners[task]
-                doc.problems.append((line, f"subtask {task} is listed under {first_wp} "
-                                           f"(line {first_line}) and again under {item.wp_id}"))
+                doc.problems.append(TasksProblem(
+                    line, f"subtask {task} is listed under {first_wp} (line {first_line}) "
+                    f"and again under {item.wp_id}", "DUPLICATE_SUBTASK"))
             owners.setdefault(task, (item.wp_id, line))
 
 
@@ -210,8 +219,8 @@ def parse_tasks_doc(text: str) -> TasksDoc:
         if heading:
             wp_id = wp_label(heading.group(2) or heading.group(3))
             if wp_id in seen:
-                doc.problems.append((lineno, f"{wp_id} has a second section (first on line "
-                                             f"{seen[wp_id]})"))
+                doc.problems.append(TasksProblem(
+                    lineno, f"{wp_id} has a second section (first on line {seen[wp_id]})"))
             seen.setdefault(wp_id, lineno)
             current = TasksSection(wp_id, _clean_title(heading.group(4), wp_id), lineno)
             doc.sections.append(current)
@@ -232,5 +241,5 @@ def _clean_title(rest: str, wp_id: str) -> str:
     return title or wp_id
 
 
-__all__ = ["REQ_ID_RE", "TasksDoc", "TasksSection", "leading_ids", "parse_tasks_doc",
-           "wp_label"]
+__all__ = ["REQ_ID_RE", "TasksDoc", "TasksProblem", "TasksSection", "leading_ids",
+           "parse_tasks_doc", "wp_label"]

@@ -289,8 +289,8 @@ def _read_tasks(ctx: _Context) -> None:
         return
     ctx.tasks = parse_tasks_doc(text)
     ctx.tasks_readable = True
-    ctx.problems += [Problem(ctx.tasks_rel, line, "TASKS_MD_INVALID", msg)
-                     for line, msg in ctx.tasks.problems]
+    ctx.problems += [Problem(ctx.tasks_rel, p.line, p.code, p.message)
+                     for p in ctx.tasks.problems]
 
 
 def _ordered(problems: list[Problem]) -> list[Problem]:

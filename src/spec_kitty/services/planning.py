@@ -1,8 +1,9 @@
 """The spec and plan gates: ``agent mission spec-commit`` and ``agent mission setup-plan``.
 
-setup-plan reports soft states as ``result`` values with exit 0 (``blocked`` until the
-spec is committed and substantive; ``scaffold_only`` right after plan.md is created),
-so callers must read ``result``/``phase_complete``, not just the exit code.
+setup-plan reports ``scaffold_only`` (right after plan.md is created) as a success, and
+``blocked`` (until the spec is committed and substantive, or while the plan's Technical
+Context is incomplete) as a refusal: ``result: "blocked"`` with ``error`` and
+``error_code``, which the CLI exits 1 on, like every blocked answer.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def setup_plan(project: ProjectPaths, mission: Mission, cwd: Path) -> dict[str, 
             missing.append(f"commit spec.md: spec-kitty agent mission spec-commit --mission "
                            f"{mission.slug}")
         return {**base, **state, "result": "blocked", "phase_complete": False,
+                "error": "blocked: " + "; ".join(missing),
                 "error_code": "SPEC_NOT_SUBSTANTIVE_OR_UNCOMMITTED", "missing": missing}
     if not plan.exists():
         template = templates.resolve(project.root, mission.mission_type or "software-dev",
@@ -120,6 +122,7 @@ def setup_plan(project: ProjectPaths, mission: Mission, cwd: Path) -> dict[str, 
     if problems:
         return {**base, **state, "result": "blocked", "phase_complete": False,
                 "plan_substantive": False, "error_code": "PLAN_NOT_SUBSTANTIVE",
+                "error": "blocked: " + "; ".join(problems),
                 "blocked_reason": "; ".join(problems), "missing": problems}
     sha = git_repo.commit_paths(project.root, [_rel(project, plan)],
                                 f"docs({mission.slug}): implementation plan")

@@ -2,7 +2,7 @@
 
 Every write happens under the mission's status lock: read the log, check the move
 against the state machine, append the new rows as one atomic batch, read the log
-back and rematerialise status.json.
+back and rematerialize status.json.
 """
 
 from __future__ import annotations
