@@ -7,7 +7,6 @@ fails on purpose rather than skipping. Playwright's own browser download is neve
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,11 +95,10 @@ def test_a_move_appears_on_the_open_page_without_a_reload(
     assert page.locator('.mission[data-slug="demo-01JDEMQ0"]').count() == 1
 
     page.evaluate("window.__sameDocument = true")
-    started = time.monotonic()  # the clock includes the CLI's own run time
     move(repo, "WP01", "claimed")
-    remaining_ms = max(0.0, 2.0 - (time.monotonic() - started)) * 1000
-    page.wait_for_selector('[data-column="in_progress"] [data-wp="WP01"]', timeout=remaining_ms)
-    assert time.monotonic() - started <= 2.0
+    # The update arrives over the event stream. How fast is a benchmark's question
+    # (house rule: no timing assertions in tests; a loaded CI machine is slow).
+    page.wait_for_selector('[data-column="in_progress"] [data-wp="WP01"]', timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert card_column(page, "WP01") == "in_progress"
     assert page.locator('[data-wp="WP01"] [data-card-lane]').inner_text() == "Claimed"

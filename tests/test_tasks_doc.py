@@ -171,3 +171,9 @@ def test_subtasks_in_table_rows_and_malformed_ids_are_reported() -> None:
 def test_a_subtask_listed_under_two_work_packages_is_reported() -> None:
     doc = parse_tasks_doc("## WP01: A\n- T001 a\n## WP02: B\n- T001 again\n")
     assert [(p.line, p.code) for p in doc.problems] == [(4, "DUPLICATE_SUBTASK")]
+
+
+def test_a_field_mentioning_depends_on_is_still_that_field() -> None:
+    doc = parse_tasks_doc("## WP02: B\n**Requirement Refs**: FR-001 (depends on WP01 design)\n")
+    assert doc.sections[0].requirement_refs == ["FR-001"]
+    assert doc.sections[0].dependencies == [] and not doc.sections[0].has_dependency_notation

@@ -74,3 +74,11 @@ def test_tasks_md_reads_the_same_with_bom_and_crlf(sections: list[tuple[int, str
         [(s.wp_id, s.title, s.dependencies, s.subtasks) for s in lf.sections]
 
 
+
+
+def test_a_crlf_file_stays_crlf_when_frontmatter_is_rewritten() -> None:
+    meta, body = frontmatter.load(textio.decode(BOM + b"---\r\ntitle: A\r\n---\r\n# A\r\n\r\nx\r\n"))
+    meta["dependencies"] = ["WP01"]
+    text = frontmatter.dump(meta, body)
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    assert dict(frontmatter.load(text)[0]) == {"title": "A", "dependencies": ["WP01"]}

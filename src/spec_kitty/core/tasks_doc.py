@@ -178,12 +178,12 @@ def _scan_body(current: TasksSection, line: str, lineno: int, in_dep_list: bool,
     if match := _DEPS_FIELD_RE.match(line):
         _note_dependencies(current, leading_ids(match.group(1))[0], lineno)
         return not match.group(1).strip()  # an empty field introduces a bullet list
-    if (match := _DEPENDS_ON_RE.search(line)) and (found := leading_ids(match.group(1)))[1]:
-        _note_dependencies(current, found[0], lineno)
-    elif match := _REFS_FIELD_RE.match(line):
+    if match := _REFS_FIELD_RE.match(line):
         _requirement_refs(current, match.group(1), lineno, problems)
     elif match := _PROMPT_FIELD_RE.match(line):
         current.prompt_path = match.group(1).strip().strip("`") or None
+    elif (match := _DEPENDS_ON_RE.search(line)) and (found := leading_ids(match.group(1)))[1]:
+        _note_dependencies(current, found[0], lineno)
     return False
 
 

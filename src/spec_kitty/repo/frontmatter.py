@@ -105,6 +105,10 @@ def load_file(path: Path) -> tuple[dict[str, Any], str]:
 
 
 def dump(data: dict[str, Any], body: str) -> str:
+    """Frontmatter + body; a body written with CRLF line endings keeps them throughout."""
     stream = io.StringIO()
     _yaml().dump(data, stream)
-    return f"{FENCE}\n{stream.getvalue()}{FENCE}\n{body}"
+    text = f"{FENCE}\n{stream.getvalue()}{FENCE}\n{body}"
+    if "\r\n" in body:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return text

@@ -8,7 +8,7 @@
   const LANE_LABELS = {
     planned: "Planned", claimed: "Claimed", in_progress: "In progress",
     for_review: "For review", in_review: "In review", approved: "Approved",
-    done: "Done", blocked: "Blocked", canceled: "Canceled", uninitialized: "No status",
+    done: "Done", blocked: "Blocked", canceled: "Canceled", uninitialized: "Not finalized",
     genesis: "New",
   };
   const TABS = ["board", "documents", "timeline"];
