@@ -44,5 +44,9 @@ def next_command(
             console().print(f"  - {escape(failure)}")
         if answer["prompt_file"]:
             console().print(f"Prompt: {answer['prompt_file']}")
+        for message in answer.get("warnings", []):
+            from spec_kitty.cli.output import warn
+
+            warn(message)
     if answer["kind"] == "blocked":
         raise typer.Exit(1)
