@@ -9,6 +9,9 @@ import pytest
 
 from helpers import BIN_DIR, git, make_git_repo, run_cli
 
+# Loopback doubles of third-party trackers (GitHub, GitLab, Jira, Linear, bd, fp).
+pytest_plugins = ["doubles.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -1,0 +1,1 @@
+"""Local tracker providers: ``bd`` (beads) and ``fp`` run as argv subprocesses."""

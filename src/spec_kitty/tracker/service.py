@@ -1,0 +1,168 @@
+"""``TrackerService``: the one entry point the CLI (and later the lane hook) uses.
+
+It loads the binding from ``.kittify/config.yaml`` and dispatches on the provider's
+class: beads/fp → :class:`LocalTrackerService`; GitHub/GitLab/Jira/Linear →
+:class:`HubTrackerService` over a :class:`HubTrackerClient` from
+``hub_client_factory`` (the CLI passes the authenticated hub client; without one,
+hub-backed operations fail with ``TRACKER_HUB_CLIENT_UNAVAILABLE``). There is no
+fallback from one class to the other. Reads never write the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from spec_kitty.core.tracker_merge import FieldOwner, OwnershipMode
+from spec_kitty.tracker.config import TrackerBinding, load_binding, save_binding, unbind
+from spec_kitty.tracker.errors import HubClientUnavailable, TrackerError, TrackerNotConfigured
+from spec_kitty.tracker.hub_service import HubTrackerClient, HubTrackerService, credentials_refused
+from spec_kitty.tracker.local.base import LocalConnector
+from spec_kitty.tracker.local_service import LocalTrackerService
+from spec_kitty.tracker.providers import (
+    ProviderClass,
+    normalize_provider,
+    provider_class,
+    providers_payload,
+)
+
+HubClientFactory = Callable[[TrackerBinding], HubTrackerClient]
+
+
+class TrackerService:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        hub_client_factory: HubClientFactory | None = None,
+        local_connector: LocalConnector | None = None,
+    ) -> None:
+        self.root = root
+        self._hub_client_factory = hub_client_factory
+        self._local_connector = local_connector
+
+    @staticmethod
+    def providers() -> dict[str, list[str]]:
+        return providers_payload()
+
+    @property
+    def binding(self) -> TrackerBinding:
+        return load_binding(self.root)
+
+    def backend(self) -> LocalTrackerService | HubTrackerService:
+        binding = self.binding
+        if binding.provider is None:
+            raise TrackerNotConfigured()
+        kind = provider_class(binding.provider)  # removed/unknown providers fail hard here
+        if not binding.is_configured:
+            detail = (
+                "--workspace is required for local providers."
+                if kind is ProviderClass.LOCAL
+                else ("no binding_ref or project_slug is recorded.")
+            )
+            raise TrackerNotConfigured(detail)
+        if kind is ProviderClass.LOCAL:
+            return LocalTrackerService(self.root, binding, connector=self._local_connector)
+        if self._hub_client_factory is None:
+            raise HubClientUnavailable(binding.provider)
+        return HubTrackerService(binding, self._hub_client_factory(binding))
+
+    # -- binding -----------------------------------------------------------------
+    def bind_local(
+        self,
+        provider: str,
+        workspace: str | None,
+        *,
+        doctrine_mode: str | None = None,
+        field_owners: Mapping[str, str] | None = None,
+    ) -> TrackerBinding:
+        """Persist a beads/fp binding (unknown keys and ``egress`` already there survive)."""
+        name = normalize_provider(provider)
+        if provider_class(name) is not ProviderClass.LOCAL:
+            raise TrackerError(
+                f"{name} is hub-backed; bind it through the hub.", "TRACKER_NOT_LOCAL"
+            )
+        if not workspace or not workspace.strip():
+            raise TrackerError(
+                "--workspace is required for local providers.", "TRACKER_WORKSPACE_REQUIRED"
+            )
+        current = self.binding
+        mode = OwnershipMode(doctrine_mode) if doctrine_mode else current.doctrine_mode
+        owners = {k: FieldOwner(v) for k, v in (field_owners or {}).items()}
+        binding = current.with_changes(
+            provider=name,
+            workspace=workspace.strip(),
+            binding_ref=None,
+            project_slug=None,
+            doctrine_mode=mode,
+            field_owners=owners or current.field_owners,
+        )
+        save_binding(self.root, binding)
+        return binding
+
+    def bind_hub(
+        self,
+        provider: str,
+        *,
+        binding_ref: str | None = None,
+        project_slug: str | None = None,
+        display_label: str | None = None,
+        provider_context: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> TrackerBinding:
+        """Persist what the hub returned from bind-confirm/bind-validate (next round's CLI
+        calls those endpoints first). Credentials are refused with the hard-break message."""
+        name = normalize_provider(provider)
+        if provider_class(name) is not ProviderClass.HUB:
+            raise TrackerError(f"{name} is a local provider; use bind_local.", "TRACKER_NOT_HUB")
+        if credentials:
+            raise credentials_refused(name)
+        if not (binding_ref or project_slug):
+            raise TrackerError(
+                "A hub binding needs a binding_ref (or legacy project_slug).", "MISSING_ROUTING_KEY"
+            )
+        binding = self.binding.with_changes(
+            provider=name,
+            binding_ref=binding_ref,
+            project_slug=project_slug,
+            workspace=None,
+            display_label=display_label,
+            provider_context=dict(provider_context or {}),
+        )
+        save_binding(self.root, binding)
+        return binding
+
+    def unbind(self) -> bool:
+        return unbind(self.root)
+
+    # -- operations (dispatch) -----------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        if self.binding.provider is None:
+            return {"configured": False, "provider": None}
+        return self.backend().status()
+
+    def pull(self, limit: int = 100) -> dict[str, Any]:
+        return self.backend().pull(limit)
+
+    def push(
+        self, limit: int = 100, *, items: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        backend = self.backend()
+        if isinstance(backend, HubTrackerService):
+            return backend.push(limit, items=items)
+        return backend.push(limit)
+
+    def run(self, limit: int = 100) -> dict[str, Any]:
+        return self.backend().run(limit)
+
+    def publish(self) -> dict[str, Any]:
+        return self.backend().publish()
+
+    def map_add(
+        self, mission_slug: str, wp_id: str, external_id: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        return self.backend().map_add(mission_slug, wp_id, external_id, **kwargs)
+
+    def map_list(self) -> dict[str, Any]:
+        return self.backend().map_list()
