@@ -9,8 +9,9 @@ import pytest
 
 from helpers import BIN_DIR, git, make_git_repo, run_cli
 
-# Loopback doubles of third-party trackers (GitHub, GitLab, Jira, Linear, bd, fp).
-pytest_plugins = ["doubles.fixtures"]
+# Loopback doubles of third-party trackers (GitHub, GitLab, Jira, Linear, bd, fp), and
+# the team hub's fixtures (a throwaway PostgreSQL cluster, hub servers: hub_fixtures.py).
+pytest_plugins = ["doubles.fixtures", "hub_fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +46,4 @@ def initialized_repo(git_repo: Path) -> Path:
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-q", "-m", "spec-kitty init")
     return git_repo
+

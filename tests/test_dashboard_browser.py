@@ -96,9 +96,9 @@ def test_a_move_appears_on_the_open_page_without_a_reload(
 
     page.evaluate("window.__sameDocument = true")
     move(repo, "WP01", "claimed")
-    # The update arrives over the event stream. How fast is a benchmark's question
-    # (house rule: no timing assertions in tests; a loaded CI machine is slow).
-    page.wait_for_selector('[data-column="in_progress"] [data-wp="WP01"]', timeout=15_000)
+    # How fast the update arrives is measured by benchmarks/, never asserted here: the
+    # bound only keeps a broken stream from hanging the suite.
+    page.wait_for_selector('[data-column="in_progress"] [data-wp="WP01"]', timeout=60_000)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert card_column(page, "WP01") == "in_progress"
     assert page.locator('[data-wp="WP01"] [data-card-lane]').inner_text() == "Claimed"
@@ -124,9 +124,9 @@ def test_the_page_falls_back_to_polling_when_events_cannot_stream(
     page.route("**/api/stream", lambda route: route.abort())
     page.goto(url)
     page.wait_for_selector('[data-column="planned"] [data-wp="WP02"]', timeout=10_000)
-    page.wait_for_selector('#connection[data-state="polling"]', timeout=5_000)
+    page.wait_for_selector('#connection[data-state="polling"]', timeout=60_000)
     page.evaluate("window.__sameDocument = true")
     move(repo, "WP02", "claimed")
-    page.wait_for_selector('[data-column="in_progress"] [data-wp="WP02"]', timeout=5_000)
+    page.wait_for_selector('[data-column="in_progress"] [data-wp="WP02"]', timeout=60_000)
     assert page.evaluate("window.__sameDocument") is True
     assert page.inner_text("#connection") == "polling"

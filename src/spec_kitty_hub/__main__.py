@@ -1,0 +1,3 @@
+from spec_kitty_hub.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP layer: the FastAPI app, JSON endpoints and the HTML pages."""

@@ -1,0 +1,75 @@
+"""The FastAPI application: ``create_app()`` is uvicorn's factory for every worker.
+
+Each worker builds its own engine from the same settings (environment), so workers and
+separate hub processes share nothing but the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from spec_kitty_hub import __version__
+from spec_kitty_hub.api import identity, oauth_endpoints, pages_oauth, pages_signin
+from spec_kitty_hub.api.deps import ApiProblem, DatabaseDep
+from spec_kitty_hub.config import Settings, load_settings
+from spec_kitty_hub.db.engine import Database
+from spec_kitty_hub.services.signin import csrf_key
+
+STATIC = Path(__file__).parent.parent / "static"
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment).
+
+    The database must already be migrated (``spec-kitty-hub migrate``; ``serve`` does
+    it for SQLite).
+    """
+    settings = settings or load_settings()
+    db = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(title="spec-kitty hub", version=__version__, lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.db = db
+    with db.read() as session:
+        app.state.csrf_key = csrf_key(session)
+
+    @app.exception_handler(ApiProblem)
+    async def _problem(_request: Request, problem: ApiProblem) -> JSONResponse:
+        headers = {"WWW-Authenticate": f'Bearer error="{problem.error}"'} \
+            if problem.status == 401 else None
+        return JSONResponse({"error": problem.error,
+                             "error_description": problem.description},
+                            status_code=problem.status, headers=headers)
+
+    @app.get("/healthz", response_model=HealthOut, tags=["health"])
+    def healthz(database: DatabaseDep) -> HealthOut:
+        """Liveness and database reachability, for load balancers."""
+        with database.read() as session:
+            session.execute(text("SELECT 1"))
+        return HealthOut(status="ok", version=__version__)
+
+    app.include_router(oauth_endpoints.router)
+    app.include_router(pages_oauth.router)
+    app.include_router(pages_signin.router)
+    app.include_router(identity.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""``spec-kitty-hub``: the operator's commands (serve, migrate, users, teams, devices)."""

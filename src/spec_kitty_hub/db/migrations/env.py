@@ -1,0 +1,18 @@
+"""Alembic environment: the engine comes from ``spec_kitty_hub.db.migrate``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from spec_kitty_hub.db.models import Base
+
+engine = context.config.attributes["engine"]
+assert isinstance(engine, Engine)
+
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
