@@ -1,155 +1,226 @@
-"""A deterministic stand-in for an AI agent: it writes the documents a real agent would.
+"""A deterministic stand-in for an AI coding agent that obeys only what it is told.
 
-No language model is involved; every document is fixed text, so the demo is repeatable.
+It knows how to write documents and code (``knowledge``), but not how to drive
+spec-kitty: every command it runs is read out of a command file
+(``.claude/commands/spec-kitty.<name>.md`` or a skill file), a prompt file named in a
+JSON answer, or a JSON answer itself, and only ``<placeholders>`` are filled in, with
+values it was given (the mission slug from the create answer, a file it wrote). Each
+command is recorded with the text it came from in a transcript, so a test can prove
+that nothing was run from hidden knowledge.
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-SPEC_REQUIREMENTS = """\
-| FR-001 | Store tasks in a JSON file | US1 | P1 | Draft |
-| FR-002 | Add and complete tasks from the command line | US1 | P1 | Draft |
-| FR-003 | List open tasks, newest first | US1 | P2 | Draft |
-| FR-004 | Document every command in the README | US2 | P3 | Draft |"""
-
-TECHNICAL_CONTEXT = {
-    "Language/Version": "Python 3.11",
-    "Primary Dependencies": "standard library only",
-    "Storage": "a JSON file in the user's home directory",
-    "Testing": "pytest",
-    "Target Platform": "Linux and macOS terminals",
-    "Project Type": "single project",
-}
-
-# id: (title, dependencies, requirement refs, subtasks, owned files, body)
-WORK_PACKAGES = {
-    "WP01": ("Task storage", [], ["FR-001"], ["T001", "T002"],
-             ["src/todo/__init__.py", "src/todo/store.py", "tests/test_store.py"],
-             "Create `src/todo/store.py` with `load()` and `save()` for a list of tasks."),
-    "WP02": ("Task listing", [], ["FR-003"], ["T003"],
-             ["src/todo/listing.py", "tests/test_listing.py"],
-             "Create `src/todo/listing.py` that orders open tasks newest first."),
-    "WP03": ("Command line", ["WP01", "WP02"], ["FR-002", "FR-003"], ["T004", "T005"],
-             ["src/todo/cli.py", "tests/test_cli.py"],
-             "Create `src/todo/cli.py` with `add`, `done` and `list` using store and listing."),
-    "WP04": ("User guide", ["WP03"], ["FR-004"], ["T006"], ["README-todo.md"],
-             "Describe every command with an example in `README-todo.md`."),
-}
-
-
-def write_spec(spec_file: Path) -> None:
-    text = spec_file.read_text()
-    text = re.sub(r"^\| FR-001 \|.*$", SPEC_REQUIREMENTS, text, flags=re.M)
-    text = text.replace("[short title]", "Keep a todo list in the terminal")
-    spec_file.write_text(text)
-
-
-def write_plan(plan_file: Path) -> None:
-    text = plan_file.read_text()
-    for field, value in TECHNICAL_CONTEXT.items():
-        text = re.sub(rf"^\*\*{re.escape(field)}\*\*:.*$", f"**{field}**: {value}", text,
-                      flags=re.M)
-    plan_file.write_text(text)
-
-
-def write_tasks(mission_dir: Path) -> None:
-    sections = ["# Work Packages: Todo app\n"]
-    for wp_id, (title, deps, refs, subtasks, _owned, goal) in WORK_PACKAGES.items():
-        sections.append(
-            f"## {wp_id}: {title}\n\n**Goal**: {goal}\n**Requirement Refs**: {', '.join(refs)}\n"
-            f"**Dependencies**: {', '.join(deps) or 'none'}\n\n"
-            + "".join(f"- {t} {title.lower()} step {n + 1}\n" for n, t in enumerate(subtasks)))
-    (mission_dir / "tasks.md").write_text("\n".join(sections))
-    for wp_id, (title, deps, refs, subtasks, owned, goal) in WORK_PACKAGES.items():
-        name = f"{wp_id}-{title.lower().replace(' ', '-')}.md"
-        (mission_dir / "tasks" / name).write_text(
-            f"---\nwork_package_id: {wp_id}\ntitle: {title}\n"
-            f"dependencies: [{', '.join(deps)}]\nrequirement_refs: [{', '.join(refs)}]\n"
-            f"subtasks: [{', '.join(subtasks)}]\nowned_files: [{', '.join(owned)}]\n"
-            f"execution_mode: code_change\n---\n# {wp_id}: {title}\n\n## Objective\n\n{goal}\n")
-
-
-FILES = {
-    "src/todo/__init__.py": '"""A tiny todo list."""\n',
-    "src/todo/store.py": '''"""Tasks live in one JSON file."""
-
 import json
+import shlex
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import knowledge
+import prompt_reading as read
+
+Printer = Callable[[str], None]
 
 
-def load(path: Path) -> list[dict]:
-    return json.loads(path.read_text()) if path.exists() else []
+@dataclass
+class Outcome:
+    """What a command did: exit status and its JSON answer (``{}`` when not JSON)."""
+
+    code: int
+    answer: dict[str, Any]
+    text: str
 
 
-def save(path: Path, tasks: list[dict]) -> None:
-    path.write_text(json.dumps(tasks, indent=2))
-''',
-    "tests/test_store.py": '''from todo.store import load, save
+@dataclass
+class ScriptedAgent:
+    key: str  # claude, codex, ...
+    root: Path
+    env: dict[str, str]
+    transcript: Path
+    say: Printer = print
+    values: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
 
+    # -- running what the text says ----------------------------------------------------
 
-def test_round_trip(tmp_path):
-    save(tmp_path / "t.json", [{"title": "a", "done": False}])
-    assert load(tmp_path / "t.json") == [{"title": "a", "done": False}]
-''',
-    "src/todo/listing.py": '''"""Open tasks, newest first."""
+    def _command_file(self, name: str) -> Path:
+        claude = self.root / ".claude" / "commands" / f"spec-kitty.{name}.md"
+        skill = self.root / ".agents" / "skills" / f"spec-kitty.{name}" / "SKILL.md"
+        return claude if self.key == "claude" else skill
 
+    def run(self, template: str, source: Path, source_text: str) -> Outcome:
+        """Run one command written in ``source_text``, filling its placeholders."""
+        assert template in source_text, (template, source)
+        command = read.fill(template, {**self.values, "agent-key": self.key})
+        with self.transcript.open("a", encoding="utf-8") as log:
+            log.write(json.dumps({"agent": self.key, "source": str(source),
+                                  "template": template, "command": command,
+                                  "source_text": source_text}) + "\n")
+        argv = shlex.split(command)
+        if argv[0] == "cd":
+            self.cwd = Path(argv[1])
+            self.say(f"[{self.key}] $ {command}")
+            return Outcome(0, {}, "")
+        cwd = self.cwd or self.root
+        self.say(f"[{self.key}] $ {command}")
+        proc = subprocess.run(argv, cwd=cwd, env=self.env, capture_output=True, text=True)
+        try:
+            answer = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+        except ValueError:
+            answer = {}
+        self.say(self._summary(argv, proc, answer))
+        return Outcome(proc.returncode, answer, proc.stdout)
 
-def open_tasks(tasks: list[dict]) -> list[dict]:
-    return [t for t in reversed(tasks) if not t["done"]]
-''',
-    "tests/test_listing.py": '''from todo.listing import open_tasks
+    def _summary(self, argv: list[str], proc: Any, answer: dict[str, Any]) -> str:
+        if argv[0] == "git":
+            return "\n".join(f"      {line}" for line in proc.stdout.splitlines()[:6])
+        if "error" in answer:
+            return f"      → {answer.get('error_code')}: {answer['error']}"
+        if "kind" in answer:
+            what = " ".join(str(answer[k]) for k in ("action", "wp_id") if answer.get(k))
+            return f"      → {answer['kind']} {what} ({answer.get('reason', '')})"
+        shown = {k: answer[k] for k in ("result", "wp_id", "new_lane", "commit_hash",
+                                        "merge_commit", "phase_complete", "would_merge")
+                 if k in answer}
+        return f"      → {json.dumps(shown)}" if shown else ""
 
+    def _must(self, outcome: Outcome, what: str) -> Outcome:
+        if outcome.code != 0:
+            raise SystemExit(f"[{self.key}] {what} failed: {outcome.text or outcome.answer}")
+        return outcome
 
-def test_newest_first():
-    tasks = [{"title": "old", "done": False}, {"title": "new", "done": False}]
-    assert [t["title"] for t in open_tasks(tasks)] == ["new", "old"]
-''',
-    "src/todo/cli.py": '''"""todo add TITLE | todo done N | todo list"""
+    def _run_steps(self, body: str, source: Path, text: str,
+                   work: Callable[[], None]) -> Outcome | None:
+        """Numbered steps in order: commands are run, a step without a spec-kitty
+        command is work for the agent itself (after any cd/git it names)."""
+        last = None
+        for step in read.steps(body):
+            for template in step.commands:
+                last = self.run(template, source, text)
+                if not template.startswith("spec-kitty next "):
+                    self._must(last, template)
+            if not step.runs_spec_kitty:
+                work()
+        return last
 
-import sys
-from pathlib import Path
+    # -- /spec-kitty.specify -----------------------------------------------------------
 
-from todo.listing import open_tasks
-from todo.store import load, save
+    def specify(self, slug: str, title: str, tldr: str) -> str:
+        """Follow ``/spec-kitty.specify``; returns the mission slug it created."""
+        source = self._command_file("specify")
+        text = source.read_text()
+        self.say(f"\n[{self.key}] follows {source.relative_to(self.root)}")
+        self.values.update({"slug": slug, "Title": title, "one line": tldr})
 
-DB = Path.home() / ".todo.json"
+        def work() -> None:
+            if "mission_slug" in self.values and not self.values.get("spec_written"):
+                knowledge.write_spec(Path(self.values["spec_file"]))
+                self.values["spec_written"] = "yes"
 
+        for step in read.steps(read.without_fences(text)):
+            for template in step.commands:
+                answer = self._must(self.run(template, source, text), template).answer
+                if "mission_slug" in answer and "spec_file" in answer:
+                    self.values["mission_slug"] = answer["mission_slug"]
+                    self.values["spec_file"] = answer["spec_file"]
+            if not step.runs_spec_kitty:
+                work()
+        return self.values["mission_slug"]
 
-def main(argv: list[str]) -> None:
-    tasks = load(DB)
-    if argv[:1] == ["add"]:
-        tasks.append({"title": " ".join(argv[1:]), "done": False})
-    elif argv[:1] == ["done"]:
-        tasks[int(argv[1])]["done"] = True
-    for task in open_tasks(tasks):
-        print(task["title"])
-    save(DB, tasks)
+    # -- /spec-kitty.next --------------------------------------------------------------
 
+    def drive(self, mission_slug: str) -> str:
+        """Follow ``/spec-kitty.next`` until it answers blocked or terminal."""
+        self.values["mission_slug"] = mission_slug
+        source = self._command_file("next")
+        text = source.read_text()
+        self.say(f"\n[{self.key}] follows {source.relative_to(self.root)}")
+        first = read.steps(read.without_fences(text))[0].commands[0]
+        answer = self.run(first, source, text).answer
+        bullets = read.kind_bullets(read.without_fences(text))
+        while True:
+            kind = answer.get("kind")
+            if kind == "query":
+                (template,) = [c for c in read.commands(bullets["query"])
+                               if c.startswith("spec-kitty ")]
+                answer = self.run(template, source, text).answer
+            elif kind == "step":
+                answer = self.follow(Path(answer["prompt_file"]), answer)
+            elif kind in ("blocked", "terminal"):
+                for failure in answer.get("guard_failures") or []:
+                    self.say(f"      · {failure}")
+                return kind
+            else:
+                raise SystemExit(f"[{self.key}] next answered something unknown: {answer}")
 
-if __name__ == "__main__":
-    main(sys.argv[1:])
-''',
-    "tests/test_cli.py": '''from todo import cli
+    def follow(self, prompt: Path, decision: dict[str, Any]) -> dict[str, Any]:
+        """Do one step by its prompt file; returns the answer of its closing next call."""
+        text = prompt.read_text()
+        self.cwd = None
+        action, wp_id = decision["action"], decision.get("wp_id")
+        self.say(f"\n[{self.key}] reads {prompt.name}: {action} {wp_id or ''}".rstrip())
+        done = {"work": False}
 
+        def work() -> None:
+            if not done["work"]:
+                done["work"] = True
+                self._work(action, wp_id, text)
 
-def test_add_then_list(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "DB", tmp_path / "db.json")
-    cli.main(["add", "water", "plants"])
-    assert capsys.readouterr().out == "water plants\\n"
-''',
-    "README-todo.md": "# todo\n\n- `todo add TITLE` adds a task\n- `todo done N` completes one\n"
-                      "- `todo list` shows open tasks, newest first\n",
-}
+        last: Outcome | None = None
+        for heading, body in read.sections(text):
+            if heading == "Verdict":
+                last = self._verdict(wp_id, body, prompt, text)
+            elif heading in ("Before you start", "Start", "What to do", "When done"):
+                last = self._run_steps(body, prompt, text, work) or last
+        if last is None or "kind" not in last.answer:
+            raise SystemExit(f"[{self.key}] {prompt} did not end with a next decision")
+        return last.answer
 
+    # -- the agent's own work ----------------------------------------------------------
 
-def implement(workspace: Path, owned: list[str]) -> list[str]:
-    """Write the files a work package owns; returns what was written."""
-    written = []
-    for rel in owned:
-        path = workspace / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(FILES[rel])
-        written.append(rel)
-    return written
+    def _work(self, action: str, wp_id: str | None, prompt: str) -> None:
+        mission_dir = self.root / "kitty-specs" / self.values["mission_slug"]
+        if action == "specify":
+            knowledge.write_spec(mission_dir / "spec.md")
+        elif action == "plan":
+            knowledge.write_plan(mission_dir / "plan.md")
+        elif action == "tasks":
+            knowledge.write_tasks(mission_dir)
+        elif action == "implement" and wp_id:
+            self._implement(wp_id, prompt)
+        self.say(f"[{self.key}] ({action} work done)")
+
+    def _implement(self, wp_id: str, prompt: str) -> None:
+        workspace = self.cwd or self.root
+        feedback = read.section(prompt, "Review feedback to address")
+        if feedback:
+            self.say(f"[{self.key}] the reviewer asked: "
+                     + " ".join(ln.lstrip("> ") for ln in feedback.splitlines()
+                                if ln.startswith(">")).strip())
+        files = knowledge.implement(workspace, wp_id, feedback)
+        title = knowledge.WORK_PACKAGES[wp_id][0]
+        message = f"{wp_id}: {title}" + (" (review feedback)" if feedback else "")
+        subprocess.run(["git", "add", *files], cwd=workspace, env=self.env, check=True)
+        staged = subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=workspace,
+                                env=self.env).returncode != 0
+        if staged:
+            subprocess.run(["git", "commit", "-q", "-m", message], cwd=workspace,
+                           env=self.env, check=True)
+
+    def _verdict(self, wp_id: str | None, body: str, source: Path, text: str) -> Outcome:
+        options = read.choices(body)
+        # The prompt quotes an earlier review's feedback when there was one: then the
+        # round trip has happened and the fix is in the diff.
+        earlier = read.section(text, "The previous review asked for")
+        reject = wp_id == knowledge.REJECTED_ONCE and not earlier
+        label = "Send back" if reject else "Approve"
+        if reject:
+            feedback = self.root.parent / f"review-{wp_id}.md"
+            feedback.write_text(knowledge.REVIEW_FEEDBACK)
+            self.values["file"] = str(feedback)
+        (template,) = [c for c in read.commands(options[label])
+                       if c.startswith("spec-kitty ")]
+        return self._must(self.run(template, source, text), label)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,53 @@ def initialized_repo(git_repo: Path) -> Path:
     git(git_repo, "commit", "-q", "-m", "spec-kitty init")
     return git_repo
 
+
+# -- shared mission templates ---------------------------------------------------------
+# Planning a mission (and implementing it) takes dozens of CLI runs; tests that only need
+# "a finalized mission" or "an approved mission" copy one made once per test process.
+
+
+@contextlib.contextmanager
+def _template_env(home: Path) -> Iterator[None]:
+    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n"
+                                     "[init]\n\tdefaultBranch = main\n")
+    old = dict(os.environ)
+    os.environ.update(HOME=str(home), SPEC_KITTY_HOME=str(home / ".kittify"),
+                      GIT_CONFIG_NOSYSTEM="1", SPEC_KITTY_NON_INTERACTIVE="1",
+                      PATH=f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}")
+    os.environ.pop("SPEC_KITTY_ACTOR", None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def _new_template(factory: pytest.TempPathFactory, name: str, approve: bool) -> Path:
+    from execution_helpers import implement_all
+
+    from planning_helpers import plan_mission
+
+    base = factory.mktemp(name)
+    with _template_env(factory.mktemp(f"{name}-home")):
+        repo = make_git_repo(base / "repo")
+        assert run_cli(["init", ".", "--ai", "claude"], repo).returncode == 0
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "spec-kitty init")
+        slug = plan_mission(repo).name
+        commits = implement_all(repo, slug) if approve else {}
+        git(repo, "worktree", "prune")
+    (base / "template.json").write_text(json.dumps({"slug": slug, "commits": commits}))
+    return base
+
+
+@pytest.fixture(scope="session")
+def planned_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finalized 4-WP mission (planning_helpers.WPS), nothing implemented yet."""
+    return _new_template(tmp_path_factory, "planned-template", approve=False)
+
+
+@pytest.fixture(scope="session")
+def approved_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same mission with every work package implemented in its lane and approved."""
+    return _new_template(tmp_path_factory, "approved-template", approve=True)

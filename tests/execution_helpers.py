@@ -73,3 +73,26 @@ def merge(repo: Path, slug: str, *args: str, env: dict[str, str] | None = None
     if proc.returncode < 0:  # killed by a crash point
         return proc.returncode, {}
     return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+
+def clone_template(template: Path, dest: Path) -> tuple[Path, str, dict[str, str]]:
+    """Copy a template (conftest) with its lane worktrees; (repo, slug, WP commits)."""
+    import shutil
+
+    shutil.copytree(template, dest, symlinks=True)
+    repo = dest / "repo"
+    admin = repo / ".git" / "worktrees"
+    # Point each copied worktree and its admin dir at each other (what `git worktree
+    # repair` does, except that it trusts the still-valid links into the template).
+    for entry in (admin.iterdir() if admin.exists() else []):
+        tree = Path((entry / "gitdir").read_text().strip()).parent
+        copied = repo / tree.relative_to(template / "repo")
+        (copied / ".git").write_text(f"gitdir: {entry}\n")
+        (entry / "gitdir").write_text(f"{copied / '.git'}\n")
+        config = entry / "config.worktree"  # the ownership hook's directory
+        if config.exists():
+            config.write_text(config.read_text().replace(str(template), str(dest)))
+    listed = git(repo, "worktree", "list", "--porcelain")
+    assert str(template) not in listed, listed
+    meta = json.loads((dest / "template.json").read_text())
+    return repo, meta["slug"], meta["commits"]

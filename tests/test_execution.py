@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from execution_helpers import APPROVAL, OWNED, commit_work, implement, to_approved
+from execution_helpers import APPROVAL, OWNED, clone_template, commit_work, implement, to_approved
 
 from helpers import git, run_cli
 from planning_helpers import plan_mission, sk
 
 
 @pytest.fixture
-def mission(initialized_repo: Path) -> tuple[Path, str]:
-    return initialized_repo, plan_mission(initialized_repo).name
+def mission(planned_template: Path, tmp_path: Path) -> tuple[Path, str]:
+    repo, slug, _ = clone_template(planned_template, tmp_path / "copy")
+    return repo, slug
 
 
 def test_implement_creates_the_lane_worktree_and_claims(mission: tuple[Path, str]) -> None:
@@ -27,7 +28,11 @@ def test_implement_creates_the_lane_worktree_and_claims(mission: tuple[Path, str
     assert workspace == repo / ".worktrees" / f"{slug}-lane-a"
     assert result["branch"] == f"kitty/mission-{slug}-lane-a" and result["status"] == "created"
     assert git(workspace, "rev-parse", "--abbrev-ref", "HEAD") == result["branch"]
-    assert git(repo, "rev-parse", f"kitty/mission-{slug}") == git(repo, "rev-parse", "main")
+    # The mission branch starts at main; the claim itself was then committed on main.
+    assert git(repo, "rev-parse", f"kitty/mission-{slug}") == git(repo, "rev-parse", "main~1")
+    assert git(repo, "log", "-1", "--format=%s", "main") == (
+        f"status({slug}): WP01 planned → claimed → in_progress by claude")
+    assert git(repo, "status", "--porcelain") == ""
     assert result["lanes_written"] == ["claimed", "in_progress"]
     assert "Do it well." in result["prompt"] and Path(result["prompt_file"]).exists()
     board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -74,10 +75,15 @@ def test_init_writes_config_metadata_and_git_plumbing(git_repo: Path) -> None:
     assert metadata["spec_kitty"]["schema_version"] == 3
     attributes = (git_repo / ".gitattributes").read_text()
     assert "kitty-specs/**/status.events.jsonl merge=spec-kitty-event-log" in attributes
+    assert "kitty-specs/**/status.json merge=spec-kitty-status-json" in attributes
     ignore = (git_repo / ".gitignore").read_text().splitlines()
     assert ".worktrees/" in ignore and ".kittify/runtime/" in ignore
+    # Drivers run this interpreter by absolute path: spec-kitty need not be on PATH.
+    python = sys.executable
     driver = git(git_repo, "config", "--get", "merge.spec-kitty-event-log.driver")
-    assert driver == "spec-kitty merge-driver-event-log %O %A %B"
+    assert driver == f"{python} -m spec_kitty merge-driver-event-log %O %A %B"
+    driver = git(git_repo, "config", "--get", "merge.spec-kitty-status-json.driver")
+    assert driver == f"{python} -m spec_kitty merge-driver-status-json %O %A %B %P"
     # init never touches history or the index.
     assert git(git_repo, "log", "--oneline").count("\n") == 0
     assert git(git_repo, "diff", "--cached", "--name-only") == ""
@@ -119,7 +125,7 @@ def test_adding_an_agent_later_keeps_project_identity(git_repo: Path) -> None:
 
 def _fake_older_rendering(path: Path) -> None:
     """Rewrite a generated file as a pristine file from an older template."""
-    text = path.read_text().replace("Run this exact command", "Run this command")
+    text = path.read_text().replace("drives the whole mission", "drives the mission")
     marker_line = next(line for line in text.splitlines() if "spec-kitty-command-version" in line)
     without = "".join(
         line for line in text.splitlines(keepends=True) if line.rstrip("\n") != marker_line
@@ -144,13 +150,13 @@ def test_force_refreshes_generated_files_but_keeps_user_edits(git_repo: Path) ->
 
     plain = parse_one_json(run_cli(["init", ".", "--ai", "claude", "--json"], git_repo).stdout)
     assert plain["stale"] == [".claude/commands/spec-kitty.next.md"]
-    assert "Run this command" in stale.read_text()  # not refreshed without --force
+    assert "drives the mission" in stale.read_text()  # not refreshed without --force
 
     proc = run_cli(["init", ".", "--ai", "claude", "--force", "--json"], git_repo)
     assert proc.returncode == 0
     payload = parse_one_json(proc.stdout)
     assert payload["updated"] == [".claude/commands/spec-kitty.next.md"]
-    assert "Run this exact command" in stale.read_text()
+    assert "drives the whole mission" in stale.read_text()
     assert own.read_text() == "my own prompt\n"
     assert edited.read_text().endswith("Always also run the tests.\n")
     assert foreign.read_text() == "a merge prompt I wrote myself\n"

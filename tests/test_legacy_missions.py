@@ -61,7 +61,7 @@ def test_a_missing_meta_json_is_a_visible_warning(initialized_repo: Path) -> Non
         assert any("meta.json is missing" in w for w in payload["warnings"]), args
         assert MISSION_ID in " ".join(payload["warnings"])  # recovered from the log
     human = run_cli(["status"], initialized_repo)
-    assert "meta.json is missing" in human.stdout
+    assert "meta.json is missing" in human.stderr  # warnings go to stderr
     summary = parse_one_json(run_cli(["status", "--all", "--json"], initialized_repo).stdout)
     assert summary["missions"][0]["warnings"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from execution_helpers import OWNED, all_commits, implement_all, merge, reachable_from_refs
+from execution_helpers import OWNED, all_commits, clone_template, merge, reachable_from_refs
 
 from helpers import git
-from planning_helpers import plan_mission, sk
+from planning_helpers import sk
 
 CRASH_POINTS = [
     "merge:start:after-state",
@@ -24,50 +24,9 @@ CRASH_POINTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def approved_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One approved mission, copied for every test (planning it is the slow part)."""
-    import os
-    import subprocess
-
-    from helpers import BIN_DIR, make_git_repo, run_cli
-
-    home = tmp_path_factory.mktemp("crash-home")
-    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n"
-                                     "[init]\n\tdefaultBranch = main\n")
-    old = dict(os.environ)
-    os.environ.update(HOME=str(home), SPEC_KITTY_HOME=str(home / ".kittify"),
-                      GIT_CONFIG_NOSYSTEM="1", PATH=f"{BIN_DIR}:{os.environ['PATH']}")
-    try:
-        repo = make_git_repo(tmp_path_factory.mktemp("crash") / "repo")
-        assert run_cli(["init", ".", "--ai", "claude"], repo).returncode == 0
-        git(repo, "add", "-A")
-        git(repo, "commit", "-qm", "init")
-        slug = plan_mission(repo).name
-        implement_all(repo, slug)
-        (repo / ".slug").write_text(slug)
-        subprocess.run(["git", "worktree", "prune"], cwd=repo, check=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return repo
-
-
-def clone_template(template: Path, dest: Path) -> tuple[Path, str]:
-    """Copy the repository with its worktrees, then repair the worktree links."""
-    import shutil
-
-    shutil.copytree(template.parent, dest, symlinks=True)
-    repo = dest / "repo"
-    git(repo, "worktree", "repair", *[str(p) for p in (repo / ".worktrees").iterdir()])
-    slug = (repo / ".slug").read_text()
-    (repo / ".slug").unlink()
-    return repo, slug
-
-
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_crash_then_resume(approved_template: Path, tmp_path: Path, point: str) -> None:
-    repo, slug = clone_template(approved_template, tmp_path / "copy")
+    repo, slug, _ = clone_template(approved_template, tmp_path / "copy")
     before = all_commits(repo)
     code, _ = merge(repo, slug, env={"SPEC_KITTY_CRASH_AT": point})
     assert code == -9, f"the crash point {point} was never reached"
@@ -86,7 +45,7 @@ def test_crash_then_resume(approved_template: Path, tmp_path: Path, point: str) 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_crash_then_abort(approved_template: Path, tmp_path: Path, point: str) -> None:
-    repo, slug = clone_template(approved_template, tmp_path / "copy")
+    repo, slug, _ = clone_template(approved_template, tmp_path / "copy")
     before = all_commits(repo)
     lane_refs = git(repo, "for-each-ref", "--format=%(refname) %(objectname)",
                     "refs/heads/kitty/")

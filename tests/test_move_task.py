@@ -128,9 +128,12 @@ def test_rejection_with_feedback_file(project: Path) -> None:
                         "--review-feedback-file", str(feedback))
     assert code == 0, result
     row = json.loads(log_lines(project)[-1])
+    stored = "kitty-specs/demo-01JDEMQ0/reviews/WP03-cycle-1.md"
     assert row["review_result"] == {"reviewer": "rev", "verdict": "changes_requested",
-                                    "reference": "feedback:feedback.md",
-                                    "feedback_path": "feedback.md"}
+                                    "reference": f"feedback:{stored}",
+                                    "feedback_path": stored}
+    assert row["reason"] == "changes requested: Please add tests."
+    assert "Please add tests." in (project / stored).read_text()
 
 
 def test_status_json_rewritten_only_when_bytes_change(project: Path) -> None:

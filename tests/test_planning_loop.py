@@ -76,9 +76,9 @@ def test_setup_plan_gates_in_order(initialized_repo: Path) -> None:
 
     def setup_plan() -> dict:
         code, result = sk(initialized_repo, "agent", "mission", "setup-plan", "--mission", slug)
-        # A blocked answer exits 1 with error/error_code, like `next`; the rest exit 0.
+        # A blocked answer exits 1 with error and error_code (team rule, like `next`).
         assert code == (1 if result["result"] == "blocked" else 0), result
-        assert ("error" in result) is (result["result"] == "blocked")
+        assert ("error" in result) == (result["result"] == "blocked"), result
         return result
 
     blocked = setup_plan()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from spec_kitty.core.tracker_merge import FieldOwner, OwnershipMode
+from spec_kitty.repo import yamlio
 from spec_kitty.tracker.config import (
     TrackerBinding,
     config_path,
@@ -208,9 +209,7 @@ def test_unknown_keys_survive_a_round_trip(tmp_path: Path, extra: dict, doctrine
     (root / ".kittify").mkdir(exist_ok=True)
     block = {"provider": "beads", "workspace": "w", **extra, "doctrine": {"mode": "split_ownership", **doctrine_extra}}
     stream_path = config_path(root)
-    yaml = YAML()
-    with stream_path.open("w") as fh:
-        yaml.dump({"vcs": {"type": "git"}, "tracker": block}, fh)
+    stream_path.write_text(yamlio.dumps({"vcs": {"type": "git"}, "tracker": block}), encoding="utf-8")
     binding = load_binding(root)
     assert binding.extra == extra
     save_binding(root, binding.with_changes(display_label="changed"))
@@ -221,3 +220,10 @@ def test_unknown_keys_survive_a_round_trip(tmp_path: Path, extra: dict, doctrine
         assert data["tracker"]["doctrine"][key] == value
     assert data["tracker"]["display_label"] == "changed"
     assert data["vcs"] == {"type": "git"}
+
+
+@pytest.mark.parametrize("value", ["\x85", "a\x85b", "\u2028", "x\u2029", "\x85 "])
+def test_values_with_yaml_line_breaks_survive_our_writer(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yamlio.dumps({"a": value}), encoding="utf-8")
+    assert yamlio.load_mapping(path)["a"] == value

@@ -16,6 +16,8 @@ app = command_app()
 def accept(
     mission: str = options.MISSION,
     actor: str = options.ACTOR,
+    agent: str = typer.Option(None, "--agent", help="Your agent key; recorded as "
+                              "accepted_by unless --actor says otherwise."),
     json_out: bool = options.JSON,
 ) -> None:
     """Check that every work package is approved and the documents are complete; record it."""
@@ -25,9 +27,11 @@ def accept(
     from spec_kitty.services.context import open_mission
 
     project, chosen = open_mission(mission)
-    result = run_accept(project, chosen, options.default_actor(actor))
+    result = run_accept(project, chosen, options.default_actor(actor or agent))
     if json_out:
         emit_json(result)
+    elif result.get("already_accepted"):
+        console().print(escape(result["message"]))
     else:
         for check in result["checks"]:
             mark = "[green]ok[/green]  " if check["ok"] else "[red]FAIL[/red]"

@@ -16,6 +16,9 @@ SUBTASK_STATES = ("done", "planned")
 app = command_app(no_args_is_help=True,
                   help="Work-package moves and status.")
 
+AGENT = typer.Option(None, "--agent", help="Your agent key (e.g. claude): recorded as the "
+                     "actor unless --actor says otherwise.")
+
 
 @app.command("move-task", epilog=options.examples(
     "spec-kitty agent tasks move-task WP01 --to for_review --mission todo-app --json",
@@ -33,6 +36,7 @@ def move_task(
                                "(needs --reason)."),
     reason: str = typer.Option(None, "--reason", help="Why (required with --force)."),
     actor: str = options.ACTOR,
+    agent: str = AGENT,
     review_ref: str = typer.Option(None, "--review-ref", help="Review that justifies the move."),
     evidence_json: str = typer.Option(
         None, "--evidence-json",
@@ -53,7 +57,7 @@ def move_task(
     request = MoveRequest(
         wp_id=wp_id,
         to_lane=to,
-        actor=options.default_actor(actor),
+        actor=options.default_actor(actor or agent),
         force=force,
         reason=reason,
         note=note,
@@ -103,6 +107,7 @@ def mark_status(
     wp: str = options.value_option(None, "--wp", help="Work package, when the ids are not "
                                    "in a WP's subtasks list."),
     actor: str = options.ACTOR,
+    agent: str = AGENT,
     json_out: bool = options.JSON,
 ) -> None:
     """Record subtask progress (an annotation event, like every status change)."""
@@ -110,7 +115,8 @@ def mark_status(
     from spec_kitty.services.transitions import mark_subtasks
 
     project, chosen = open_mission(mission)
-    result = mark_subtasks(project, chosen, task_ids, status, options.default_actor(actor), wp)
+    result = mark_subtasks(project, chosen, task_ids, status,
+                           options.default_actor(actor or agent), wp)
     if json_out:
         emit_json(result)
         return

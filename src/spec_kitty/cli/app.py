@@ -35,6 +35,10 @@ ROOT_COMMANDS: dict[str, Entry] = {
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),
+    "merge-driver-status-json": Entry(
+        "spec_kitty.cli.merge_driver_cmd", "git merge driver for status.json.", hidden=True,
+        attr="status_json_app",
+    ),
 }
 
 

@@ -76,7 +76,8 @@ def init(
         for rel in report.updated:
             out.print(f"  [cyan]updated[/cyan]  {rel}")
         if report.merge_driver_registered:
-            out.print("  [cyan]git config[/cyan] merge driver for status event logs")
+            out.print("  [cyan]git config[/cyan] merge drivers for status.events.jsonl and "
+                      "status.json (.git/config)")
     for rel in report.kept_edited:
         out.print(f"  [yellow]kept[/yellow]     {rel} (you edited it)")
     for rel in report.kept_foreign:

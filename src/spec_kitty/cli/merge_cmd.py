@@ -38,6 +38,9 @@ def _render(result: dict[str, Any]) -> None:
     from rich.markup import escape
 
     out = console()
+    if result.get("already_merged"):
+        out.print(escape(result["message"]))
+        return
     if result.get("result") == "aborted":
         out.print(f"Merge of {result['mission_slug']} aborted; {result['target_branch']} "
                   + ("restored." if result["target_restored"] else "was not touched."))
@@ -66,20 +69,29 @@ def merge(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted merge."),
     abort: bool = typer.Option(False, "--abort", help="Undo an interrupted merge."),
     push: bool = typer.Option(False, "--push", help="Push the target branch afterwards."),
+    allow_uncommitted: bool = typer.Option(
+        False, "--allow-uncommitted",
+        help="Merge even though a lane worktree has uncommitted changes (they stay behind)."),
+    allow_unowned: bool = typer.Option(
+        False, "--allow-unowned",
+        help="Merge lane commits that touch files their work packages do not own."),
     json_out: bool = options.JSON,
 ) -> None:
     """Merge every lane into the mission branch, then the mission into its target branch."""
     from spec_kitty.core.errors import UsageError
     from spec_kitty.services.context import open_mission
-    from spec_kitty.services.merge_preflight import forecast, resolve_strategy
+    from spec_kitty.services.merge.preflight import Allowances, forecast, resolve_strategy
 
     if sum([dry_run, resume, abort]) > 1:
         raise UsageError("--dry-run, --resume and --abort are mutually exclusive")
     project, chosen = open_mission(mission)
+    allow = Allowances(uncommitted=allow_uncommitted, unowned=allow_unowned)
     if dry_run:
-        result = forecast(project, chosen, resolve_strategy(project, strategy))
+        result = forecast(project, chosen, resolve_strategy(project, strategy), allow)
         if json_out:
             emit_json(result)
+        elif result.get("already_merged"):
+            console().print(result["message"])
         else:
             for lane in result["lanes"]:
                 console().print(f"{lane['lane_id']}: {lane['commits_ahead']} commit(s), "
@@ -89,22 +101,24 @@ def merge(
                                 f"{', '.join(overlap['lanes'])}")
             for problem in result["problems"]:
                 console().print(f"[red]problem[/red] {problem}")
+            for warning in result["warnings"]:
+                console().print(f"[yellow]warning[/yellow] {warning}")
         return
     if abort:
-        from spec_kitty.services.merge_abort import abort_merge
+        from spec_kitty.services.merge.abort import abort_merge
 
         result = abort_merge(project, chosen)
     else:
-        from spec_kitty.services.merge_run import run_merge
+        from spec_kitty.services.merge.run import run_merge
 
         if json_out:
             result = run_merge(project, chosen, resolve_strategy(project, strategy), push,
-                               resume)
+                               resume, allow=allow)
         else:
             bar, report = _human_progress()
             with bar:
                 result = run_merge(project, chosen, resolve_strategy(project, strategy), push,
-                                   resume, report)
+                                   resume, report, allow=allow)
     if json_out:
         emit_json(result)
     else:

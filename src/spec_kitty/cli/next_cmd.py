@@ -22,6 +22,10 @@ def next_command(
     result: str = typer.Option(None, "--result", click_type=options.choice(RESULTS),
                                help="Outcome of your last step. Without it, next only "
                                "answers a query."),
+    reason: str = options.value_option(None, "--reason",
+                                       help="Why the step failed or is blocked (with "
+                                       "--result failed|blocked); recorded on the work "
+                                       "package."),
     json_out: bool = options.JSON,
 ) -> None:
     """Decide the next step for an agent: specify, plan, tasks, implement, review, accept..."""
@@ -29,7 +33,7 @@ def next_command(
     from spec_kitty.services.next_loop import next_step
 
     project, chosen = open_mission(mission)
-    answer = next_step(project, chosen, agent, result)
+    answer = next_step(project, chosen, agent, result, reason)
     if json_out:
         emit_json(answer)
     else:

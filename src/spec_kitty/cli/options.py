@@ -8,6 +8,7 @@ error, not a mission named ``--json``); main commands show examples in their hel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,9 +19,12 @@ HELP_OPTION_NAMES = ["-h", "--help"]
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": HELP_OPTION_NAMES}
 
 
+_FLAG_RE = re.compile(r"^--?[A-Za-z][\w-]*$")
+
+
 def _refuse_flags(ctx: Any, param: Any, value: Any) -> Any:
     """An option value that is itself an option name means the value was forgotten."""
-    if isinstance(value, str) and value.startswith("-") and value != "-":
+    if isinstance(value, str) and _FLAG_RE.match(value):
         raise click.BadParameter(f"needs a value, but got the option {value!r}", ctx, param)
     return value
 

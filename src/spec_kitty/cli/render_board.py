@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from spec_kitty.cli.output import can_encode, console, emit_json, write_text
+from spec_kitty.cli.output import can_encode, console, emit_json, warn, write_text
 
 STYLES = {"done": "green", "approved": "cyan", "blocked": "red", "canceled": "dim",
           "review": "yellow", "in_progress": "blue"}
@@ -137,9 +137,13 @@ def render_board(board: dict[str, Any]) -> None:
     if pending:
         out.print(f"[yellow]Not finalized yet:[/yellow] {', '.join(pending)} "
                   "(run finalize-tasks)", soft_wrap=False)
+    # Warnings go to stderr (the board itself is stdout), wrapped by the terminal so a
+    # path is never cut in two.
+    for wp_id, why in board.get("blocked", {}).items():
+        warn(f"{wp_id} is blocked ({why.get('actor')}): "
+             f"{why.get('reason') or 'no reason given'}")
     for message in [*board.get("warnings", []), *board.get("problems", [])]:
-        # Messages hold paths: let the terminal wrap them rather than cut a path in two.
-        out.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+        warn(message)
 
 
 SHORT_LABELS = {"planned": "Plan", "in_progress": "Work", "review": "Revw",

@@ -14,7 +14,9 @@ Shapes (all JSON-ready):
   work package has no lane yet. Renderers may fold empty columns, never reorder them.
 - Card: ``{"id", "title", "lane", "column", "actor", "agent", "dependencies": [wp_id],
   "dependency_lanes": {wp_id: lane|None}, "blocked_by": [wp_id], "subtasks_done",
-  "subtasks_total", "last_transition_at", "force_count", "file", "problem"}``
+  "subtasks_total", "last_transition_at", "force_count", "file", "problem",
+  "blocked_reason"}`` (``blocked_reason``: why a card in the blocked lane is blocked, from
+  the ``blocked`` mapping the caller read from the log; None otherwise)
 - Progress: :func:`spec_kitty.core.progress.progress` plus ``weighted_note`` explaining
   the weighted figure.
 
@@ -86,7 +88,7 @@ def _actor(value: Any) -> Any:
 
 
 def _card(wp_id: str, wp: WorkPackageInfo | None, state: Mapping[str, Any],
-          lanes: Mapping[str, str]) -> dict[str, Any]:
+          lanes: Mapping[str, str], blocked: Mapping[str, Any]) -> dict[str, Any]:
     marks = state.get("subtasks") or {}
     roster = list(wp.subtasks) if wp is not None and wp.subtasks else list(marks)
     dependencies = list(wp.dependencies) if wp is not None else []
@@ -107,6 +109,8 @@ def _card(wp_id: str, wp: WorkPackageInfo | None, state: Mapping[str, Any],
         "force_count": state.get("force_count", 0),
         "file": wp.file if wp is not None else None,
         "problem": wp.problem if wp is not None else None,
+        "blocked_reason": (blocked.get(wp_id) or {}).get("reason")
+        if lane == Lane.BLOCKED.value else None,
     }
 
 
@@ -132,15 +136,19 @@ def board_progress(by_lane: Mapping[str, int]) -> dict[str, Any]:
     return {**progress(by_lane), "weighted_note": WEIGHTED_NOTE}
 
 
-def build_board(snapshot: Mapping[str, Any],
-                work_packages: Iterable[WorkPackageInfo]) -> dict[str, Any]:
+def build_board(snapshot: Mapping[str, Any], work_packages: Iterable[WorkPackageInfo],
+                blocked: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The board of one mission from its reduced snapshot (status.json's shape) and its
-    WP files. Work packages only in the log, or only on disk, are shown too."""
+    WP files. Work packages only in the log, or only on disk, are shown too.
+
+    ``blocked``: ``{wp_id: {"reason", "actor", "at"}}`` of the moves that blocked work
+    packages (the snapshot does not keep reasons; callers read them from the log).
+    """
     wps = {wp.wp_id: wp for wp in work_packages}
     states: Mapping[str, Mapping[str, Any]] = snapshot["work_packages"]
     lanes = {wp_id: state.get("lane", Lane.UNINITIALIZED.value)
              for wp_id, state in states.items()}
-    cards = [_card(wp_id, wps.get(wp_id), states.get(wp_id, {}), lanes)
+    cards = [_card(wp_id, wps.get(wp_id), states.get(wp_id, {}), lanes, blocked or {})
              for wp_id in sorted(set(states) | set(wps), key=_wp_number)]
     by_lane = dict(snapshot["summary"])
     # A problem message usually names its file already; prefix it only when it does not.

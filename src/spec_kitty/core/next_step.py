@@ -5,7 +5,8 @@ gates, the board, the dependency graph) and never at the clock, disks or git.
 Planning gates come first (specify → plan → tasks); once the work packages are
 finalized the board decides (implement → review → accept → merge → done). A work
 package is only ever offered for implementation when every dependency is approved
-or done.
+or done. A review of the agent's own work is only offered when nobody else's work
+waits, is flagged as a self-review, and is never offered when the project forbids it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class WPView:
     lane: str
     dependencies: tuple[str, ...] = ()
     holder: str | None = None  # who claimed it / is reviewing it
+    implementer: str | None = None  # the agent of its latest claim
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class MissionFacts:
     finalized: bool = False
     accepted: bool = False
     wps: tuple[WPView, ...] = ()
+    allow_self_review: bool = True
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Decision:
     wp_id: str | None = None
     reason: str = ""
     guard_failures: list[str] = field(default_factory=list)
+    self_review: bool = False
 
 
 def _planning_decision(facts: MissionFacts) -> Decision | None:
@@ -80,6 +84,10 @@ def _waiting_reasons(wps: tuple[WPView, ...], lanes: dict[str, str], agent: str)
     for wp in wps:
         if wp.lane in FINISHED:
             continue
+        if wp.lane == "for_review" and agent_matches(wp.implementer, agent):
+            reasons.append(f"{wp.wp_id} awaits review by another agent (you implemented it "
+                           "and this project forbids self-review)")
+            continue
         if wp.lane == "planned":
             unmet = unmet_dependencies(wp, lanes)
             waits = ", ".join(f"{d} ({lanes.get(d, 'unknown')})" for d in unmet)
@@ -106,12 +114,23 @@ def next_to_implement(wps: tuple[WPView, ...], agent: str) -> tuple[WPView, str]
     return None
 
 
-def next_to_review(wps: tuple[WPView, ...], agent: str) -> WPView | None:
-    """A review this agent already holds, else the first work package awaiting review."""
+def next_to_review(wps: tuple[WPView, ...], agent: str,
+                   allow_self: bool = True) -> tuple[WPView, bool] | None:
+    """(work package, is it a self-review) for this agent to review, or None.
+
+    A review the agent already holds comes first, then work others implemented, and
+    only then (when allowed) the agent's own work. Agents match by tool, so a recorded
+    ``claude:opus:<profile>:implementer`` is ``claude``.
+    """
     mine = [wp for wp in wps if wp.lane == "in_review" and agent_matches(wp.holder, agent)]
+    if mine:
+        return mine[0], agent_matches(mine[0].implementer, agent)
     waiting = [wp for wp in wps if wp.lane == "for_review"]
-    candidates = mine or waiting
-    return candidates[0] if candidates else None
+    others = [wp for wp in waiting if not agent_matches(wp.implementer, agent)]
+    if others:
+        return others[0], False
+    own = [wp for wp in waiting if agent_matches(wp.implementer, agent)]
+    return (own[0], True) if own and allow_self else None
 
 
 def decide(facts: MissionFacts, agent: str) -> Decision:
@@ -123,10 +142,14 @@ def decide(facts: MissionFacts, agent: str) -> Decision:
     if implement is not None:
         wp, reason = implement
         return Decision("step", "implement", "implement", wp.wp_id, reason=reason)
-    review = next_to_review(facts.wps, agent)
+    review = next_to_review(facts.wps, agent, facts.allow_self_review)
     if review is not None:
-        return Decision("step", "review", "review", review.wp_id,
-                        reason=f"{review.wp_id} awaits review")
+        wp, own = review
+        reason = f"{wp.wp_id} awaits review"
+        if own:
+            reason += (f"; you implemented {wp.wp_id} yourself, so this is a self-review "
+                       "(set review.allow_self_review: false to forbid it)")
+        return Decision("step", "review", "review", wp.wp_id, reason=reason, self_review=own)
     if facts.wps and all(wp.lane in FINISHED for wp in facts.wps):
         if all(wp.lane in ("done", "canceled") for wp in facts.wps):
             return Decision("terminal", "done", reason="every work package is done")

@@ -13,6 +13,7 @@ from typing import Any
 
 from spec_kitty.core.board import build_board, summary_row
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.lanes import Lane
 from spec_kitty.core.reducer import actor_label
 from spec_kitty.dashboard.projects import ServedProject
 from spec_kitty.dashboard.stamps import Stamp, StampedCache, file_stamp, files_stamp
@@ -55,9 +56,19 @@ def _timeline_entry(row: dict[str, Any], kind: str) -> dict[str, Any]:
         entry.update(from_lane=row.get("from_lane"), to_lane=row["to_lane"],
                      force=bool(row.get("force")), reason=row.get("reason"),
                      review_ref=row.get("review_ref"))
+        entry.update(_review_fields(row.get("review_result")))
     else:
         entry["delta"] = row.get("delta")
     return entry
+
+
+def _review_fields(result: Any) -> dict[str, Any]:
+    """A review verdict on the timeline; the feedback text is filled in by the reader."""
+    if not isinstance(result, dict):
+        return {}
+    return {"review": {key: result.get(key) for key in
+                       ("reviewer", "verdict", "reference", "feedback_path")},
+            "feedback": None}
 
 
 class ProjectReader:
@@ -118,9 +129,31 @@ class ProjectReader:
         """The kanban of one mission: :func:`spec_kitty.core.board.build_board` (the same
         model the CLI renders) plus the project and the mission's identity."""
         mission = self.select(handle)
-        board = build_board(self.snapshot(mission), self.work_packages(mission))
+        snapshot = self.snapshot(mission)
+        board = build_board(snapshot, self.work_packages(mission),
+                            self._blocked_reasons(mission, snapshot))
         return {"project": self.project.key, "mission": identity(mission), **board,
                 "warnings": mission.warnings()}
+
+    def _blocked_reasons(self, mission: Mission, snapshot: dict[str, Any]
+                         ) -> dict[str, dict[str, Any]]:
+        """``{wp_id: {reason, actor, at}}`` of the moves that blocked work packages, from
+        the cached timeline (the board model puts the reason on the card)."""
+        blocked = {wp: state.get("last_event_id") for wp, state in
+                   snapshot["work_packages"].items() if state.get("lane") == Lane.BLOCKED.value}
+        if not blocked:
+            return {}
+        by_id = {e["event_id"]: e for e in self._timeline_of(mission)["entries"]}
+        reasons = {}
+        for wp, event_id in blocked.items():
+            event = by_id.get(event_id or "") or {}
+            reasons[wp] = {"reason": event.get("reason"), "actor": event.get("actor"),
+                           "at": event.get("at")}
+        return reasons
+
+    def _timeline_of(self, mission: Mission) -> dict[str, Any]:
+        return self._timelines.get(mission.slug, (file_stamp(mission.events_file),),
+                                   lambda: self._timeline(mission))
 
     def _timeline(self, mission: Mission) -> dict[str, Any]:
         # Lenient on purpose: a timeline with a bad line still shows every good one.
@@ -133,17 +166,27 @@ class ProjectReader:
                     seen.add(row["event_id"])
                     entries.append(_timeline_entry(row, kind))
         entries.sort(key=lambda e: (e["at"], e["event_id"]), reverse=True)
+        self._attach_feedback(entries)
         problems = [{"line": p.line, "message": p.message} for p in parsed.problems]
         transitions = sum(1 for e in entries if e["kind"] == "transition")
         return {"entries": entries, "problems": problems, "event_count": transitions,
                 "annotation_count": len(entries) - transitions}
 
+    def _attach_feedback(self, entries: list[dict[str, Any]]) -> None:
+        """Review feedback text (stored in the mission's reviews/) beside its rejection."""
+        from spec_kitty.services.reviews import read_feedback
+
+        for entry in entries:
+            path = (entry.get("review") or {}).get("feedback_path")
+            if path:
+                stored = read_feedback(self.project.paths, str(path))
+                entry["feedback"] = stored["text"] if stored else None
+
     def timeline(self, handle: str, limit: int = DEFAULT_TIMELINE_LIMIT) -> dict[str, Any]:
         """Events of one mission, newest first."""
         mission = self.select(handle)
-        full = self._timelines.get(mission.slug, (file_stamp(mission.events_file),),
-                                   lambda: self._timeline(mission))
         # event_count counts lane transitions, as the board does; notes are counted apart.
+        full = self._timeline_of(mission)
         return {"project": self.project.key, "mission": identity(mission),
                 "total": len(full["entries"]), "events": full["entries"][:limit],
                 "event_count": full["event_count"],

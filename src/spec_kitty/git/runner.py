@@ -39,13 +39,17 @@ def git_executable() -> str:
     return exe
 
 
-def _env() -> dict[str, str]:
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     # Stable, parseable output regardless of the user's locale.
     env["LC_ALL"] = "C"
+    # A command run from inside a git hook inherits the hook's repository settings;
+    # callers that mean to use them (the commit guard reads GIT_INDEX_FILE) say so.
     env.pop("GIT_DIR", None)
     env.pop("GIT_WORK_TREE", None)
     env.pop("GIT_INDEX_FILE", None)
+    if extra:
+        env.update(extra)
     return env
 
 
@@ -55,23 +59,28 @@ def run(
     *,
     check: bool = True,
     input_text: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git <args>`` in ``cwd``; raise :class:`GitError` on failure when ``check``."""
+    """Run ``git <args>`` in ``cwd``; raise :class:`GitError` on failure when ``check``.
+
+    ``env`` adds variables (e.g. ``GIT_INDEX_FILE`` for a temporary index) on top of
+    the cleaned environment.
+    """
     proc = subprocess.run(
         [git_executable(), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         input=input_text,
-        env=_env(),
+        env=_env(env),
     )
     if check and proc.returncode != 0:
         raise GitError(args, proc.returncode, proc.stderr)
     return proc
 
 
-def output(args: Sequence[str], cwd: Path) -> str:
-    return run(args, cwd).stdout.strip()
+def output(args: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None) -> str:
+    return run(args, cwd, env=env).stdout.strip()
 
 
 def ok(args: Sequence[str], cwd: Path) -> bool:

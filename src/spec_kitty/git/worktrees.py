@@ -59,8 +59,24 @@ def prune(repo: Path) -> None:
 
 def dirty_paths(path: Path) -> list[str]:
     """Uncommitted changes in a work tree, untracked files included (ignored ones not)."""
-    out = runner.run(["status", "--porcelain", "--untracked-files=all"], path).stdout
-    return [line[3:] for line in out.splitlines() if line.strip()]
+    return [entry for _, entry in dirty_entries(path)]
+
+
+def dirty_entries(path: Path) -> list[tuple[str, str]]:
+    """``(XY status, path)`` for each uncommitted change; ``??`` marks untracked files.
+
+    A rename is listed under its new path.
+    """
+    out = runner.run(["status", "--porcelain", "-z", "--untracked-files=all"], path).stdout
+    entries: list[tuple[str, str]] = []
+    fields = iter(out.split("\0"))
+    for field in fields:
+        if len(field) < 4:
+            continue
+        entries.append((field[:2], field[3:]))
+        if field[0] in "RC":
+            next(fields, None)  # the rename/copy source follows as its own field
+    return entries
 
 
 def create_branch(repo: Path, branch: str, start: str) -> None:

@@ -83,6 +83,20 @@ def _toml_basic(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+@cache
+def work_package_template() -> str:
+    """The packaged work-package template, filled as an example (``WP01``, ``<title>``).
+
+    ``/spec-kitty.tasks`` embeds it and ``next``'s tasks prompt shows the same file, so
+    an agent sees one shape of work-package file whichever way it is asked.
+    """
+    text = read_package_text("templates", "missions", "software-dev", "work-package.md")
+    return text.replace("{{WP_ID}}", "WP01").replace("{{WP_TITLE}}", "<title>").strip()
+
+
+_PLACEHOLDER_RE = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
+
+
 def _fill_body(spec: AgentSpec, template: CommandTemplate) -> str:
     if spec.file_format == "skill":
         skill_agents = ", ".join(a.key for a in AGENTS.values() if a.file_format == "skill")
@@ -91,7 +105,14 @@ def _fill_body(spec: AgentSpec, template: CommandTemplate) -> str:
     else:
         user_input = _USER_INPUT_WITH_TOKEN.format(token=spec.arg_token)
         agent = spec.key
-    return template.body.replace("{{USER_INPUT}}", user_input).replace("{{AGENT}}", agent)
+    values = {"USER_INPUT": user_input, "AGENT": agent}
+    if "{{WP_TEMPLATE}}" in template.body:
+        values["WP_TEMPLATE"] = work_package_template()
+    missing = sorted(set(_PLACEHOLDER_RE.findall(template.body)) - set(values))
+    if missing:  # a packaging bug: never hand an agent a raw placeholder
+        raise ValueError(f"templates/commands/{template.command}.md: no value for "
+                         + ", ".join(missing))
+    return _PLACEHOLDER_RE.sub(lambda m: values[m.group(1)], template.body)
 
 
 def _assemble(spec: AgentSpec, template: CommandTemplate, marker: str) -> str:

@@ -18,10 +18,19 @@ class YamlFileError(SpecKittyError):
         )
 
 
+def _represent_str(representer: Any, data: str) -> Any:
+    # ruamel writes U+0085 (NEL) inside a single-quoted scalar, which YAML folds into a
+    # space on load: double quotes escape it as \N, so the value survives a round trip.
+    if "\x85" in data:
+        return representer.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return representer.represent_str(data)
+
+
 def _yaml() -> Any:
     from ruamel.yaml import YAML
 
     yaml = YAML()
+    yaml.representer.add_representer(str, _represent_str)
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)

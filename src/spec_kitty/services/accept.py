@@ -1,8 +1,15 @@
-"""``spec-kitty accept``: is the mission complete? If so, record the acceptance."""
+"""``spec-kitty accept``: is the mission complete? If so, record the acceptance.
+
+Idempotent: once accepted, running it again answers ``already_accepted`` with the
+acceptance commit and writes nothing, as long as no work package moved since
+(other than to ``done``, which is merge bookkeeping). A reopened work package makes
+the old acceptance stale, and accept checks and records again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from spec_kitty.core import documents
@@ -53,11 +60,18 @@ def _documents(mission: Mission) -> list[Check]:
     return checks
 
 
+def _own_paths(project: ProjectPaths, mission: Mission) -> list[Path]:
+    """Files spec-kitty writes as it goes, committed with the acceptance if still dirty."""
+    from spec_kitty.services.reviews import reviews_dir
+
+    return [mission.events_file, mission.snapshot_file,
+            *sorted(p for p in reviews_dir(mission).glob("*.md") if p.is_file())]
+
+
 def _clean_tree(project: ProjectPaths, mission: Mission) -> Check:
     from spec_kitty.git import worktrees
 
-    # Status files change with every move and are committed with the acceptance.
-    own = {str(p.relative_to(project.root)) for p in (mission.events_file, mission.snapshot_file)}
+    own = {str(p.relative_to(project.root)) for p in _own_paths(project, mission)}
     dirty = [p for p in worktrees.dirty_paths(project.root) if p not in own]
     if dirty:
         shown = ", ".join(dirty[:8]) + (" ..." if len(dirty) > 8 else "")
@@ -65,9 +79,62 @@ def _clean_tree(project: ProjectPaths, mission: Mission) -> Check:
     return Check("clean_tree", True, "no uncommitted changes")
 
 
-def accept(project: ProjectPaths, mission: Mission, actor: str) -> dict[str, Any]:
-    from spec_kitty.git import repo as git_repo
+def _moves_since(mission: Mission, meta: dict[str, Any]) -> list[str]:
+    """Transitions recorded after the acceptance, other than merge's moves to done."""
+    from spec_kitty.core.reducer import dedupe, replay_key
+    from spec_kitty.core.timestamps import parse_at
 
+    rows = sorted(dedupe(event_log.read_log(mission).transitions), key=replay_key)
+    ids = [row["event_id"] for row in rows]
+    marker = meta.get("accepted_event_id")
+    if marker in ids:
+        later = rows[ids.index(marker) + 1:]
+    else:
+        cutoff = parse_at(str(meta.get("accepted_at")))
+        later = [r for r in rows if cutoff is None or (parse_at(r["at"]) or cutoff) > cutoff]
+    return [f"{r['wp_id']} {r['from_lane']} → {r['to_lane']}" for r in later
+            if r["to_lane"] != "done"]
+
+
+def _acceptance_commit(project: ProjectPaths, mission: Mission) -> str | None:
+    from spec_kitty.git import runner
+
+    rel = str((mission.path / META_FILE).relative_to(project.root))
+    proc = runner.run(["log", "-1", "--format=%H", "--fixed-strings",
+                       f"--grep=chore({mission.slug}): accept mission", "--", rel],
+                      project.root, check=False)
+    return proc.stdout.strip() or None
+
+
+def _already_accepted(project: ProjectPaths, mission: Mission) -> dict[str, Any] | None:
+    meta = mission.meta
+    if not meta.get("accepted_at") or _moves_since(mission, meta):
+        return None
+    sha = _acceptance_commit(project, mission) or meta.get("accepted_from_commit")
+    return {
+        "result": "already_accepted", "mission_slug": mission.slug, "ok": True,
+        "already_accepted": True, "checks": [], "failed_checks": [],
+        "accepted_at": meta.get("accepted_at"), "accepted_by": meta.get("accepted_by"),
+        "accept_commit": sha, "commit_created": False, "commit_hash": None,
+        "message": f"{mission.slug} is already accepted at {str(sha)[:12]}; nothing was "
+        "written.",
+    }
+
+
+def accept(project: ProjectPaths, mission: Mission, actor: str) -> dict[str, Any]:
+    """Check the mission and, if every check passes, record the acceptance in meta.json.
+
+    Returns the JSON answer (``ok``, ``checks``, ``failed_checks``...; with ``error`` and
+    ``error_code: ACCEPT_CHECKS_FAILED`` when a check fails, nothing written then).
+    """
+    from spec_kitty.git import repo as git_repo
+    from spec_kitty.services.status_commit import commit_status
+    from spec_kitty.services.status_health import ensure_log_present
+
+    ensure_log_present(project, mission)
+    already = _already_accepted(project, mission)
+    if already is not None:
+        return already
     snapshot = event_log.load_snapshot(project, mission)
     checks = [_work_packages(snapshot), *_documents(mission), _clean_tree(project, mission)]
     lanes = {wp: s["lane"] for wp, s in snapshot["work_packages"].items()}
@@ -88,12 +155,14 @@ def accept(project: ProjectPaths, mission: Mission, actor: str) -> dict[str, Any
         return result
     meta = dict(mission.meta)
     head = git_repo.head_sha(project.root)
-    record = {"accepted_at": utc_now_iso(), "accepted_by": actor, "accepted_from_commit": head}
+    record = {"accepted_at": utc_now_iso(), "accepted_by": actor, "accepted_from_commit": head,
+              "accepted_event_id": snapshot["last_event_id"]}
     meta.update(record)
     meta["acceptance_history"] = [*meta.get("acceptance_history", []), record]
     write_json(mission.path / META_FILE, meta)
-    files = [str(p.relative_to(project.root)) for p in
-             (mission.path / META_FILE, mission.events_file, mission.snapshot_file)]
-    sha = git_repo.commit_paths(project.root, files, f"chore({mission.slug}): accept mission")
-    result.update(commit_created=sha is not None, commit_hash=sha, **record)
+    commit = commit_status(project, mission, f"chore({mission.slug}): accept mission",
+                           [mission.path / META_FILE, *_own_paths(project, mission)[2:]],
+                           required=True)
+    result.update(result="success", commit_created=commit.committed, commit_hash=commit.sha,
+                  accept_commit=commit.sha, **record)
     return result

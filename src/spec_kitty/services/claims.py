@@ -17,7 +17,9 @@ from spec_kitty.core.lanes import Lane
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import events_factory
+
+# Writing needs the event factory and the write path; reading who holds what (which
+# `next` does on every call) does not, so those are imported where they are used.
 
 
 class ClaimConflict(SpecKittyError):
@@ -31,9 +33,37 @@ class ClaimConflict(SpecKittyError):
 
 
 def holder_of(state: dict[str, Any]) -> str | None:
-    """Who holds a work package: the claiming agent, else the last actor."""
-    holder = state.get("agent") or state.get("actor")
+    """Who holds a work package now: the reviewer while it is in review, else the
+    claiming agent (or, for a hand-made claim, the last actor)."""
+    if state.get("lane") == Lane.IN_REVIEW.value:
+        holder = state.get("actor")
+    else:
+        holder = state.get("agent") or state.get("actor")
     return str(holder) if holder else None
+
+
+def implementer_of(state: dict[str, Any]) -> str | None:
+    """Who implemented a work package: the agent of its latest claim, else (for a
+    hand-made move to review) the actor that handed it over."""
+    holder = state.get("agent")
+    if not holder and state.get("lane") == Lane.FOR_REVIEW.value:
+        holder = state.get("actor")
+    return str(holder) if holder else None
+
+
+class SelfReviewForbidden(SpecKittyError):
+    def __init__(self, wp_id: str, agent: str) -> None:
+        super().__init__(
+            f"{agent} implemented {wp_id} and may not review it: this project forbids "
+            "self-review (review.allow_self_review: false in .kittify/config.yaml).",
+            "SELF_REVIEW_FORBIDDEN", details={"wp_id": wp_id, "agent": agent},
+            hint="Another agent must take this review.")
+
+
+def self_review_allowed(project: ProjectPaths) -> bool:
+    from spec_kitty.services.status_commit import setting
+
+    return setting(project, "review", "allow_self_review", True) is not False
 
 
 def _not_startable(wp_id: str, lane: str, verb: str) -> SpecKittyError:
@@ -59,6 +89,9 @@ def check_implementable(state: dict[str, Any], wp_id: str, agent: str) -> str:
 def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, agent: str,
                          execution_mode: str) -> list[str]:
     """Record the claim; returns the lanes written (empty for an idempotent retry)."""
+    from spec_kitty.services import events_factory
+    from spec_kitty.services.transitions import record
+
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)
         state = event_log.snapshot_of(mission, parsed)["work_packages"].get(wp_id, {})
@@ -77,13 +110,20 @@ def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, ag
             execution_mode=execution_mode,
             policy_metadata=claim if dest is Lane.CLAIMED else None)
             for (source, dest), at in zip(hops, stamps, strict=False)]
-        event_log.append_rows(mission, rows)
-        event_log.materialize(project, mission)
+        record(project, mission, rows)
     return [dest.value for _, dest in hops]
 
 
 def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str) -> bool:
-    """Move for_review → in_review; returns False when this agent already holds the review."""
+    """Move for_review → in_review; returns False when this agent already holds the review.
+
+    Raises :class:`ClaimConflict` (someone else reviews it) and
+    :class:`SelfReviewForbidden` (the project forbids reviewing your own work).
+    """
+    from spec_kitty.services import events_factory
+    from spec_kitty.services.transitions import record
+
+    allow_self = self_review_allowed(project)
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)
         state = event_log.snapshot_of(mission, parsed)["work_packages"].get(wp_id, {})
@@ -95,9 +135,10 @@ def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str
             return False
         if lane != Lane.FOR_REVIEW.value:
             raise _not_startable(wp_id, lane, "reviewed")
+        if not allow_self and implementer_of(state) == agent:
+            raise SelfReviewForbidden(wp_id, agent)
         (at,) = events_factory.stamps_after(parsed, 1)
-        event_log.append_rows(mission, [events_factory.transition_row(
+        record(project, mission, [events_factory.transition_row(
             mission, wp_id=wp_id, from_lane=Lane.FOR_REVIEW, to_lane=Lane.IN_REVIEW, at=at,
             actor=agent)])
-        event_log.materialize(project, mission)
     return True

@@ -133,6 +133,9 @@ def finalize_tasks(project: ProjectPaths, mission: Mission, cwd: Path,
     if is_linked_worktree(cwd):
         raise SpecKittyError("Run finalize-tasks in the main checkout, not a worktree.",
                              "PLANNING_IN_WORKTREE", hint=f"cd {project.root}")
+    from spec_kitty.services.status_health import ensure_log_present
+
+    ensure_log_present(project, mission)  # never re-seed a board whose log was deleted
     plan = build_plan(project, mission)
     if plan.problems:
         raise FinalizeFailed(plan.problems, plan.warnings)

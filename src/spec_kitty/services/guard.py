@@ -3,6 +3,12 @@
 On a lane branch a commit may only stage files the current work package owns, and
 never anything under ``kitty-specs/``: status and planning files are written by
 spec-kitty in the main checkout. Merge commits (bringing in a dependency lane) pass.
+
+git hands the hook the index the commit will be made from in ``GIT_INDEX_FILE``: the
+real index for a plain commit, a temporary one for ``commit -a``, ``commit -o``,
+``commit <paths>`` and ``--amend`` with paths. The guard reads exactly that index, so
+every form of commit is checked. (``--no-verify`` skips hooks by design; ``merge``'s
+preflight catches such commits.)
 """
 
 from __future__ import annotations
@@ -46,7 +52,19 @@ def _owned_globs(root: Path, slug: str, lane_id: str) -> tuple[str | None, list[
     return None, list(lane.get("write_scope", []))
 
 
+def _commit_index(cwd: Path) -> dict[str, str] | None:
+    """``GIT_INDEX_FILE`` as git set it for this hook (made absolute), if it did."""
+    import os
+
+    value = os.environ.get("GIT_INDEX_FILE")
+    if not value:
+        return None
+    path = Path(value)
+    return {"GIT_INDEX_FILE": str(path if path.is_absolute() else cwd / path)}
+
+
 def check_staged(cwd: Path) -> GuardResult:
+    """Check what the commit being made in ``cwd`` would contain (see module docstring)."""
     from spec_kitty.git import history, repo, runner
 
     branch = repo.current_branch(cwd)
@@ -56,7 +74,8 @@ def check_staged(cwd: Path) -> GuardResult:
     if history.merge_in_progress(cwd):
         return GuardResult(True, "merge commit", [])
     staged = [line for line in runner.output(
-        ["diff", "--cached", "--name-only", "--no-renames"], cwd).splitlines() if line]
+        ["diff", "--cached", "--name-only", "--no-renames"], cwd,
+        env=_commit_index(cwd)).splitlines() if line]
     planning = [p for p in staged if p == SPECS_DIR or p.startswith(SPECS_DIR + "/")]
     wp_id, globs = _owned_globs(find_project_root(cwd), match["slug"], match["lane"])
     outside = [p for p in staged if p not in planning and not any(matches(g, p) for g in globs)]

@@ -16,11 +16,7 @@ from spec_kitty.repo.transaction import FileTransaction
 from spec_kitty.repo.yamlio import dumps
 
 EVENT_LOG_DRIVER = "spec-kitty-event-log"
-EVENT_LOG_DRIVER_COMMAND = "spec-kitty merge-driver-event-log %O %A %B"
 
-GITATTRIBUTES_LINES = (
-    f"kitty-specs/**/status.events.jsonl merge={EVENT_LOG_DRIVER}",
-)
 GITIGNORE_LINES = (
     ".worktrees/",
     ".kittify/runtime/",
@@ -164,15 +160,9 @@ def _plan_command_files(
 
 
 def _register_merge_driver(root: Path, report: InitReport) -> None:
-    from spec_kitty.git import repo as git_repo
+    from spec_kitty.services import merge_drivers
 
-    changed = git_repo.set_config(
-        root, f"merge.{EVENT_LOG_DRIVER}.name", "spec-kitty event log union"
-    )
-    changed |= git_repo.set_config(
-        root, f"merge.{EVENT_LOG_DRIVER}.driver", EVENT_LOG_DRIVER_COMMAND
-    )
-    report.merge_driver_registered = changed
+    report.merge_driver_registered = merge_drivers.register(root)
 
 
 def init_project(
@@ -193,6 +183,8 @@ def init_project(
     if force:
         writes.update(_plan_refresh_metadata(target))
     writes.update(_plan_command_files(target, all_agents, force, report))
+    from spec_kitty.services.merge_drivers import GITATTRIBUTES_LINES
+
     for path, wanted in ((target / ".gitattributes", GITATTRIBUTES_LINES),
                          (target / ".gitignore", GITIGNORE_LINES)):
         text, missing = _lines_to_add(path, wanted)

@@ -1,9 +1,10 @@
 """The spec and plan gates: ``agent mission spec-commit`` and ``agent mission setup-plan``.
 
-setup-plan reports ``scaffold_only`` (right after plan.md is created) as a success, and
-``blocked`` (until the spec is committed and substantive, or while the plan's Technical
-Context is incomplete) as a refusal: ``result: "blocked"`` with ``error`` and
-``error_code``, which the CLI exits 1 on, like every blocked answer.
+setup-plan answers ``result: "blocked"`` (with ``error``, ``error_code`` and what is
+``missing``; the CLI exits 1, like every blocked answer) until the spec is committed
+and substantive and, later, while the plan is half filled in. ``scaffold_only`` right
+after plan.md is created is a success (exit 0); ``phase_complete`` says when the plan
+is committed.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def setup_plan(project: ProjectPaths, mission: Mission, cwd: Path) -> dict[str, 
     if problems:
         return {**base, **state, "result": "blocked", "phase_complete": False,
                 "plan_substantive": False, "error_code": "PLAN_NOT_SUBSTANTIVE",
-                "error": "blocked: " + "; ".join(problems),
+                "error": "blocked: plan.md is not filled in: " + "; ".join(problems),
                 "blocked_reason": "; ".join(problems), "missing": problems}
     sha = git_repo.commit_paths(project.root, [_rel(project, plan)],
                                 f"docs({mission.slug}): implementation plan")

@@ -1,8 +1,10 @@
-"""Moving work packages between lanes (``agent tasks move-task``) and subtask marks.
+"""The one status write path, ``agent tasks move-task`` and subtask marks.
 
-Every write happens under the mission's status lock: read the log, check the move
-against the state machine, append the new rows as one atomic batch, read the log
-back and rematerialize status.json.
+Every status write in the CLI goes through :func:`record`, under the mission's status
+lock: the caller reads the log and plans its rows, :func:`record` appends them as one
+atomic batch (``repo.event_log``), rematerializes status.json and then commits the
+mission's status files (``services.status_commit``), so ordinary git use in the main
+checkout cannot lose a recorded event.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
-from spec_kitty.services import events_factory
+from spec_kitty.services import events_factory, status_health
+from spec_kitty.services.status_commit import StatusCommit, commit_message, commit_status
 
 
 class TransitionRefused(SpecKittyError):
@@ -53,6 +56,47 @@ class WorkPackageNotFound(SpecKittyError):
 
 # The one normaliser lives in core.ids; kept importable here for existing callers.
 normalize_wp_id = ids.normalize_wp_id
+
+
+@dataclass
+class Recorded:
+    """The snapshot after a write, and what auto-commit did with it."""
+
+    snapshot: dict[str, Any]
+    commit: StatusCommit
+
+
+def record(project: ProjectPaths, mission: Mission, rows: list[dict[str, Any]], *,
+           extra_paths: tuple[Path, ...] = (), message: str | None = None,
+           required_commit: bool = False) -> Recorded:
+    """Append ``rows``, rematerialize status.json, commit the status files.
+
+    The caller must hold :func:`event_log.status_lock` and must have planned ``rows``
+    from a log it read under that same lock. ``extra_paths`` (stored review feedback,
+    meta.json) are committed along with the status files. ``required_commit`` makes
+    the commit part of the command (merge and accept bookkeeping): it is made even
+    with auto-commit off, and a failure raises.
+    """
+    if rows:
+        event_log.append_rows(mission, rows)
+    snapshot, _ = event_log.materialize(project, mission)
+    if not rows and not extra_paths and not required_commit:
+        return Recorded(snapshot, StatusCommit(False, reason="nothing was recorded"))
+    commit = commit_status(project, mission, message or commit_message(mission, rows),
+                           extra_paths, required=required_commit)
+    return Recorded(snapshot, commit)
+
+
+class UncommittedWork(SpecKittyError):
+    def __init__(self, wp_id: str, where: Path, files: list[str]) -> None:
+        shown = ", ".join(files[:10]) + (" ..." if len(files) > 10 else "")
+        super().__init__(
+            f"{wp_id} has uncommitted changes to its own files in {where}: {shown}. "
+            "A reviewer (and merge) only ever sees committed work.",
+            "UNCOMMITTED_CHANGES",
+            details={"wp_id": wp_id, "worktree": str(where), "files": files},
+            hint=f"Commit them in {where} (git add … && git commit), or pass --force "
+            "--reason to hand over without them.")
 
 
 @dataclass
@@ -98,29 +142,53 @@ def _subtasks_complete(wp: WorkPackage | None, state: dict[str, Any]) -> bool:
     return all(marks.get(task) == "done" for task in roster)
 
 
-def _review_result(req: MoveRequest, project: ProjectPaths) -> dict[str, Any] | None:
+def _review_result(req: MoveRequest, feedback_rel: str | None) -> dict[str, Any] | None:
     if req.review_result is not None:
-        return req.review_result
+        result = dict(req.review_result)
+        if feedback_rel:
+            result.setdefault("feedback_path", feedback_rel)
+        return result
     review = (req.evidence or {}).get("review") if isinstance(req.evidence, dict) else None
     if isinstance(review, dict):
         return {k: review.get(k) for k in ("reviewer", "verdict", "reference")}
-    if req.feedback_file:
-        path = Path(req.feedback_file)
-        if not path.is_file():
-            raise SpecKittyError(f"Review feedback file {path} does not exist.",
-                                 "FEEDBACK_FILE_MISSING")
-        try:
-            rel = str(path.resolve().relative_to(project.root))
-        except ValueError:
-            rel = path.name
+    if feedback_rel:
         reviewer = req.actor if isinstance(req.actor, str) else str(req.actor)
         return {
             "reviewer": reviewer,
             "verdict": "changes_requested",
-            "reference": req.review_ref or f"feedback:{rel}",
-            "feedback_path": rel,
+            "reference": req.review_ref or f"feedback:{feedback_rel}",
+            "feedback_path": feedback_rel,
         }
     return None
+
+
+def _feedback_reason(text: str) -> str:
+    """The first line of the feedback, as the rejection's reason on the timeline."""
+    first = next((line.strip(" #*-") for line in text.splitlines() if line.strip(" #*-")), "")
+    return "changes requested: " + (first[:157] + "…" if len(first) > 160 else first)
+
+
+def _uncommitted_owned(project: ProjectPaths, mission: Mission,
+                       wp: WorkPackage) -> tuple[Path, list[str]] | None:
+    """The WP's worktree and its uncommitted changes to files the WP owns, if any."""
+    from spec_kitty.core.ownership import matches
+    from spec_kitty.git import worktrees
+    from spec_kitty.repo.lanes_file import lane_for_wp, read_lanes
+    from spec_kitty.services import workspaces
+
+    try:
+        lane = lane_for_wp(read_lanes(mission), wp.wp_id)
+    except SpecKittyError:
+        return None
+    if lane is None or lane["lane_id"] == workspaces.PLANNING_LANE:
+        where = project.root
+    else:
+        where = workspaces.lane_path(project, mission, lane["lane_id"])
+    if not (where / ".git").exists():
+        return None
+    dirty = worktrees.dirty_paths(where)
+    owned = [p for p in dirty if any(matches(glob, p) for glob in wp.owned_files)]
+    return (where, owned) if owned else None
 
 
 def _execution_mode(req: MoveRequest, wp: WorkPackage | None) -> str:
@@ -132,14 +200,15 @@ def _execution_mode(req: MoveRequest, wp: WorkPackage | None) -> str:
 
 def _plan_rows(project: ProjectPaths, mission: Mission, parsed: ParsedLog,
                snapshot: dict[str, Any], wp: WorkPackage | None, wp_id: str,
-               req: MoveRequest) -> tuple[Lane, list[dict[str, Any]]]:
+               req: MoveRequest, feedback_rel: str | None = None
+               ) -> tuple[Lane, list[dict[str, Any]]]:
     state = snapshot["work_packages"].get(wp_id, {})
     current = parse_lane(state.get("lane", Lane.UNINITIALIZED.value))
     target = parse_lane(req.to_lane)
     if current is target and not req.force:
         return current, []
     mode = _execution_mode(req, wp)
-    review_result = _review_result(req, project)
+    review_result = _review_result(req, feedback_rel)
     hops = _hops(current, target, req.force)
     problems: list[str] = []
     for source, dest in hops:
@@ -165,7 +234,8 @@ def _plan_rows(project: ProjectPaths, mission: Mission, parsed: ParsedLog,
             mission, wp_id=wp_id, from_lane=source, to_lane=dest, at=at, actor=req.actor,
             force=req.force, execution_mode=mode, reason=req.reason, review_ref=req.review_ref,
             evidence=req.evidence if dest in (Lane.APPROVED, Lane.DONE, target) else None,
-            review_result=review_result if source is Lane.IN_REVIEW else None,
+            review_result=review_result if source is Lane.IN_REVIEW or (
+                feedback_rel and dest is target) else None,
             policy_metadata=req.policy_metadata if source is Lane.PLANNED else None,
         ))
     if req.note:
@@ -175,17 +245,50 @@ def _plan_rows(project: ProjectPaths, mission: Mission, parsed: ParsedLog,
 
 
 def move_task(project: ProjectPaths, mission: Mission, req: MoveRequest) -> dict[str, Any]:
+    """Move one work package (one event per hop), store review feedback, commit.
+
+    Raises :class:`TransitionRefused` (state machine), :class:`UncommittedWork` (a hand
+    over to review with uncommitted owned files), ``FEEDBACK_FILE_*`` errors.
+    """
+    from spec_kitty.core.timestamps import utc_now_iso
+    from spec_kitty.services import reviews
+
     wp_id = normalize_wp_id(req.wp_id)
-    parse_lane(req.to_lane)  # reject an unknown lane before taking the lock
+    target = parse_lane(req.to_lane)  # reject an unknown lane before taking the lock
+    status_health.ensure_log_present(project, mission)
     wps = load_work_packages(project, mission)
+    wp = next((w for w in wps if w.wp_id == wp_id), None)
+    if target is Lane.FOR_REVIEW and not req.force and wp is not None:
+        leftover = _uncommitted_owned(project, mission, wp)
+        if leftover is not None:
+            raise UncommittedWork(wp_id, *leftover)
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)
         snapshot = event_log.snapshot_of(mission, parsed)
         wp = _find_wp(mission, wps, snapshot, wp_id)
-        old_lane, rows = _plan_rows(project, mission, parsed, snapshot, wp, wp_id, req)
-        if rows:
-            event_log.append_rows(mission, rows)
-        snapshot, _ = event_log.materialize(project, mission)
+        feedback_rel: str | None = None
+        extra: tuple[Path, ...] = ()
+        if req.feedback_file:
+            current = snapshot["work_packages"].get(wp_id, {}).get("lane")
+            if current == target.value and not req.force:
+                raise SpecKittyError(f"{wp_id} is already {current}; no feedback was stored.",
+                                     "FEEDBACK_WITHOUT_MOVE")
+            feedback_rel, text = reviews.store_feedback(
+                project, mission, wp_id, Path(req.feedback_file), str(req.actor),
+                utc_now_iso())
+            extra = (project.root / feedback_rel,)
+            req.reason = req.reason or _feedback_reason(text)
+            req.review_ref = (req.review_ref or (req.review_result or {}).get("reference")
+                              or f"feedback:{feedback_rel}")
+        try:
+            old_lane, rows = _plan_rows(project, mission, parsed, snapshot, wp, wp_id, req,
+                                        feedback_rel)
+        except SpecKittyError:
+            for path in extra:
+                path.unlink(missing_ok=True)  # refused: keep no orphaned feedback
+            raise
+        recorded = record(project, mission, rows, extra_paths=extra)
+    snapshot = recorded.snapshot
     new_lane = snapshot["work_packages"].get(wp_id, {}).get("lane", old_lane.value)
     return {
         "result": "success",
@@ -198,12 +301,15 @@ def move_task(project: ProjectPaths, mission: Mission, req: MoveRequest) -> dict
         "event_ids": [r["event_id"] for r in rows],
         "status_events_path": str(mission.events_file),
         "status_path": str(mission.snapshot_file),
+        "feedback_path": feedback_rel,
+        "status_commit": recorded.commit.to_json(),
     }
 
 
 def mark_subtasks(project: ProjectPaths, mission: Mission, task_ids: list[str], status: str,
                   actor: Any, wp_hint: str | None = None) -> dict[str, Any]:
     """Record subtask status as annotations on the WPs whose roster lists them."""
+    status_health.ensure_log_present(project, mission)
     wps = load_work_packages(project, mission)
     owner: dict[str, str] = {}
     for wp in wps:
@@ -225,7 +331,7 @@ def mark_subtasks(project: ProjectPaths, mission: Mission, task_ids: list[str], 
         rows = [events_factory.annotation_row(wp_id=wp_id, at=at, actor=actor,
                                               delta={"subtasks": marks})
                 for (wp_id, marks), at in zip(sorted(by_wp.items()), stamps, strict=False)]
-        event_log.append_rows(mission, rows)
-        event_log.materialize(project, mission)
+        recorded = record(project, mission, rows)
     return {"result": "success", "mission_slug": mission.slug, "status": status,
-            "updated": {wp_id: sorted(marks) for wp_id, marks in sorted(by_wp.items())}}
+            "updated": {wp_id: sorted(marks) for wp_id, marks in sorted(by_wp.items())},
+            "status_commit": recorded.commit.to_json()}

@@ -91,6 +91,27 @@ def _check_agent_files(report: VerifyReport, root: Path, agents: list[str]) -> N
         report.add("agent-files", "ok", f"{current} of {len(expected)} command files current")
 
 
+def _check_repository(report: VerifyReport, root: Path) -> None:
+    """A git work tree whose status merge drivers are registered and actually run."""
+    from spec_kitty.git import repo as git_repo
+    from spec_kitty.services import merge_drivers
+
+    if not git_repo.is_work_tree(root):
+        report.add("git-repo", "fail", f"{root} is not a git work tree; run `git init`")
+        return
+    missing = [d.name for d in merge_drivers.DRIVERS
+               if git_repo.get_config(root, f"merge.{d.name}.driver") is None]
+    if missing:
+        report.add("git-repo", "fail", f"status merge driver(s) not registered: "
+                   f"{', '.join(missing)}; run `spec-kitty init`")
+        return
+    report.add("git-repo", "ok", "git work tree with the status merge drivers registered")
+    ok, detail = merge_drivers.self_test(root)
+    report.add("merge-drivers", "ok" if ok else "fail",
+               detail if ok else f"{detail}; run `spec-kitty init` to register them with "
+               "this installation's interpreter")
+
+
 def verify_setup(start: Path | None = None) -> VerifyReport:
     report = VerifyReport()
     _check_git(report)
@@ -106,16 +127,7 @@ def verify_setup(start: Path | None = None) -> VerifyReport:
         return report
     report.add("project", "ok", str(root))
     if report.git_version is not None:
-        from spec_kitty.git import repo as git_repo
-        from spec_kitty.services.init_project import EVENT_LOG_DRIVER
-
-        if not git_repo.is_work_tree(root):
-            report.add("git-repo", "fail", f"{root} is not a git work tree; run `git init`")
-        elif git_repo.get_config(root, f"merge.{EVENT_LOG_DRIVER}.driver") is None:
-            report.add("git-repo", "fail",
-                       "event-log merge driver not registered; run `spec-kitty init`")
-        else:
-            report.add("git-repo", "ok", "git work tree with the event-log merge driver")
+        _check_repository(report, root)
     try:
         cfg = config.load_config(paths.config_file)
     except SpecKittyError as exc:

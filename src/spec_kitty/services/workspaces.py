@@ -192,10 +192,14 @@ def prepare_workspace(project: ProjectPaths, mission: Mission, manifest: dict[st
 
 GUARD_SCRIPT = """#!/bin/sh
 # spec-kitty ownership guard for lane worktrees (installed by `spec-kitty implement`).
-if command -v spec-kitty >/dev/null 2>&1; then
-    spec-kitty agent guard pre-commit || exit $?
+# It runs the interpreter that installed it, by absolute path: spec-kitty need not be
+# on PATH, and another spec-kitty on PATH is never picked up by mistake.
+if [ -x {python} ]; then
+    {python} -m spec_kitty agent guard pre-commit || exit $?
 else
-    "{python}" -m spec_kitty agent guard pre-commit || exit $?
+    echo "spec-kitty: the ownership guard's interpreter {python} is gone;" \
+         "run spec-kitty implement again to reinstall the hook" >&2
+    exit 1
 fi
 # Then the repository's own pre-commit hook, if it has one.
 hook="$(git rev-parse --git-common-dir)/hooks/pre-commit"
@@ -208,6 +212,7 @@ fi
 def install_guard(project: ProjectPaths, workspace: Workspace) -> None:
     """Point this worktree (only) at a hooks directory holding the ownership guard."""
     import os
+    import shlex
     import sys
 
     from spec_kitty.git import runner
@@ -216,7 +221,7 @@ def install_guard(project: ProjectPaths, workspace: Workspace) -> None:
     hooks = lock_dir.parent / "spec-kitty-hooks"
     hooks.mkdir(parents=True, exist_ok=True)
     script = hooks / "pre-commit"
-    text = GUARD_SCRIPT.format(python=sys.executable)
+    text = GUARD_SCRIPT.format(python=shlex.quote(sys.executable))
     if not script.exists() or script.read_text() != text:
         write_text_atomic(script, text)
         os.chmod(script, 0o755)

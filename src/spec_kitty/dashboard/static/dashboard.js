@@ -140,6 +140,7 @@
       subtasks,
       deps.length ? el("div", { class: "deps" }, deps) : null,
       card.force_count ? el("span", { class: "badge warn", text: `forced ×${card.force_count}` }) : null,
+      card.blocked_reason ? el("p", { class: "blocked-reason", text: card.blocked_reason }) : null,
       card.problem ? el("p", { class: "error-text", text: card.problem }) : null,
     ]);
     if (card.file) {
@@ -199,6 +200,10 @@
         e.actor ? el("span", { class: "agent", text: String(e.actor) }) : null,
         e.force ? el("span", { class: "badge warn", text: "forced" }) : null,
         e.reason ? el("span", { class: "reason", text: e.reason }) : null,
+        e.review && e.review.verdict ? el("span", { class: "badge", text: e.review.verdict }) : null,
+        e.feedback ? el("details", { class: "feedback" }, [
+          el("summary", { text: `Review feedback from ${e.review.reviewer || "the reviewer"}` }),
+          el("pre", { text: e.feedback })]) : null,
       ]);
     }));
   }

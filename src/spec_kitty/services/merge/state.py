@@ -41,6 +41,7 @@ class MergeState:
     conflicts: list[str] = field(default_factory=list)
     target_base: str | None = None  # target tip the target phase merged into
     new_target: str | None = None
+    created_commit: bool = False  # the target phase made a new commit (merge/squash/rebase)
     expected_tree: str | None = None
     archive_ref: str | None = None
     started_at: str = field(default_factory=utc_now_iso)

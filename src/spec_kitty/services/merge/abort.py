@@ -12,9 +12,9 @@ from typing import Any
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import merge_state
-from spec_kitty.services.merge_run import move_branch
-from spec_kitty.services.merge_state import MergeState
+from spec_kitty.services.merge import state as merge_state
+from spec_kitty.services.merge.phases import move_branch
+from spec_kitty.services.merge.state import MergeState
 
 
 def abort_merge(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
@@ -82,6 +82,7 @@ def _undo_done_events(project: ProjectPaths, mission: Mission, state: MergeState
     from spec_kitty.repo.jsonio import write_json
     from spec_kitty.repo.missions import META_FILE
     from spec_kitty.services import events_factory
+    from spec_kitty.services.transitions import record
 
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)
@@ -91,17 +92,23 @@ def _undo_done_events(project: ProjectPaths, mission: Mission, state: MergeState
             wp for wp, s in states.items() if s["lane"] == Lane.DONE.value
             and ((by_id.get(s["last_event_id"]) or {}).get("policy_metadata") or {}).get(
                 "merge_commit") == state.new_target and state.new_target)
-        if ours:
-            stamps = events_factory.stamps_after(parsed, len(ours))
-            event_log.append_rows(mission, [events_factory.transition_row(
-                mission, wp_id=wp, from_lane=Lane.DONE, to_lane=Lane.APPROVED, at=at,
-                actor="spec-kitty-merge", force=True,
-                reason=f"merge of {mission.slug} into {state.target_branch} was aborted")
-                for wp, at in zip(ours, stamps, strict=False)])
-            event_log.materialize(project, mission)
-    meta = dict(mission.meta)
-    if meta.get("merge_commit") == state.new_target and state.new_target:
-        for key in ("merged_at", "merged_into", "merge_commit", "merge_strategy"):
-            meta.pop(key, None)
-        write_json(mission.path / META_FILE, meta)
+        stamps = events_factory.stamps_after(parsed, len(ours))
+        rows = [events_factory.transition_row(
+            mission, wp_id=wp, from_lane=Lane.DONE, to_lane=Lane.APPROVED, at=at,
+            actor="spec-kitty-merge", force=True,
+            reason=f"merge of {mission.slug} into {state.target_branch} was aborted")
+            for wp, at in zip(ours, stamps, strict=False)]
+        meta = dict(mission.meta)
+        extra: tuple[Path, ...] = ()
+        ours_meta = meta.get("merge_commit") == state.new_target or (
+            not state.created_commit and "merge_commit" not in meta)
+        if state.new_target and ours_meta and "merged_at" in meta:
+            for key in ("merged_at", "merged_into", "merge_commit", "merge_strategy"):
+                meta.pop(key, None)
+            write_json(mission.path / META_FILE, meta)
+            extra = (mission.path / META_FILE,)
+        if rows or extra:
+            record(project, mission, rows, extra_paths=extra,
+                   message=f"chore({mission.slug}): reopen work packages after an aborted "
+                   "merge")
     return ours
