@@ -45,7 +45,8 @@ def make_mission(root: Path, index: int, wp_count: int, event_count: int,
         )
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     lanes = dict.fromkeys(wps, "genesis")
-    rows = []
+    rows: list[str] = []
+    log = (mission_dir / "status.events.jsonl").open("w")
     for n in range(event_count):
         wp = wps[n % len(wps)]
         previous = lanes[wp]
@@ -70,7 +71,11 @@ def make_mission(root: Path, index: int, wp_count: int, event_count: int,
             row["review_result"] = review
         rows.append(json.dumps(row, sort_keys=True) + "\n")
         lanes[wp] = target
-    (mission_dir / "status.events.jsonl").write_text("".join(rows))
+        if len(rows) == 10_000:  # a million events need not sit in memory at once
+            log.write("".join(rows))
+            rows.clear()
+    log.write("".join(rows))
+    log.close()
     lanes = [{"lane_id": f"lane-{n}", "wp_ids": [wp], "write_scope": [f"src/module_{n}/**"],
               "predicted_surfaces": [], "depends_on_lanes": [], "parallel_group": 0}
              for n, wp in enumerate(wps)]

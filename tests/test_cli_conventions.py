@@ -10,7 +10,7 @@ import pytest
 import typer
 
 import spec_kitty.cli.compat  # noqa: F401  (keeps positional arguments' help)
-from spec_kitty.cli.app import app
+from spec_kitty.cli.app import ROOT_COMMANDS, app
 from spec_kitty.cli.lazy import LazyGroup
 
 from helpers import parse_one_json, run_cli
@@ -33,9 +33,20 @@ def _walk(command: click.Command, path: tuple[str, ...]) -> list[tuple[tuple[str
     return found
 
 
-LEAVES = _walk(typer.main.get_command(app), ())
+# Hosted groups (auth, ...) are walked with the rollout gate on, so their real commands are
+# checked too; with the gate off they answer with the off message (tests/test_gate_off.py).
+GATE_ON = {"SPEC_KITTY_ENABLE_SAAS_SYNC": "1"}
+with pytest.MonkeyPatch.context() as _patch:
+    _patch.setenv(*next(iter(GATE_ON.items())))
+    LEAVES = _walk(typer.main.get_command(app), ())
 VISIBLE = [(path, command) for path, command, hidden in LEAVES if not hidden]
 IDS = [" ".join(path) for path, _ in VISIBLE]
+HOSTED = {name for name, entry in ROOT_COMMANDS.items() if entry.hosted}
+
+
+def _env(path: tuple[str, ...], home: Path) -> dict[str, str] | None:
+    """Hosted commands run with the gate on and an empty HOME (no session, no config)."""
+    return {**GATE_ON, "HOME": str(home)} if path[0] in HOSTED else None
 # Options whose values form a fixed set, and one value outside it.
 FIXED = {
     ("agent", "tasks", "move-task"): ("--to", "sideways"),
@@ -58,6 +69,7 @@ SAMPLE_ARGS = {
 
 def test_the_walk_finds_every_command() -> None:
     assert len(VISIBLE) >= 25
+    assert ("auth", "login") in [p for p, _ in VISIBLE]
     assert ("agent", "tasks", "move-task") in [p for p, _ in VISIBLE]
     assert all(path in [p for p, _ in VISIBLE] for path in FIXED)
 
@@ -77,8 +89,8 @@ def test_help_describes_arguments_choices_and_examples(path: tuple[str, ...],
 
 @pytest.mark.parametrize("path", [p for p, _ in VISIBLE], ids=IDS)
 def test_dash_h_is_help_everywhere(path: tuple[str, ...], tmp_path: Path) -> None:
-    short = run_cli([*path, "-h"], tmp_path)
-    long = run_cli([*path, "--help"], tmp_path)
+    short = run_cli([*path, "-h"], tmp_path, env=_env(path, tmp_path))
+    long = run_cli([*path, "--help"], tmp_path, env=_env(path, tmp_path))
     assert short.returncode == long.returncode == 0, short.stderr
     assert short.stdout == long.stdout and short.stdout.startswith("Usage:")
     assert "Examples:" in short.stdout
@@ -88,18 +100,19 @@ def test_dash_h_is_help_everywhere(path: tuple[str, ...], tmp_path: Path) -> Non
 def test_exit_codes_and_json_errors(path: tuple[str, ...], command: click.Command,
                                     tmp_path: Path) -> None:
     takes_json = any("--json" in getattr(p, "opts", ()) for p in command.params)
-    usage = run_cli([*path, "--no-such-flag", "--json"], tmp_path)
+    env = _env(path, tmp_path)
+    usage = run_cli([*path, "--no-such-flag", "--json"], tmp_path, env=env)
     assert usage.returncode == 2
     if takes_json:
         payload = parse_one_json(usage.stdout)
         assert payload["error_code"] == "USAGE_ERROR" and "no-such-flag" in payload["error"]
         if path in FIXED:
             flag, bad = FIXED[path]
-            wrong = run_cli([*path, flag, bad, "--json"], tmp_path)
+            wrong = run_cli([*path, flag, bad, "--json"], tmp_path, env=env)
             assert wrong.returncode == 2
             error = parse_one_json(wrong.stdout)
             assert error["error_code"] == "USAGE_ERROR" and bad in error["error"]
-        if path not in NO_PROJECT_NEEDED:
+        if path not in NO_PROJECT_NEEDED and path[0] not in HOSTED:
             args = [*path, *SAMPLE_ARGS.get(path[-1], [])]
             outside = run_cli([*args, "--json"], tmp_path)
             assert outside.returncode == 1, (args, outside.stdout, outside.stderr)

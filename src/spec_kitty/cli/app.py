@@ -6,13 +6,12 @@ With ``--json`` anywhere on the command line, errors are one JSON object on stdo
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Any
 
 import typer
 
 from spec_kitty import __version__
+from spec_kitty.cli.errors import internal_error, render_error
 from spec_kitty.cli.lazy import Entry, LazyGroup
 
 ROOT_COMMANDS: dict[str, Entry] = {
@@ -32,6 +31,9 @@ ROOT_COMMANDS: dict[str, Entry] = {
     "intake": Entry("spec_kitty.cli.intake_cmd", "Bring a mission brief into the project."),
     "charter": Entry("spec_kitty.cli.charter_cmd", "Project governance for agents."),
     "agent": Entry("spec_kitty.cli.agent", "Agent-facing commands (JSON in, JSON out)."),
+    # Hosted groups: hidden and refusing while SPEC_KITTY_ENABLE_SAAS_SYNC is off.
+    "auth": Entry("spec_kitty.cli.auth_cmd", "Log in to a team hub and manage the session.",
+                  hosted=True),
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),
@@ -75,20 +77,6 @@ def _root(
     """Spec-driven development with AI coding agents."""
 
 
-def _render_error(exc: Any, as_json: bool) -> int:
-    from spec_kitty.cli.output import emit_json, err_console
-
-    if as_json:
-        emit_json(exc.to_json())
-    else:
-        from rich.markup import escape
-
-        err_console().print(f"[bold red]Error:[/bold red] {escape(exc.message)}")
-        if exc.hint:
-            err_console().print(f"[dim]{escape(exc.hint)}[/dim]")
-    return exc.exit_code
-
-
 def run(args: list[str]) -> int:
     from spec_kitty.cli.compat import Abort, ClickException, NoArgsIsHelpError, UsageError
     from spec_kitty.core.errors import SpecKittyError
@@ -99,7 +87,7 @@ def run(args: list[str]) -> int:
         result = command.main(args=args, prog_name="spec-kitty", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except SpecKittyError as exc:
-        return _render_error(exc, as_json)
+        return render_error(exc, as_json)
     except NoArgsIsHelpError as exc:
         exc.show()
         return exc.exit_code
@@ -122,11 +110,4 @@ def run(args: list[str]) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # last resort: never show a traceback to users
-        if os.environ.get("SPEC_KITTY_DEBUG"):
-            raise
-        internal = SpecKittyError(
-            f"internal error: {type(exc).__name__}: {exc}",
-            "INTERNAL_ERROR",
-            hint="Re-run with SPEC_KITTY_DEBUG=1 for a traceback and report it.",
-        )
-        return _render_error(internal, as_json)
+        return internal_error(exc, as_json)

@@ -2,6 +2,12 @@
 
 Help listings come from the static registry, so ``spec-kitty --help`` does not load
 every command module either.
+
+Hosted groups (``auth`` now; ``sync``, ``tracker``, ``issue-search`` later) are marked
+``hosted=True``: while the rollout gate is off they are left out of help and completion,
+and invoking one runs :func:`spec_kitty.cli.hosted_off.gate_off_command` instead of
+importing the group, which prints the off message and exits 1 (0 for the subcommands
+listed in ``off_ok``, e.g. ``sync now``). The gate is consulted on every lookup.
 """
 
 from __future__ import annotations
@@ -20,13 +26,26 @@ class Entry:
     help: str
     attr: str = "app"
     hidden: bool = False
+    hosted: bool = False
+    off_ok: tuple[str, ...] = ()
+
+    def gated_off(self) -> bool:
+        """A hosted entry while the rollout gate is off (read afresh on every call)."""
+        if not self.hosted:
+            return False
+        from spec_kitty.hosted.gate import is_enabled
+
+        return not is_enabled()
+
+    def shown(self) -> bool:
+        return not self.hidden and not self.gated_off()
 
 
 class LazyGroup(TyperGroup):
     registry: ClassVar[dict[str, Entry]] = {}
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [name for name, entry in self.registry.items() if not entry.hidden] + [
+        return [name for name, entry in self.registry.items() if entry.shown()] + [
             name for name in self.commands if name not in self.registry
         ]
 
@@ -34,13 +53,17 @@ class LazyGroup(TyperGroup):
         entry = self.registry.get(cmd_name)
         if entry is None:
             return self.commands.get(cmd_name)
+        if entry.gated_off():
+            from spec_kitty.cli.hosted_off import gate_off_command
+
+            return gate_off_command(cmd_name, entry.off_ok)
         target = getattr(importlib.import_module(entry.module), entry.attr)
         command = typer.main.get_command(target) if isinstance(target, typer.Typer) else target
         command.name = cmd_name
         return command
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
-        rows = [(name, entry.help) for name, entry in self.registry.items() if not entry.hidden]
+        rows = [(name, entry.help) for name, entry in self.registry.items() if entry.shown()]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

@@ -3,6 +3,11 @@
 The result is the union of base, ours and theirs, de-duplicated by ``event_id``
 and ordered by (``at`` or ``timestamp``, ``event_id``). The same id carrying two
 different payloads is a real conflict: nothing sensible can be chosen.
+
+Inputs are read like any log (:mod:`spec_kitty.core.events`): a byte order mark and
+CRLF line endings are ignored, a torn final line is an unfinished write (dropped, not
+merged), and a side that is not UTF-8 is named as such. The result keeps the line-ending
+style of ``ours``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.events import is_torn, line_ending_of
 
 
 class LogMergeError(SpecKittyError):
@@ -29,8 +35,18 @@ def _canonical(row: dict[str, Any]) -> str:
 
 
 def _entries(label: str, data: bytes) -> list[tuple[str, _Entry]]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise LogMergeError(f"{label}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02X}); "
+                            "re-encode the log as UTF-8", "MERGE_INPUT_NOT_UTF8") from None
+    lines = text.splitlines()
+    if lines and not text.endswith(("\n", "\r")) and is_torn(lines[-1].encode("utf-8")):
+        lines.pop()  # an unfinished write, never data
     found = []
-    for lineno, raw in enumerate(data.decode("utf-8").splitlines(), 1):
+    for lineno, raw in enumerate(lines, 1):
+        raw = raw.removeprefix("\ufeff")
         if not raw.strip():
             continue
         try:
@@ -50,6 +66,8 @@ def _entries(label: str, data: bytes) -> list[tuple[str, _Entry]]:
 
 
 def merge_logs(base: bytes, ours: bytes, theirs: bytes) -> bytes:
+    """The merged log's bytes; raises :class:`LogMergeError` for unreadable input or
+    an event id carrying different content on the two sides."""
     merged: dict[str, _Entry] = {}
     conflicts: list[str] = []
     for label, data in (("base", base), ("ours", ours), ("theirs", theirs)):
@@ -66,4 +84,5 @@ def merge_logs(base: bytes, ours: bytes, theirs: bytes) -> bytes:
             details={"event_ids": conflicts},
         )
     ordered = sorted(merged.values(), key=lambda entry: entry.order)
-    return "".join(entry.line + "\n" for entry in ordered).encode("utf-8")
+    ending = line_ending_of(ours)
+    return "".join(entry.line + ending for entry in ordered).encode("utf-8")

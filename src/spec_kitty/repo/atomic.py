@@ -30,7 +30,9 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None,
+                       fsync: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically; ``fsync=False`` for disposable caches."""
     path = Path(path)
     tmp = temp_path_for(path)
     try:
@@ -40,7 +42,8 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> N
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
+            if fsync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         if mode is None and path.exists():
@@ -52,7 +55,8 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> N
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if fsync:
+        _fsync_dir(path.parent)
 
 
 def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:

@@ -93,8 +93,8 @@ def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, ag
     from spec_kitty.services.transitions import record
 
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
-        state = event_log.snapshot_of(mission, parsed)["work_packages"].get(wp_id, {})
+        parsed = event_log.current_state(project, mission)
+        state = parsed.snapshot["work_packages"].get(wp_id, {})
         lane = check_implementable(state, wp_id, agent)
         hops: list[tuple[Lane, Lane]] = []
         if lane == Lane.PLANNED.value:
@@ -125,8 +125,8 @@ def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str
 
     allow_self = self_review_allowed(project)
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
-        state = event_log.snapshot_of(mission, parsed)["work_packages"].get(wp_id, {})
+        parsed = event_log.current_state(project, mission)
+        state = parsed.snapshot["work_packages"].get(wp_id, {})
         lane = state.get("lane", Lane.UNINITIALIZED.value)
         if lane == Lane.IN_REVIEW.value:
             holder = state.get("actor")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from spec_kitty.core.events import ParsedLog
 from spec_kitty.core.lanes import Lane
 from spec_kitty.core.timestamps import increasing_timestamps
 from spec_kitty.repo.missions import Mission
@@ -17,13 +16,20 @@ def new_event_id() -> str:
     return str(ULID())
 
 
-def latest_at(parsed: ParsedLog) -> str | None:
-    stamps = [row["at"] for row in parsed.transitions] + [row["at"] for row in parsed.annotations]
-    return max(stamps) if stamps else None
+class StampedLog(Protocol):
+    """A parsed log or a folded one: anything that knows its newest ``at``."""
+
+    @property
+    def latest_at(self) -> str | None: ...
 
 
-def stamps_after(parsed: ParsedLog, count: int) -> list[str]:
-    return increasing_timestamps(latest_at(parsed), datetime.now(UTC), count)
+def latest_at(log: StampedLog) -> str | None:
+    return log.latest_at
+
+
+def stamps_after(log: StampedLog, count: int) -> list[str]:
+    """``count`` increasing timestamps that sort after every ``at`` already in ``log``."""
+    return increasing_timestamps(log.latest_at, datetime.now(UTC), count)
 
 
 def transition_row(

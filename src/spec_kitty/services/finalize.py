@@ -120,7 +120,7 @@ def _seed_events(project: ProjectPaths, mission: Mission,
             execution_mode="direct_repo" if d.execution_mode == PLANNING_MODE else "worktree")
             for d, at in zip(new, stamps, strict=False)]
         if rows:
-            event_log.append_rows(mission, rows)
+            event_log.append_rows(mission, rows, project)
         event_log.materialize(project, mission)
     seeded = [d.wp_id for d in new]
     return seeded, [d.wp_id for d in plan.wps if d.wp_id not in seeded]

@@ -147,7 +147,7 @@ def note(project: ProjectPaths, mission: Mission, agent: str, wp_id: str, text: 
     from spec_kitty.services.transitions import record
 
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
+        parsed = event_log.current_state(project, mission)
         (at,) = events_factory.stamps_after(parsed, 1)
         record(project, mission, [events_factory.annotation_row(
             wp_id=wp_id, at=at, actor=agent, delta={"note": text})])

@@ -116,5 +116,5 @@ def board_notes(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
 
     ensure_log_present(project, mission)
     warning = unmerged_warning(project, mission)
-    blocked = blocked_details(mission, event_log.load_snapshot(project, mission))
+    blocked = blocked_details(event_log.current_state(project, mission))
     return {"warnings": [warning] if warning else [], "blocked": blocked}

@@ -132,9 +132,15 @@ def validate_mission_log(mission: Mission) -> ValidationReport:
     report = ValidationReport(mission)
     parsed = event_log.read_log_lenient(mission)
     for problem in parsed.problems:
-        code = "UNKNOWN_LANE" if "lane" in problem.message else "MALFORMED_LINE"
+        if problem.encoding:
+            code = "NOT_UTF8"
+        else:
+            code = "UNKNOWN_LANE" if "lane" in problem.message else "MALFORMED_LINE"
         report.error(code, problem.message, problem.line)
-    report.event_count = len(parsed.transitions)
+    if parsed.torn_tail is not None:
+        report.warn("TORN_TAIL", "unfinished write (no newline, incomplete JSON): not an event; "
+                    "the next status write removes it", parsed.torn_tail)
+    report.event_count = len(dedupe(parsed.transitions))
     _check_rows(report, parsed.transitions)
     _check_replay(report, parsed.transitions)
     if not parsed.problems:

@@ -1,8 +1,8 @@
 """The one status write path, ``agent tasks move-task`` and subtask marks.
 
 Every status write in the CLI goes through :func:`record`, under the mission's status
-lock: the caller reads the log and plans its rows, :func:`record` appends them as one
-atomic batch (``repo.event_log``), rematerializes status.json and then commits the
+lock: the caller reads the log and plans its rows, :func:`record` appends them
+(``repo.event_log``, in place), rematerializes status.json and then commits the
 mission's status files (``services.status_commit``), so ordinary git use in the main
 checkout cannot lose a recorded event.
 """
@@ -15,7 +15,6 @@ from typing import Any
 
 from spec_kitty.core import ids
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.events import ParsedLog
 from spec_kitty.core.lanes import (
     ALLOWED_EDGES,
     FORWARD_ORDER,
@@ -78,7 +77,7 @@ def record(project: ProjectPaths, mission: Mission, rows: list[dict[str, Any]], 
     with auto-commit off, and a failure raises.
     """
     if rows:
-        event_log.append_rows(mission, rows)
+        event_log.append_rows(mission, rows, project)  # folds them into the cached fold
     snapshot, _ = event_log.materialize(project, mission)
     if not rows and not extra_paths and not required_commit:
         return Recorded(snapshot, StatusCommit(False, reason="nothing was recorded"))
@@ -198,7 +197,7 @@ def _execution_mode(req: MoveRequest, wp: WorkPackage | None) -> str:
     return "direct_repo" if planning else "worktree"
 
 
-def _plan_rows(project: ProjectPaths, mission: Mission, parsed: ParsedLog,
+def _plan_rows(project: ProjectPaths, mission: Mission, parsed: events_factory.StampedLog,
                snapshot: dict[str, Any], wp: WorkPackage | None, wp_id: str,
                req: MoveRequest, feedback_rel: str | None = None
                ) -> tuple[Lane, list[dict[str, Any]]]:
@@ -263,8 +262,8 @@ def move_task(project: ProjectPaths, mission: Mission, req: MoveRequest) -> dict
         if leftover is not None:
             raise UncommittedWork(wp_id, *leftover)
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
-        snapshot = event_log.snapshot_of(mission, parsed)
+        parsed = event_log.current_state(project, mission)  # the cached fold: no re-read
+        snapshot = parsed.snapshot
         wp = _find_wp(mission, wps, snapshot, wp_id)
         feedback_rel: str | None = None
         extra: tuple[Path, ...] = ()
@@ -326,7 +325,7 @@ def mark_subtasks(project: ProjectPaths, mission: Mission, task_ids: list[str], 
     for task in task_ids:
         by_wp.setdefault(wp_fixed or owner[task], {})[task] = status
     with event_log.status_lock(project, mission):
-        parsed = event_log.read_log(mission)
+        parsed = event_log.current_state(project, mission)
         stamps = events_factory.stamps_after(parsed, len(by_wp))
         rows = [events_factory.annotation_row(wp_id=wp_id, at=at, actor=actor,
                                               delta={"subtasks": marks})

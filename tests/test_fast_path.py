@@ -1,0 +1,154 @@
+"""The fast path for `agent tasks status --json` and `next --json` answers exactly like typer.
+
+Every invocation is run twice, once as usual and once with SPEC_KITTY_NO_FAST_PATH=1
+(the typer application), and the outputs and exit codes must be identical; the plain
+shapes must not import typer or click at all (that is the point of the fast path).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+from missions_fixture import make_mission
+
+STATUS = ["agent", "tasks", "status"]
+CASES = {
+    "status": [*STATUS, "--mission", "demo", "--json"],
+    "status short": [*STATUS, "-m", "demo-01JDEMQ0", "--json"],
+    "status equals": ["agent", "tasks", "status", "--json", "--mission=demo"],
+    "status repeated": [*STATUS, "-m", "nope", "--mission", "demo", "--json"],
+    "status only mission": [*STATUS, "--json"],
+    "status unknown mission": [*STATUS, "--mission", "nope", "--json"],
+    "status empty mission": [*STATUS, "--mission=", "--json"],
+    "status human": [*STATUS, "--mission", "demo"],
+    "status help": [*STATUS, "--help"],
+    "status short help": [*STATUS, "-h", "--json"],
+    "status unknown option": [*STATUS, "--mission", "demo", "--wat", "--json"],
+    "status missing value": [*STATUS, "--json", "--mission"],
+    "status dash value": [*STATUS, "--mission", "--json"],
+    "next query": ["next", "--agent", "claude", "--mission", "demo", "--json"],
+    "next no agent": ["next", "--mission", "demo", "--json"],
+    "next success": ["next", "--agent", "claude", "-m", "demo", "--result", "success", "--json"],
+    "next blocked": ["next", "--agent", "claude", "-m", "demo", "--result", "blocked", "--json"],
+    "next blocked reason": ["next", "--agent", "claude", "-m", "demo", "--result", "blocked",
+                            "--reason", "the API key is missing", "--json"],
+    "next bad result": ["next", "--agent", "claude", "-m", "demo", "--result", "meh", "--json"],
+    "next result without agent": ["next", "-m", "demo", "--result", "failed", "--json"],
+    "next positional": ["next", "extra", "--json"],
+    "next help": ["next", "--help"],
+}
+
+
+def normalised(text: str) -> str:
+    """stdout with the wall-clock fields of `next` blanked out."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            lines.append(line)
+            continue
+        if isinstance(data, dict) and "timestamp" in data:
+            data["timestamp"] = "<now>"
+        lines.append(json.dumps(data))
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fast") / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / ".kittify").mkdir()
+    (root / ".kittify" / "config.yaml").write_text("agents:\n  available: [claude]\n")
+    make_mission(root)
+    return root
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fast_path_answers_exactly_like_typer(project: Path, case: str) -> None:
+    args = CASES[case]
+    fast = run_cli(args, project, env={"COLUMNS": "120"})
+    slow = run_cli(args, project, env={"COLUMNS": "120", "SPEC_KITTY_NO_FAST_PATH": "1"})
+    assert (fast.returncode, normalised(fast.stdout), fast.stderr) == (
+        slow.returncode, normalised(slow.stdout), slow.stderr)
+
+
+@pytest.mark.parametrize("case", ["status", "status unknown mission", "next query",
+                                  "next blocked"])
+def test_plain_shapes_never_import_typer(project: Path, case: str) -> None:
+    probe = ("import sys\n"
+             "from spec_kitty.cli.main import main\n"
+             "code = main(sys.argv[1:])\n"
+             "loaded = sorted(m for m in ('typer', 'click', 'rich') if m in sys.modules)\n"
+             "sys.stderr.write(repr(loaded))\n"
+             "sys.exit(code)\n")
+    proc = subprocess.run([sys.executable, "-c", probe, *CASES[case]], cwd=project,
+                          capture_output=True, text=True)
+    assert proc.stderr.endswith("[]"), proc.stderr
+    assert json.loads(proc.stdout)
+
+
+def test_broken_log_is_the_same_error_either_way(project: Path) -> None:
+    other = make_mission(project, slug="broken-01JBROKE", mission_id="01JBROKE" + "0" * 18)
+    log = other.path / "status.events.jsonl"
+    log.write_bytes(log.read_bytes() + b"not json\n")
+    args = [*STATUS, "-m", "broken", "--json"]
+    fast = run_cli(args, project)
+    slow = run_cli(args, project, env={"SPEC_KITTY_NO_FAST_PATH": "1"})
+    assert fast.returncode == slow.returncode == 1
+    assert fast.stdout == slow.stdout and '"error_code": "EVENT_LOG_INVALID"' in fast.stdout
+
+
+@pytest.fixture(scope="module")
+def odd_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Missions whose files the readers must read right (issue 10), one per shape."""
+    root = tmp_path_factory.mktemp("fast-odd") / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / ".kittify").mkdir()
+    (root / ".kittify" / "config.yaml").write_text("agents:\n  available: [claude]\n")
+    no_meta = make_mission(root, slug="nometa-01JNOMET", mission_id="01JNOMET" + "0" * 18)
+    (no_meta.path / "meta.json").unlink()
+    cafe = make_mission(root, slug="cafe-01JCAFE0", mission_id="01JCAFE0" + "0" * 18,
+                        wps={"WP01": {"title": "Café-✓"}})
+    bom = cafe.path / "tasks" / "WP01-wp01.md"
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes())
+    broken = make_mission(root, slug="broken-01JBROKN", mission_id="01JBROKN" + "0" * 18)
+    (broken.path / "tasks" / "WP02-wp02.md").write_text(
+        "---\nwork_package_id: WP02\ndependencies: [WP01\n---\n# WP02\n")
+    return root
+
+
+ODD_CASES = {
+    "status no meta.json": [*STATUS, "-m", "nometa", "--json"],
+    "next no meta.json": ["next", "--agent", "claude", "-m", "nometa", "--json"],
+    "status BOM and non-ASCII": [*STATUS, "-m", "cafe", "--json"],
+    "next BOM and non-ASCII": ["next", "--agent", "claude", "-m", "cafe", "--json"],
+    "status unparseable WP": [*STATUS, "-m", "broken", "--json"],
+    "next unparseable WP": ["next", "--agent", "claude", "-m", "broken", "--json"],
+    "next compound agent": ["next", "--agent", "claude:opus:default:implementer",
+                            "-m", "cafe", "--json"],
+}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+@pytest.mark.parametrize("case", list(ODD_CASES))
+def test_fast_path_reads_odd_files_like_typer(odd_project: Path, case: str,
+                                              encoding: str) -> None:
+    env = {"COLUMNS": "120", "PYTHONIOENCODING": encoding}
+    fast = run_cli(ODD_CASES[case], odd_project, env=env)
+    slow = run_cli(ODD_CASES[case], odd_project,
+                   env={**env, "SPEC_KITTY_NO_FAST_PATH": "1"})
+    assert (fast.returncode, normalised(fast.stdout), fast.stderr) == (
+        slow.returncode, normalised(slow.stdout), slow.stderr)
+    answer = json.loads(fast.stdout)  # valid JSON on any stdout encoding
+    assert "INTERNAL_ERROR" not in fast.stdout
+    if fast.returncode == 1:
+        assert answer["error"] and answer["error_code"]

@@ -1,0 +1,97 @@
+"""status.json byte for byte as the published Spec Kitty CLI (3.2.7) writes it.
+
+tests/fixtures/spec_kitty_parity holds realistic mission logs (every row shape the
+reference documents) and the status.json the published CLI wrote for each (see its
+build.py). Our materialize must write the same bytes, must not create a status.json for
+a mission without lane transitions, and validate must find no drift in the committed
+snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import parse_one_json, run_cli
+
+FIXTURE = Path(__file__).parent / "fixtures" / "spec_kitty_parity" / "kitty-specs"
+MISSIONS = sorted(p.name for p in FIXTURE.iterdir())
+WITH_TRANSITIONS = {"legacy-mix-01JPAR1T", "retro-01JPAR1T"}
+
+
+@pytest.fixture
+def repo(initialized_repo: Path) -> Path:
+    shutil.copytree(FIXTURE, initialized_repo / "kitty-specs")
+    return initialized_repo
+
+
+def test_fixture_covers_the_documented_shapes() -> None:
+    log = (FIXTURE / "legacy-mix-01JPAR1T" / "status.events.jsonl").read_text()
+    for marker in ('"feature_slug"', '"work_package_id"', '"tool": "claude"', 'Z"',
+                   '"event_type"', '"type": "RetrospectiveCaptured"', '"release_runtime_claim"',
+                   '"tracker_refs_replace"', '"review_result"', '"canceled"'):
+        assert marker in log, marker
+    assert len(MISSIONS) == 4 and set(MISSIONS) >= WITH_TRANSITIONS
+
+
+@pytest.mark.parametrize("slug", MISSIONS)
+def test_materialize_writes_the_reference_bytes(repo: Path, slug: str) -> None:
+    mission = repo / "kitty-specs" / slug
+    reference = (mission / "status.json").read_bytes()
+    (mission / "status.json").unlink()
+    proc = run_cli(["agent", "status", "materialize", "-m", slug, "--json"], repo)
+    assert proc.returncode == 0, proc.stdout
+    if slug in WITH_TRANSITIONS:
+        assert (mission / "status.json").read_bytes() == reference
+    else:  # no lane events: nothing to materialise
+        assert not (mission / "status.json").exists()
+        assert json.loads(reference)["mission_slug"] == ""
+    # A status.json that is already there is kept exactly as Spec Kitty wrote it.
+    (mission / "status.json").write_bytes(reference)
+    again = parse_one_json(run_cli(["agent", "status", "materialize", "-m", slug, "--json"],
+                                   repo).stdout)
+    assert again["missions"][0]["changed"] is False
+    assert (mission / "status.json").read_bytes() == reference
+
+
+def test_validate_finds_no_drift_in_spec_kitty_snapshots(repo: Path) -> None:
+    for slug in MISSIONS:
+        proc = run_cli(["agent", "status", "validate", "-m", slug, "--json"], repo)
+        report = parse_one_json(proc.stdout)
+        assert proc.returncode == 0 and report["ok"] is True, report
+        codes = {f["code"] for f in report["errors"] + report["warnings"]}
+        assert not codes & {"SNAPSHOT_DRIFT", "SNAPSHOT_MISSING", "TORN_TAIL"}, codes
+
+
+def test_validate_still_reports_real_drift(repo: Path) -> None:
+    status = repo / "kitty-specs" / "legacy-mix-01JPAR1T" / "status.json"
+    data = json.loads(status.read_text())
+    data["work_packages"]["WP02"]["cancellation_reason"] = "something else"
+    status.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    report = parse_one_json(run_cli(["agent", "status", "validate", "-m", "legacy-mix-01JPAR1T",
+                                     "--json"], repo).stdout)
+    assert [e["code"] for e in report["errors"]] == ["SNAPSHOT_DRIFT"]
+
+
+def test_crlf_and_bom_logs_give_the_same_snapshot_and_stay_crlf(repo: Path) -> None:
+    slug = "legacy-mix-01JPAR1T"
+    mission = repo / "kitty-specs" / slug
+    reference = (mission / "status.json").read_bytes()
+    log = mission / "status.events.jsonl"
+    log.write_bytes(b"\xef\xbb\xbf" + log.read_bytes().replace(b"\n", b"\r\n"))
+    (mission / "status.json").unlink()
+    assert run_cli(["agent", "status", "materialize", "-m", slug], repo).returncode == 0
+    assert (mission / "status.json").read_bytes() == reference
+    report = parse_one_json(run_cli(["agent", "status", "validate", "-m", slug, "--json"],
+                                    repo).stdout)
+    assert report["ok"] is True
+    before = log.read_bytes()
+    moved = run_cli(["agent", "tasks", "move-task", "WP04", "--to", "planned", "--force",
+                     "--reason", "re-plan", "--actor", "ops", "-m", slug, "--json"], repo)
+    assert moved.returncode == 0, moved.stdout
+    after = log.read_bytes()
+    assert after.startswith(before) and after.endswith(b"\r\n")
+    assert after[len(before):].count(b"\r\n") == after[len(before):].count(b"\n") == 1
