@@ -183,3 +183,39 @@ def test_compound_agent_in_the_log_is_the_same_agent(initialized_repo: Path) -> 
     other = parse_one_json(run_cli(["next", "--agent", "codex", "--json"],
                                    initialized_repo).stdout)
     assert other["preview_step"]["wp_id"] != "WP01"
+
+
+def _handed_over_by_compound_agent(repo: Path) -> None:
+    """WP01 implemented and handed to review by ``claude:opus:impl-profile:implementer``."""
+    mission = make_mission(repo)
+    rows = [json.loads(line) for line in mission.events_file.read_text().splitlines()]
+    actor = "claude:opus:impl-profile:implementer"
+    for index, (frm, to) in enumerate([("planned", "claimed"), ("claimed", "in_progress"),
+                                       ("in_progress", "for_review")]):
+        rows.append(event("WP01", frm, to, f"2026-11-01T11:00:0{index}+00:00",
+                          f"01JD00000000000000000000{20 + index}", actor=actor))
+    write_log(mission.events_file, rows)
+
+
+def test_self_review_is_forbidden_for_a_compound_implementer(initialized_repo: Path) -> None:
+    """`claude:opus:<profile>:implementer` implemented WP01, so `--agent claude` reviewing
+    it is self-review (compared by tool, not by string equality)."""
+    _handed_over_by_compound_agent(initialized_repo)
+    config = initialized_repo / ".kittify" / "config.yaml"
+    config.write_text(config.read_text() + "review:\n  allow_self_review: false\n")
+    proc = run_cli(["agent", "action", "review", "WP01", "--agent", "claude", "--json"],
+                   initialized_repo)
+    refused = parse_one_json(proc.stdout)
+    assert proc.returncode == 1 and refused["error_code"] == "SELF_REVIEW_FORBIDDEN", refused
+
+
+def test_held_by_matches_a_compound_holder() -> None:
+    from spec_kitty.services.next_outcomes import held_by
+
+    snapshot = {"work_packages": {
+        "WP01": {"lane": "planned"},
+        "WP02": {"lane": "in_progress", "actor": "claude:opus:p:implementer"},
+        "WP03": {"lane": "in_review", "actor": "codex:gpt:p:reviewer"}}}
+    assert held_by(snapshot, "claude") == "WP02"
+    assert held_by(snapshot, "codex") == "WP03"
+    assert held_by(snapshot, "cursor") is None

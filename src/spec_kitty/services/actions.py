@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.next_step import WPView, next_to_implement, next_to_review, unmet_dependencies
 from spec_kitty.repo import event_log
 from spec_kitty.repo.lanes_file import lane_for_wp, read_lanes
@@ -148,7 +149,7 @@ def review(project: ProjectPaths, mission: Mission, handle: str | None,
         wp = _by_id(wps, choice[0].wp_id)
     started = claims.start_review(project, mission, wp.wp_id, agent)
     state = event_log.load_snapshot(project, mission)["work_packages"].get(wp.wp_id, {})
-    own = claims.implementer_of(state) == agent
+    own = agent_matches(claims.implementer_of(state), agent)
     step = prompts.StepContext(f"{wp.wp_id} is waiting for review",
                                reviews.pending_feedback(project, state), own)
     path, text, values = prompts.write_prompt(project, mission, "review", agent, wp, step)

@@ -135,7 +135,7 @@ def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str
             return False
         if lane != Lane.FOR_REVIEW.value:
             raise _not_startable(wp_id, lane, "reviewed")
-        if not allow_self and implementer_of(state) == agent:
+        if not allow_self and agent_matches(implementer_of(state), agent):
             raise SelfReviewForbidden(wp_id, agent)
         (at,) = events_factory.stamps_after(parsed, 1)
         record(project, mission, [events_factory.transition_row(
