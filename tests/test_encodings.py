@@ -147,3 +147,35 @@ def test_output_never_crashes_on_the_terminal_encoding(initialized_repo: Path,
         assert "Traceback" not in err and "INTERNAL_ERROR" not in err
         if args[0] != "next":
             assert "Caf" in out, args
+
+
+def test_hand_over_and_subtask_marks_fail_closed_on_an_unreadable_wp_file(
+        planned: tuple[Path, str, Path]) -> None:
+    """Moving to review checks the file's subtasks and owned files; marking an unlisted
+    subtask looks them up in every file: neither may treat a broken file as empty."""
+    repo, slug, mission_dir = planned
+    workspace = Path(implement(repo, slug, "WP01")["workspace_path"])
+    commit_work(workspace, {OWNED["WP01"]: "x = 1\n"}, "owned file")
+    wp01 = next((mission_dir / "tasks").glob("WP01-*.md"))
+    wp01.write_text("---\ntitle: [unclosed\n---\nbody\n")
+    code, refused = sk(repo, "agent", "tasks", "move-task", "WP01", "--to", "for_review",
+                       "--mission", slug)
+    assert code == 1 and refused["error_code"] == "FRONTMATTER_INVALID", refused
+    assert refused["file"] == str(wp01)
+    code, marked = sk(repo, "agent", "tasks", "mark-status", "T999", "--mission", slug)
+    assert code == 1 and marked["error_code"] == "FRONTMATTER_INVALID", marked
+    code, forced = sk(repo, "agent", "tasks", "move-task", "WP01", "--to", "for_review",
+                      "--force", "--reason", "file fixed later", "--mission", slug)
+    assert code == 0 and forced["new_lane"] == "for_review", forced
+
+
+def test_merge_fails_closed_on_an_unreadable_wp_file(approved_template: Path,
+                                                     tmp_path: Path) -> None:
+    from execution_helpers import clone_template
+
+    repo, slug, _ = clone_template(approved_template, tmp_path / "copy")
+    wp01 = next((repo / "kitty-specs" / slug / "tasks").glob("WP01-*.md"))
+    wp01.write_bytes(wp01.read_bytes().replace(b"title:", b"title: [unclosed"))
+    code, refused = sk(repo, "merge", "--mission", slug, "--dry-run")
+    assert code == 1 and refused["error_code"] == "FRONTMATTER_INVALID", refused
+    assert refused["file"] == str(wp01)

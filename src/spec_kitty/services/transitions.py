@@ -26,7 +26,7 @@ from spec_kitty.core.lanes import (
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
+from spec_kitty.repo.work_packages import WorkPackage, WorkPackageUnreadable, load_work_packages
 from spec_kitty.services import events_factory, status_health
 from spec_kitty.services.status_commit import StatusCommit, commit_message, commit_status
 
@@ -209,6 +209,10 @@ def _plan_rows(project: ProjectPaths, mission: Mission, parsed: events_factory.S
     mode = _execution_mode(req, wp)
     review_result = _review_result(req, feedback_rel)
     hops = _hops(current, target, req.force)
+    if wp is not None and wp.problem is not None and not req.force and \
+            any(dest is Lane.FOR_REVIEW for _, dest in hops):
+        # Fail closed: the hand-over checks read the file's subtasks and owned files.
+        raise WorkPackageUnreadable(mission, wp)
     problems: list[str] = []
     for source, dest in hops:
         ctx = TransitionContext(
@@ -247,7 +251,9 @@ def move_task(project: ProjectPaths, mission: Mission, req: MoveRequest) -> dict
     """Move one work package (one event per hop), store review feedback, commit.
 
     Raises :class:`TransitionRefused` (state machine), :class:`UncommittedWork` (a hand
-    over to review with uncommitted owned files), ``FEEDBACK_FILE_*`` errors.
+    over to review with uncommitted owned files), ``FEEDBACK_FILE_*`` errors, and
+    :class:`WorkPackageUnreadable` for a hand-over to review (not forced) of a WP whose file
+    cannot be read.
     """
     from spec_kitty.core.timestamps import utc_now_iso
     from spec_kitty.services import reviews
@@ -316,6 +322,9 @@ def mark_subtasks(project: ProjectPaths, mission: Mission, task_ids: list[str], 
             owner.setdefault(task, wp.wp_id)
     wp_fixed = normalize_wp_id(wp_hint) if wp_hint else None
     missing = [t for t in task_ids if wp_fixed is None and t not in owner]
+    broken = next((wp for wp in wps if wp.problem is not None), None)
+    if missing and broken is not None:
+        raise WorkPackageUnreadable(mission, broken)  # its subtasks are unknown, not none
     if missing:
         raise SpecKittyError(
             f"Subtask(s) {', '.join(missing)} are not listed in any WP's `subtasks`; "
