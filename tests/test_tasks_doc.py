@@ -177,3 +177,15 @@ def test_a_field_mentioning_depends_on_is_still_that_field() -> None:
     doc = parse_tasks_doc("## WP02: B\n**Requirement Refs**: FR-001 (depends on WP01 design)\n")
     assert doc.sections[0].requirement_refs == ["FR-001"]
     assert doc.sections[0].dependencies == [] and not doc.sections[0].has_dependency_notation
+
+
+def test_dependency_disagreements_compare_only_sections_that_state_dependencies() -> None:
+    from spec_kitty.core.tasks_doc import dependency_disagreements
+
+    doc = parse_tasks_doc("## WP01: A\n\n## WP02: B\n**Dependencies**: WP01\n\n"
+                          "## WP03: C\nDepends on WP01, WP02\n\n## WP04: D\n"
+                          "**Dependencies**: none\n")
+    found = dependency_disagreements(doc, {"WP01": ["WP09"], "WP02": ["WP01"],
+                                           "WP03": ["wp01"], "WP04": ["WP02"]})
+    assert [(d.wp_id, d.line, d.in_tasks, d.in_frontmatter) for d in found] == [
+        ("WP03", 7, ["WP01", "WP02"], ["wp01"]), ("WP04", 10, [], ["WP02"])]

@@ -104,3 +104,35 @@ def test_subtasks_only_in_tasks_md_are_a_warning_not_silence(initialized_repo: P
     assert code == 0, result
     assert any(w["code"] == "SUBTASKS_DIFFER" and "T006" in w["message"]
                for w in result["warnings"])
+
+
+def test_tasks_md_and_frontmatter_drifting_apart_after_finalize_is_a_warning_everywhere(
+        initialized_repo: Path) -> None:
+    """finalize-tasks refuses the disagreement; once finalized, a later edit is still said
+    out loud by the board (CLI and dashboard alike) and by next, naming both files."""
+    from spec_kitty.dashboard.projects import ServedProject
+    from spec_kitty.dashboard.readmodel import ProjectReader
+    from spec_kitty.repo.paths import ProjectPaths
+
+    mission_dir = plan_mission(initialized_repo)
+    slug = mission_dir.name
+    wp04 = next((mission_dir / "tasks").glob("WP04-*.md"))
+    text = wp04.read_text()
+    start = text.index("dependencies:")
+    end = text.index("\n", text.index("- WP03", start))
+    wp04.write_text(text[:start] + "dependencies: []" + text[end:])
+    line = (mission_dir / "tasks.md").read_text().splitlines().index(
+        "**Dependencies**: WP03", next(i for i, ln in enumerate(
+            (mission_dir / "tasks.md").read_text().splitlines()) if ln.startswith("## WP04"))) + 1
+    expected = (f"{mission_dir / 'tasks.md'}:{line}: tasks.md says WP04 depends on WP03, "
+                f"but {wp04} says none")
+    board = sk(initialized_repo, "agent", "tasks", "status", "--mission", slug)[1]
+    answer = sk(initialized_repo, "next", "--agent", "claude", "--mission", slug)[1]
+    dashboard = ProjectReader(ServedProject("p", ProjectPaths(initialized_repo))).board(slug)
+    for warnings in (board["warnings"], answer["warnings"], dashboard["warnings"]):
+        assert [w for w in warnings if w.startswith(expected)], warnings
+    human = run_cli(["status", "--mission", slug], initialized_repo, env={"COLUMNS": "200"})
+    assert "tasks.md says WP04 depends on WP03" in human.stderr + human.stdout
+    wp04.write_text(text)  # agreeing again: no warning
+    board = sk(initialized_repo, "agent", "tasks", "status", "--mission", slug)[1]
+    assert not [w for w in board["warnings"] if "tasks.md says" in w]

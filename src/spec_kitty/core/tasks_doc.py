@@ -22,6 +22,7 @@ Every problem carries the tasks.md line it is about.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -235,11 +236,36 @@ def parse_tasks_doc(text: str) -> TasksDoc:
     return doc
 
 
+class DependencyDisagreement(NamedTuple):
+    """A work package whose tasks.md section and frontmatter name different dependencies."""
+
+    wp_id: str
+    line: int  # the tasks.md line with the dependency notation
+    in_tasks: list[str]
+    in_frontmatter: list[str]
+
+
+def dependency_disagreements(doc: TasksDoc, declared: Mapping[str, Sequence[str]]
+                             ) -> list[DependencyDisagreement]:
+    """Work packages whose tasks.md dependencies (only sections that state them) differ
+    from ``declared`` (``{wp_id: dependencies}`` read from the WP files), in WP order."""
+    found = []
+    for section in doc.sections:
+        if not section.has_dependency_notation or section.wp_id not in declared:
+            continue
+        theirs = list(declared[section.wp_id])
+        if set(section.dependencies) != set(theirs):
+            found.append(DependencyDisagreement(
+                section.wp_id, section.dependency_line or section.line,
+                list(section.dependencies), theirs))
+    return found
+
+
 def _clean_title(rest: str, wp_id: str) -> str:
     title = rest.strip().lstrip(":-–—").strip()
     title = _TITLE_TRIM_RE.sub("", title).strip()
     return title or wp_id
 
 
-__all__ = ["REQ_ID_RE", "TasksDoc", "TasksProblem", "TasksSection", "leading_ids",
-           "parse_tasks_doc", "wp_label"]
+__all__ = ["REQ_ID_RE", "DependencyDisagreement", "TasksDoc", "TasksProblem", "TasksSection",
+           "dependency_disagreements", "leading_ids", "parse_tasks_doc", "wp_label"]

@@ -23,17 +23,20 @@ NO_MISSIONS_NEXT_STEP = ("No missions yet. Ask your agent to run /spec-kitty.spe
 
 def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
     """The board of one mission (see :func:`spec_kitty.core.board.build_board`) with its
-    identity, ``warnings`` (a missing meta.json, an unmerged log) and ``blocked``
+    identity, ``warnings`` (a missing meta.json, an unmerged log, tasks.md and a WP
+    file disagreeing on dependencies) and ``blocked``
     (``{wp_id: {reason, actor, at}}``).
 
     Raises ``EVENT_LOG_INVALID`` (file and line) when the log cannot be read and
     ``STATUS_LOG_MISSING`` when it was deleted: a board of zeros is never shown instead.
     """
+    from spec_kitty.services.plan_drift import dependency_warnings
     from spec_kitty.services.status_health import board_notes
 
     notes = board_notes(project, mission)
     snapshot = event_log.load_snapshot(project, mission)
-    board = build_board(snapshot, load_work_packages(project, mission), notes["blocked"])
+    wps = load_work_packages(project, mission)
+    board = build_board(snapshot, wps, notes["blocked"])
     figures = board["progress"]
     return {
         "mission_slug": mission.slug,
@@ -47,7 +50,7 @@ def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
         "done_count": figures["done_wps"],
         "materialized_at": snapshot["materialized_at"],
         **board,
-        "warnings": mission.warnings() + notes["warnings"],
+        "warnings": mission.warnings() + notes["warnings"] + dependency_warnings(mission, wps),
         "blocked": notes["blocked"],
     }
 

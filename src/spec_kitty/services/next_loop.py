@@ -102,12 +102,16 @@ def gather_facts(project: ProjectPaths, mission: Mission, snapshot: dict[str, An
     )
 
 
-def _warnings(mission: Mission, facts: MissionFacts) -> list[str]:
+def _warnings(mission: Mission, facts: MissionFacts, wps: list[WorkPackage]) -> list[str]:
     found = mission.warnings()
     if facts.finalized and not mission.lanes_file.exists():
         found.append(f"{mission.lanes_file} is missing (a mission from an older tool?); "
                      "implementing needs it: run `spec-kitty agent mission finalize-tasks "
                      f"--mission {mission.slug}`")
+    if facts.finalized:  # before that, finalize-tasks reports it as a problem
+        from spec_kitty.services.plan_drift import dependency_warnings
+
+        found += dependency_warnings(mission, wps)
     return found
 
 
@@ -213,7 +217,7 @@ def _answer(project: ProjectPaths, mission: Mission, agent: str | None, result: 
         "guard_failures": decision.guard_failures, "self_review": decision.self_review,
         "review_feedback": None, "progress": progress(snapshot["summary"]),
         "by_lane": snapshot["summary"], "is_query": result is None,
-        "warnings": _warnings(mission, facts), "spec_kitty_version": __version__,
+        "warnings": _warnings(mission, facts, wps), "spec_kitty_version": __version__,
     })
     if decision.wp_id:
         state = snapshot["work_packages"].get(decision.wp_id, {})
