@@ -179,3 +179,29 @@ def test_merge_fails_closed_on_an_unreadable_wp_file(approved_template: Path,
     code, refused = sk(repo, "merge", "--mission", slug, "--dry-run")
     assert code == 1 and refused["error_code"] == "FRONTMATTER_INVALID", refused
     assert refused["file"] == str(wp01)
+
+
+def test_bom_in_status_json_and_review_feedback(initialized_repo: Path) -> None:
+    """status.json saved with a BOM (and CRLF) is not SNAPSHOT_DRIFT; a feedback file's BOM
+    is not part of the stored feedback; a non-UTF-8 feedback file is named."""
+    mission = make_mission(initialized_repo)
+    assert run_cli(["agent", "status", "materialize", "--json"], initialized_repo).returncode == 0
+    snapshot = mission.snapshot_file
+    snapshot.write_bytes(BOM + snapshot.read_bytes().replace(b"\n", b"\r\n"))
+    proc = run_cli(["agent", "status", "validate", "--json"], initialized_repo)
+    report = parse_one_json(proc.stdout)
+    assert proc.returncode == 0 and report["ok"] is True, report
+    feedback = initialized_repo / "feedback.md"
+    feedback.write_bytes(BOM + "Tests fail on Windows\r\n".encode())
+    code, moved = sk(initialized_repo, "agent", "tasks", "move-task", "WP01", "--to", "blocked",
+                     "--force", "--review-feedback-file", str(feedback))
+    assert code == 0, moved
+    stored = (initialized_repo / moved["feedback_path"]).read_bytes()
+    assert BOM not in stored and b"Tests fail on Windows" in stored
+    timeline = sk(initialized_repo, "agent", "tasks", "status")[1]
+    assert timeline["blocked"]["WP01"]["reason"].endswith("Tests fail on Windows")
+    feedback.write_bytes(b"caf\xe9\n")
+    code, refused = sk(initialized_repo, "agent", "tasks", "move-task", "WP02", "--to",
+                       "blocked", "--force", "--review-feedback-file", str(feedback))
+    assert code == 1 and refused["error_code"] == "FEEDBACK_FILE_UNREADABLE"
+    assert "feedback.md:1: not UTF-8" in refused["error"]
