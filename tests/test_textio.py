@@ -82,3 +82,53 @@ def test_a_crlf_file_stays_crlf_when_frontmatter_is_rewritten() -> None:
     text = frontmatter.dump(meta, body)
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
     assert dict(frontmatter.load(text)[0]) == {"title": "A", "dependencies": ["WP01"]}
+
+
+# --- output: any payload on any stdout encoding ---------------------------------------------
+
+ENCODINGS = st.sampled_from(["utf-8", "cp1252", "ascii", "latin-1", "cp437", "shift_jis",
+                             "utf-16", "koi8-r"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(WORDS, st.dictionaries(WORDS, WORDS, max_size=3), ENCODINGS)
+def test_emit_json_is_valid_json_on_any_stdout_encoding(title: str, extra: dict[str, str],
+                                                        encoding: str) -> None:
+    import io
+    import sys
+
+    from spec_kitty.cli import output
+
+    payload = {"title": title, **extra}
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="\n")
+    saved = sys.stdout
+    sys.stdout = stream
+    try:
+        output.emit_json(payload)
+    finally:
+        sys.stdout = saved
+    text = raw.getvalue().decode(encoding)
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert json.loads(text) == payload
+
+
+@settings(max_examples=200, deadline=None)
+@given(WORDS, ENCODINGS)
+def test_text_for_people_degrades_instead_of_raising(text: str, encoding: str) -> None:
+    import io
+    import sys
+
+    from spec_kitty.cli import output
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict")
+    saved = sys.stdout
+    sys.stdout = stream
+    try:
+        output.write_text(text)
+    finally:
+        sys.stdout = saved
+    shown = raw.getvalue().decode(encoding)
+    assert len(shown) == len(text)  # one character per character: ? where it cannot
+    assert all(a == b or b == "?" for a, b in zip(text, shown, strict=True))
