@@ -153,7 +153,9 @@
 
   function renderBoard(board) {
     renderHeader(board);
-    $("board-problems").replaceChildren(...board.problems.map((p) => el("li", { text: p })));
+    // Warnings (a missing meta.json, tasks.md disagreeing with a WP file) as the CLI shows them.
+    const notes = [...(board.warnings || []), ...board.problems];
+    $("board-problems").replaceChildren(...notes.map((p) => el("li", { text: p })));
     const cardsById = Object.fromEntries(board.work_packages.map((card) => [card.id, card]));
     const columns = board.columns.map((column) => {
       const grouped = column.lanes.length > 1;
