@@ -132,3 +132,34 @@ def test_text_for_people_degrades_instead_of_raising(text: str, encoding: str) -
     shown = raw.getvalue().decode(encoding)
     assert len(shown) == len(text)  # one character per character: ? where it cannot
     assert all(a == b or b == "?" for a, b in zip(text, shown, strict=True))
+
+
+# --- frontmatter subtasks: every spelling real missions use, through real YAML ---------------
+
+SUBTASK_FORMS = st.sampled_from(["plain", "quoted", "titled", "one_key", "flow_map",
+                                 "block_map"])
+
+
+def _subtask_yaml(number: int, form: str, title: str) -> str:
+    task = f"T{number:03d}"
+    quoted = json.dumps(f"{task}: {title}")
+    return {"plain": f"  - {task}\n", "quoted": f"  - {quoted}\n",
+            "titled": f"  - {task} - step {number}\n",
+            "one_key": f"  - {task}: {json.dumps(title)}\n",
+            "flow_map": f"  - {{id: {task}, title: {json.dumps(title)}, status: planned}}\n",
+            "block_map": f"  - id: {task}\n    title: {json.dumps(title)}\n"}[form]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 999), SUBTASK_FORMS, WORDS), min_size=1, max_size=8,
+                unique_by=lambda item: item[0]), st.booleans())
+def test_subtasks_read_the_same_in_every_frontmatter_spelling(
+        items: list[tuple[int, str, str]], bom: bool) -> None:
+    from spec_kitty.core import ids
+
+    text = "---\ntitle: WP\nsubtasks:\n" + "".join(
+        _subtask_yaml(number, form, title) for number, form, title in items) + "---\nbody\n"
+    meta, _ = frontmatter.load(textio.decode((BOM if bom else b"") + text.encode()))
+    parsed = ids.parse_subtasks(meta["subtasks"])
+    assert parsed.ids == [f"T{number:03d}" for number, _, _ in items]
+    assert parsed.invalid == []

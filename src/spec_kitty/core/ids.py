@@ -31,6 +31,8 @@ REQ_ID_PATTERN = r"(?:FR|NFR|C)-\d{3,}[a-z]?"
 # Something that looks like it wants to be a requirement id (for shape errors).
 REQ_LIKE_RE = re.compile(r"^\s*(?:FR|NFR|C)\b", re.IGNORECASE)
 TASK_ID_RE = re.compile(r"^T\d{3,}$")
+# A subtask id leading a string: "T001", "T001: Create models", "T001 - Create models".
+_TASK_LEAD_RE = re.compile(r"^(T\d{3,})(?:$|\s*[:.\-–—]\s|\s)")
 _LIST_SPLIT_RE = re.compile(r"[,;\s]+")
 _EMPTY_WORDS = frozenset({"", "none", "n/a", "na", "-", "—", "–", "[]", "null", "~"})
 
@@ -139,8 +141,9 @@ def normalize_requirement_id(value: object) -> str | None:
 def parse_subtasks(value: Any) -> IdList:
     """Subtask ids from frontmatter ``subtasks``: strings or mappings with an ``id``.
 
-    Real missions write both ``- T001`` and ``- {id: T001, title: …, status: planned}``.
-    An item without a readable ``T###`` id is reported in ``invalid``, never dropped.
+    Real missions write ``- T001``, ``- "T001: title"``, ``- T001: title`` (a one-key
+    mapping) and ``- {id: T001, title: …, status: planned}``. An item without a readable
+    ``T###`` id is reported in ``invalid``, never dropped.
     """
     if isinstance(value, Mapping):  # {T001: "title", T002: ...}
         value = [{"id": key} for key in value]
@@ -150,14 +153,25 @@ def parse_subtasks(value: Any) -> IdList:
     ids: list[str] = []
     invalid: list[str] = []
     for item in items:
-        raw = item.get("id", item.get("task_id")) if isinstance(item, Mapping) else item
-        text = str(raw).strip() if raw is not None else ""
-        if TASK_ID_RE.match(text):
-            if text not in ids:
-                ids.append(text)
-        else:
+        task_id = _subtask_id(item)
+        if task_id is None:
             invalid.append(str(item))
+        elif task_id not in ids:
+            ids.append(task_id)
     return IdList(ids, invalid)
+
+
+def _subtask_id(item: Any) -> str | None:
+    """``T001`` from ``T001``, ``"T001: Create models"``, ``{id: T001, ...}`` or the
+    one-key mapping YAML makes of ``- T001: Create models``; None otherwise."""
+    if isinstance(item, Mapping):
+        raw = item.get("id", item.get("task_id"))
+        if raw is None and len(item) == 1:
+            raw = next(iter(item))
+    else:
+        raw = item
+    match = _TASK_LEAD_RE.match(str(raw).strip()) if raw is not None else None
+    return match.group(1) if match else None
 
 
 def agent_tool(recorded: Any) -> str | None:
