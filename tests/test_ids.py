@@ -84,6 +84,27 @@ def test_requirement_ids_with_and_without_suffix(prefix: str, number: int, suffi
     assert ids.normalize_requirement_id(f"{prefix}-{number % 100}") is None or number >= 100
 
 
+@settings(max_examples=300)
+@given(st.sampled_from(["FR", "NFR", "C"]), st.integers(1, 99999),
+       st.sampled_from(["", "a", "A", "b", "Z"]), st.sampled_from(["table", "bullet"]),
+       st.booleans())
+def test_a_requirement_spec_defines_is_the_one_a_wp_refers_to(
+        prefix: str, number: int, suffix: str, form: str, swap_case: bool) -> None:
+    """spec.md's row and a WP's requirement_refs meet however the suffix is cased: a row
+    that exists is never "not defined" (and never an invalid shape)."""
+    from spec_kitty.core import documents
+
+    written = f"{prefix}-{number:03d}{suffix}"
+    row = {"table": f"| {written} | Export as CSV | US1 |", "bullet": f"- {written}: Export"}[form]
+    spec = f"# Spec\n\n| ID | Title | Story |\n|---|---|---|\n{row}\n\nSee {written}.\n"
+    ref = written.swapcase() if swap_case and suffix else written
+    canonical = ids.normalize_requirement_id(ref)
+    assert canonical == f"{prefix}-{number:03d}{suffix.lower()}"
+    assert [r.req_id for r in documents.defined_requirements(spec)] == [canonical]
+    assert documents.malformed_requirement_rows(spec) == []
+    assert set(documents.mentioned_requirement_ids(spec)) == {canonical}
+
+
 @pytest.mark.parametrize(("recorded", "agent", "matches"), [
     ("claude", "claude", True),
     ("claude:opus:reviewer-profile:implementer", "claude", True),

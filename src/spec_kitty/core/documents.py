@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from spec_kitty.core.ids import REQ_ID_PATTERN
+from spec_kitty.core.ids import REQ_ID_PATTERN, normalize_requirement_id
 
 # FR-001, NFR-002, C-003, and sub-requirements with a letter suffix (FR-003a).
 REQ_ID = REQ_ID_PATTERN
@@ -48,7 +48,8 @@ class Requirement:
 
 
 def defined_requirements(spec_text: str) -> list[Requirement]:
-    """Requirements defined by a table row ``| FR-001 | Title |`` or a bullet ``- FR-001: ...``."""
+    """Requirements defined by a table row ``| FR-001 | Title |`` or a bullet ``- FR-001: ...``
+    (ids normalised: ``FR-003A`` defines ``FR-003a``)."""
     found: dict[str, Requirement] = {}
     for lineno, line in enumerate(spec_text.splitlines(), 1):
         match = _TABLE_ROW_RE.match(line)
@@ -60,7 +61,8 @@ def defined_requirements(spec_text: str) -> list[Requirement]:
             if not match:
                 continue
             title = match.group(2)
-        found.setdefault(match.group(1), Requirement(match.group(1), title, lineno))
+        req_id = normalize_requirement_id(match.group(1)) or match.group(1)
+        found.setdefault(req_id, Requirement(req_id, title, lineno))
     return list(found.values())
 
 
@@ -83,7 +85,7 @@ def mentioned_requirement_ids(text: str) -> dict[str, int]:
     seen: dict[str, int] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         for req_id in REQ_ID_RE.findall(line):
-            seen.setdefault(req_id, lineno)
+            seen.setdefault(normalize_requirement_id(req_id) or req_id, lineno)
     return seen
 
 

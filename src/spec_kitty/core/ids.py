@@ -26,8 +26,9 @@ from spec_kitty.core.errors import SpecKittyError
 _WP_RE = re.compile(r"^\s*wp[\s_-]?0*(\d+)\s*$", re.IGNORECASE)
 WP_TOKEN = r"WP[\s_-]?\d+"
 _REQ_RE = re.compile(r"^\s*(FR|NFR|C)-(\d{3,})([A-Za-z]?)\s*$", re.IGNORECASE)
-# A requirement id anywhere in text; the letter suffix is optional (FR-003, FR-003a).
-REQ_ID_PATTERN = r"(?:FR|NFR|C)-\d{3,}[a-z]?"
+# A requirement id anywhere in text; the letter suffix is optional (FR-003, FR-003a) and
+# read in either case (FR-003A is FR-003a: :func:`normalize_requirement_id`).
+REQ_ID_PATTERN = r"(?:FR|NFR|C)-\d{3,}[a-zA-Z]?"
 # Something that looks like it wants to be a requirement id (for shape errors).
 REQ_LIKE_RE = re.compile(r"^\s*(?:FR|NFR|C)\b", re.IGNORECASE)
 TASK_ID_RE = re.compile(r"^T\d{3,}$")

@@ -34,7 +34,7 @@ PACKET_KEYS = ("packet_version", "requirement_ids")
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-_REQUIREMENT_ID = re.compile(r"\b(FR|NFR|C)-(\d+)\b")
+_REQUIREMENT_ID = re.compile(r"\b(FR|NFR|C)-(\d+[a-z]?)\b")  # FR-003a: a sub-requirement
 _HEADER_RE = re.compile(
     r"\A<!-- spec-kitty intake: source=(?P<source>.*) ingested_at=(?P<at>\S+) -->\n"
     r"<!-- brief_hash: (?P<hash>[0-9a-f]{64}) -->\n\n",
