@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from spec_kitty.core import ids
 from spec_kitty.core.errors import SpecKittyError
+from test_reducer import event_rows
 
 from helpers import parse_one_json, run_cli
 from missions_fixture import event, make_mission, write_log
@@ -240,3 +241,43 @@ def test_held_by_matches_a_compound_holder() -> None:
     assert held_by(snapshot, "claude") == "WP02"
     assert held_by(snapshot, "codex") == "WP03"
     assert held_by(snapshot, "cursor") is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_log_folds_the_same_however_its_rows_spell_wp_ids(data: st.DataObject) -> None:
+    """Events are one of the places ids are read: `WP1`, `wp01`, `WP001` rows are WP01's,
+    on the parsing path and on the reducer's shortcut for rows it has seen before."""
+    import os
+    import tempfile
+
+    from spec_kitty.core.events import parse_log_strict
+    from spec_kitty.core.reducer import reduce_log
+    from spec_kitty.repo import log_stream
+
+    rows = data.draw(event_rows())
+    spelled = []
+    for row in rows:
+        number = int(row["wp_id"][2:])
+        spelling = data.draw(st.sampled_from([f"WP{number}", f"wp{number:02d}",
+                                              f"WP{number:03d}", row["wp_id"]]))
+        spelled.append({**row, "wp_id": spelling})
+
+    def encode(items: list[dict]) -> bytes:
+        return "".join(json.dumps(r, sort_keys=True) + "\n" for r in items).encode()
+
+    def streamed(raw: bytes) -> dict:
+        with tempfile.NamedTemporaryFile() as handle:
+            handle.write(raw)
+            handle.flush()
+            fd = os.open(handle.name, os.O_RDONLY)
+            try:
+                result = log_stream.stream_fold(fd)
+            finally:
+                os.close(fd)
+        assert result.problems == []
+        return result.fold.snapshot(fallback_slug="m")
+
+    want = reduce_log(parse_log_strict(encode(rows), "canonical"), mission_slug="m")
+    assert reduce_log(parse_log_strict(encode(spelled), "spelled"), mission_slug="m") == want
+    assert streamed(encode(spelled)) == want
