@@ -172,6 +172,7 @@ def test_documents_render_as_safe_html_or_raw_markdown(shared: TestClient) -> No
     assert wp["file"] == "tasks/WP02-wp02.md"
     assert "dependencies: [WP01]" in wp["frontmatter"]
     assert wp["html"].startswith("<h1>WP02: CLI commands</h1>")
+    assert client.get(f"/api/missions/{SLUG}/artifacts/wp2").json() == wp  # one WP id shape
     listing = client.get(f"/api/missions/{SLUG}/artifacts").json()["artifacts"]
     assert [a["name"] for a in listing] == ["spec", "plan", "WP01", "WP02", "WP03"]
 

@@ -12,13 +12,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from spec_kitty.core.ids import canonical_wp_id
 from spec_kitty.dashboard.errors import ArtifactNotFound, ArtifactUnreadable
 from spec_kitty.dashboard.readmodel import DOCUMENTS
 from spec_kitty.repo import frontmatter
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.work_packages import wp_files, wp_id_of_file
 
-WP_NAME_RE = re.compile(r"^WP\d+$")
 MAX_ARTIFACT_BYTES = 2_000_000
 FORMATS = ("html", "markdown")
 
@@ -39,9 +39,10 @@ def _locate(mission: Mission, name: str) -> Path | None:
     if name in DOCUMENTS:
         path = mission.path / DOCUMENTS[name]
         return path if path.is_file() else None
-    if WP_NAME_RE.match(name):
+    wp_id = canonical_wp_id(name)  # wp1, WP001: the same WP01 as everywhere
+    if wp_id is not None:
         for path in wp_files(mission):
-            if wp_id_of_file(path.name) == name:
+            if wp_id_of_file(path.name) == wp_id:
                 return path
     return None
 
@@ -83,8 +84,9 @@ def artifact(mission: Mission, name: str, fmt: str = "html") -> dict[str, Any]:
     if path is None:
         raise ArtifactNotFound(mission.slug, name, [a["name"] for a in available(mission)])
     text = _read(mission, path)
-    meta_yaml, body = frontmatter.split(text) if WP_NAME_RE.match(name) else (None, text)
-    result: dict[str, Any] = {"mission": mission.slug, "name": name,
+    wp_id = canonical_wp_id(name)
+    meta_yaml, body = frontmatter.split(text) if wp_id else (None, text)
+    result: dict[str, Any] = {"mission": mission.slug, "name": wp_id or name,
                               "file": str(path.relative_to(mission.path)),
                               "format": fmt, "frontmatter": meta_yaml}
     if fmt == "markdown":
