@@ -76,6 +76,11 @@ def test_cli_and_dashboard_show_the_same_lanes_cards_and_event_count(project: Pa
     assert dash["columns"] == cli["columns"]
     assert dash["work_packages"] == cli["work_packages"]
     assert dash["by_lane"] == cli["by_lane"] and dash["progress"] == cli["progress"]
+    assert dash["problems"] == cli["problems"] and dash["warnings"] == cli["warnings"]
+    (project / "kitty-specs" / SLUG / "meta.json").unlink()  # a warning both must show
+    cli = parse_one_json(run_cli(["agent", "tasks", "status", "--json"], project).stdout)
+    dash = reader.board(SLUG)
+    assert cli["warnings"] and dash["warnings"] == cli["warnings"]
     timeline = reader.timeline(SLUG)
     assert cli["event_count"] == dash["event_count"] == timeline["event_count"] == 6
     assert timeline["annotation_count"] == 1 and timeline["total"] == 7

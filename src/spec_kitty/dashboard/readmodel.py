@@ -128,14 +128,14 @@ class ProjectReader:
     def board(self, handle: str) -> dict[str, Any]:
         """The kanban of one mission: :func:`spec_kitty.core.board.build_board` (the same
         model the CLI renders) plus the project and the mission's identity."""
-        from spec_kitty.services.plan_drift import dependency_warnings
+        from spec_kitty.services.board import board_warnings
 
         mission = self.select(handle)
         snapshot = self.snapshot(mission)
         wps = self.work_packages(mission)
         board = build_board(snapshot, wps, self._blocked_reasons(mission, snapshot))
         return {"project": self.project.key, "mission": identity(mission), **board,
-                "warnings": mission.warnings() + dependency_warnings(mission, wps)}
+                "warnings": board_warnings(self.project.paths, mission, wps)}
 
     def _blocked_reasons(self, mission: Mission, snapshot: dict[str, Any]
                          ) -> dict[str, dict[str, Any]]:

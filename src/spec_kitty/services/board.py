@@ -7,6 +7,7 @@ identity.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from spec_kitty.core.board import build_board, summary_row
@@ -15,10 +16,25 @@ from spec_kitty.core.progress import WEIGHTED_NOTE
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission, list_missions, select_mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.repo.work_packages import load_work_packages
+from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
 
 NO_MISSIONS_NEXT_STEP = ("No missions yet. Ask your agent to run /spec-kitty.specify, or "
                          "create one yourself: spec-kitty agent mission create <slug> --json")
+
+
+def board_warnings(project: ProjectPaths, mission: Mission, wps: Sequence[WorkPackage],
+                   unmerged: str | None = None) -> list[str]:
+    """Every warning shown with a mission's board, by the CLI and the dashboard alike: a
+    missing meta.json, a log git lists as unmerged (``unmerged`` when the caller already
+    asked git), tasks.md and a WP file naming different dependencies."""
+    from spec_kitty.services.plan_drift import dependency_warnings
+    from spec_kitty.services.status_health import unmerged_warning
+
+    found = mission.warnings()
+    unmerged = unmerged or unmerged_warning(project, mission)
+    if unmerged:
+        found.append(unmerged)
+    return found + dependency_warnings(mission, wps)
 
 
 def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
@@ -30,7 +46,6 @@ def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
     Raises ``EVENT_LOG_INVALID`` (file and line) when the log cannot be read and
     ``STATUS_LOG_MISSING`` when it was deleted: a board of zeros is never shown instead.
     """
-    from spec_kitty.services.plan_drift import dependency_warnings
     from spec_kitty.services.status_health import board_notes
 
     notes = board_notes(project, mission)
@@ -50,7 +65,7 @@ def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
         "done_count": figures["done_wps"],
         "materialized_at": snapshot["materialized_at"],
         **board,
-        "warnings": mission.warnings() + notes["warnings"] + dependency_warnings(mission, wps),
+        "warnings": board_warnings(project, mission, wps, *notes["warnings"][:1]),
         "blocked": notes["blocked"],
     }
 
