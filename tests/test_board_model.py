@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from spec_kitty.core.board import COLUMNS, build_board
 from spec_kitty.core.progress import WEIGHTED_NOTE
@@ -133,3 +135,42 @@ def test_an_empty_project_exits_0_and_says_what_to_do(initialized_repo: Path) ->
     assert proc.returncode == 0 and "agent mission create" in proc.stdout
     data = parse_one_json(run_cli(["status", "--json"], initialized_repo).stdout)
     assert data["count"] == 0 and "spec-kitty agent mission create" in data["next_step"]
+
+
+TITLE_WORDS = st.text(alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyzÉé")),
+                      min_size=1, max_size=18)
+LANES = ["planned", "claimed", "in_progress", "for_review", "in_review", "approved", "done",
+         "blocked", "canceled"]
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cards=st.lists(st.tuples(st.lists(TITLE_WORDS, min_size=1, max_size=6),
+                                st.sampled_from(LANES)), min_size=1, max_size=12),
+       width=st.integers(40, 200),
+       slug=st.text(alphabet="abcdefghij-", min_size=30, max_size=90))
+def test_any_board_at_any_width_keeps_words_and_the_slug_whole(
+        cards: list[tuple[list[str], str]], width: int, slug: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from spec_kitty.cli import render_board
+
+    wps = [WorkPackage(f"WP{n:02d}", f"tasks/WP{n:02d}.md", " ".join(words))
+           for n, (words, _) in enumerate(cards, 1)]
+    board = {**build_board(_snapshot({wp.wp_id: lane for wp, (_, lane) in zip(wps, cards,
+                                                                           strict=True)}),
+                           wps),
+             "friendly_name": "Mission", "mission_slug": slug}
+    out = io.StringIO()
+    monkeypatch.setattr(render_board, "console",
+                        lambda: Console(file=out, width=width, highlight=False, soft_wrap=True,
+                                        color_system=None))
+    monkeypatch.setattr(render_board, "warn", lambda message: None)
+    render_board.render_board(board)
+    text = out.getvalue()
+    assert f"mission: {slug}" in text.splitlines()
+    assert all(len(line) <= width for line in text.splitlines() if line[:1] in "┏┃┡│├└┌╭")
+    _assert_whole_words(text, [word for words, _ in cards for word in words])

@@ -82,13 +82,16 @@ def _table(board: dict[str, Any], columns: list[dict[str, Any]], width: int) -> 
                         for i in c["wp_ids"]] for c in columns}
     minimum = {c["key"]: max(_longest_word([*texts[c["key"]], f"{c['label']} ({c['count']})"]),
                              6) for c in columns}
-    if sum(minimum.values()) + 3 * len(columns) + 1 > width:
+    room = width - 3 * len(columns) - 1  # each column: 2 padding + 1 border; 1 more border
+    if sum(minimum.values()) > room:
         return None
-    table = Table(show_lines=True, expand=True, safe_box=True)
-    for column in columns:
-        table.add_column(f"{column['label']} ({column['count']})", ratio=1,
-                         min_width=minimum[column["key"]], style=STYLES.get(column["key"]),
-                         overflow="fold")
+    # Explicit widths: rich's ratio columns ignore min_width and would break a long word.
+    spare, extra = divmod(room - sum(minimum.values()), len(columns))
+    table = Table(show_lines=True, safe_box=True)
+    for index, column in enumerate(columns):
+        table.add_column(f"{column['label']} ({column['count']})",
+                         width=minimum[column["key"]] + spare + (index < extra),
+                         style=STYLES.get(column["key"]), overflow="fold")
     depth = max((len(texts[c["key"]]) for c in columns), default=0)
     for row in range(depth):
         table.add_row(*[escape(texts[c["key"]][row]) if row < len(texts[c["key"]]) else ""
