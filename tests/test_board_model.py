@@ -174,3 +174,23 @@ def test_any_board_at_any_width_keeps_words_and_the_slug_whole(
     assert f"mission: {slug}" in text.splitlines()
     assert all(len(line) <= width for line in text.splitlines() if line[:1] in "┏┃┡│├└┌╭")
     _assert_whole_words(text, [word for words, _ in cards for word in words])
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(st.text(alphabet="abcdefgh-0123", min_size=1, max_size=70),
+                               st.lists(st.sampled_from(LANES), max_size=8), TITLE_WORDS),
+                     min_size=1, max_size=10, unique_by=lambda row: row[0]),
+       width=st.integers(40, 200))
+def test_the_all_missions_summary_never_cuts_a_slug(rows: list[tuple[str, list[str], str]],
+                                                    width: int) -> None:
+    from spec_kitty.cli.render_board import summary_text
+    from spec_kitty.core.board import summary_row
+
+    summary = {"missions": [{"mission_slug": slug, "friendly_name": name,
+                             **summary_row(_snapshot({f"WP{n:02d}": lane
+                                                      for n, lane in enumerate(lanes, 1)}))}
+                            for slug, lanes, name in rows],
+               "weighted_note": WEIGHTED_NOTE}
+    lines = summary_text(summary, width).splitlines()
+    for slug, _, _ in rows:
+        assert any(line.split("  ")[0].rstrip() == slug for line in lines), (slug, lines)

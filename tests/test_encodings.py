@@ -192,7 +192,7 @@ def test_bom_in_status_json_and_review_feedback(initialized_repo: Path) -> None:
     report = parse_one_json(proc.stdout)
     assert proc.returncode == 0 and report["ok"] is True, report
     feedback = initialized_repo / "feedback.md"
-    feedback.write_bytes(BOM + "Tests fail on Windows\r\n".encode())
+    feedback.write_bytes(BOM + b"Tests fail on Windows\r\n")
     code, moved = sk(initialized_repo, "agent", "tasks", "move-task", "WP01", "--to", "blocked",
                      "--force", "--review-feedback-file", str(feedback))
     assert code == 0, moved
