@@ -27,7 +27,6 @@ def board_warnings(project: ProjectPaths, mission: Mission, wps: Sequence[WorkPa
     """Every warning shown with a mission's board, by the CLI and the dashboard alike: a
     missing meta.json, a log git lists as unmerged (``unmerged`` when the caller already
     asked git), tasks.md and a WP file naming different dependencies."""
-    from spec_kitty.services.plan_drift import dependency_warnings
     from spec_kitty.services.status_health import unmerged_warning
 
     found = mission.warnings()
@@ -35,6 +34,33 @@ def board_warnings(project: ProjectPaths, mission: Mission, wps: Sequence[WorkPa
     if unmerged:
         found.append(unmerged)
     return found + dependency_warnings(mission, wps)
+
+
+# finalize-tasks refuses tasks.md and a WP file naming different dependencies
+# (DEPENDENCY_CONFLICT), but they can drift apart afterwards (a hand edit, a mission
+# finalized by an older tool); implement gates on the WP file, so a work package could
+# start before the code tasks.md says it needs: boards and `next` say so.
+def dependency_warnings(mission: Mission, wps: Sequence[WorkPackage]) -> list[str]:
+    """One message per work package whose tasks.md dependencies differ from its file's
+    (unreadable WP files are left out: they are reported, and refused, by name)."""
+    from spec_kitty.core.tasks_doc import dependency_disagreements, parse_tasks_doc
+    from spec_kitty.repo.textio import read_text_if_exists
+
+    path = mission.path / "tasks.md"
+    try:
+        text = read_text_if_exists(path)
+    except SpecKittyError as exc:
+        return [f"{exc.message} (its dependencies were not compared with the WP files)"]
+    if text is None:
+        return []
+    files = {wp.wp_id: wp for wp in wps if wp.problem is None}
+    declared = {wp_id: wp.dependencies for wp_id, wp in files.items()}
+    return [
+        f"{path}:{d.line}: tasks.md says {d.wp_id} depends on {', '.join(d.in_tasks) or 'none'}"
+        f", but {mission.path / files[d.wp_id].file} says "
+        f"{', '.join(d.in_frontmatter) or 'none'}; implement follows the WP file, so make "
+        "them agree"
+        for d in dependency_disagreements(parse_tasks_doc(text), declared)]
 
 
 def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:

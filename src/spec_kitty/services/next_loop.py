@@ -109,7 +109,7 @@ def _warnings(mission: Mission, facts: MissionFacts, wps: list[WorkPackage]) -> 
                      "implementing needs it: run `spec-kitty agent mission finalize-tasks "
                      f"--mission {mission.slug}`")
     if facts.finalized:  # before that, finalize-tasks reports it as a problem
-        from spec_kitty.services.plan_drift import dependency_warnings
+        from spec_kitty.services.board import dependency_warnings
 
         found += dependency_warnings(mission, wps)
     return found
