@@ -94,8 +94,9 @@ def test_a_charter_that_is_not_utf8_is_reported_by_name(chartered_repo: Path) ->
     (chartered_repo / CHARTER).write_bytes(b"# Charter\n\xff\xfe broken\n")
     for args in (("show",), ("context", "--action", "plan")):
         payload = _json(chartered_repo, *args, expect=1)
-        assert payload["error_code"] == "CHARTER_UNREADABLE"
+        assert payload["error_code"] == "FILE_NOT_UTF8"
         assert str(chartered_repo / CHARTER) in payload["error"]
+        assert payload["file"] == str(chartered_repo / CHARTER) and payload["line"] == 2
 
 
 # --- context ---------------------------------------------------------------------

@@ -111,15 +111,19 @@ def test_board_groups_cards_into_columns_with_details(shared: TestClient) -> Non
     keys = [column["key"] for column in board["columns"]]
     assert keys == ["planned", "in_progress", "review", "approved", "done", "blocked",
                     "canceled"]
-    cards = {c["id"]: (column["key"], c) for column in board["columns"] for c in column["cards"]}
+    by_id = {card["id"]: card for card in board["work_packages"]}
+    cards = {wp: (column["key"], by_id[wp]) for column in board["columns"]
+             for wp in column["wp_ids"]}
+    assert [column["count"] for column in board["columns"]] == [1, 1, 0, 0, 1, 0, 0]
     assert cards["WP01"][0] == "done" and cards["WP02"][0] == "in_progress"
     assert cards["WP03"][0] == "planned"
     wp01, wp02 = cards["WP01"][1], cards["WP02"][1]
     assert wp01["title"] == "Storage layer"
     assert (wp01["subtasks_done"], wp01["subtasks_total"]) == (1, 2)
     assert wp02["lane"] == "claimed" and wp02["actor"] == "claude"
-    assert wp02["dependencies"] == [{"id": "WP01", "lane": "done", "satisfied": True}]
+    assert wp02["dependencies"] == ["WP01"] and wp02["dependency_lanes"] == {"WP01": "done"}
     assert wp02["blocked_by"] == []
+    assert "weighted" in board["progress"]["weighted_note"]
     assert wp01["force_count"] == 1
     assert board["progress"]["done_wps"] == 1
 
@@ -168,6 +172,7 @@ def test_documents_render_as_safe_html_or_raw_markdown(shared: TestClient) -> No
     assert wp["file"] == "tasks/WP02-wp02.md"
     assert "dependencies: [WP01]" in wp["frontmatter"]
     assert wp["html"].startswith("<h1>WP02: CLI commands</h1>")
+    assert client.get(f"/api/missions/{SLUG}/artifacts/wp2").json() == wp  # one WP id shape
     listing = client.get(f"/api/missions/{SLUG}/artifacts").json()["artifacts"]
     assert [a["name"] for a in listing] == ["spec", "plan", "WP01", "WP02", "WP03"]
 

@@ -130,3 +130,15 @@ def test_the_page_falls_back_to_polling_when_events_cannot_stream(
     page.wait_for_selector('[data-column="in_progress"] [data-wp="WP02"]', timeout=60_000)
     assert page.evaluate("window.__sameDocument") is True
     assert page.inner_text("#connection") == "polling"
+
+
+def test_the_board_shows_the_same_warnings_as_the_cli(dashboard_url: tuple[Path, str],
+                                                      page: Page) -> None:
+    repo, url = dashboard_url
+    (repo / "kitty-specs" / SLUG / "meta.json").unlink()
+    cli = parse_one_json(run_cli(["agent", "tasks", "status", "--json"], repo).stdout)
+    assert cli["warnings"] and "meta.json is missing" in cli["warnings"][0]
+    page.goto(url)
+    page.wait_for_selector("#board-problems li", timeout=10_000)
+    shown = page.locator("#board-problems li").all_text_contents()
+    assert cli["warnings"][0] in shown

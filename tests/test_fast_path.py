@@ -151,3 +151,51 @@ def test_non_ascii_titles_give_the_same_bytes_either_way_on_any_stdout_encoding(
     if encoding == "utf-8":  # other stdout encodings are issue 10's (cli/output.py)
         titles = [wp["title"] for wp in answers[0]["work_packages"]]
         assert titles == ["Café-✓ ünïcode", "日本"] and answers[1]["kind"] == "query"
+
+
+@pytest.fixture(scope="module")
+def odd_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Missions whose files the readers must read right (issue 10), one per shape."""
+    root = tmp_path_factory.mktemp("fast-odd") / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / ".kittify").mkdir()
+    (root / ".kittify" / "config.yaml").write_text("agents:\n  available: [claude]\n")
+    no_meta = make_mission(root, slug="nometa-01JNOMET", mission_id="01JNOMET" + "0" * 18)
+    (no_meta.path / "meta.json").unlink()
+    cafe = make_mission(root, slug="cafe-01JCAFE0", mission_id="01JCAFE0" + "0" * 18,
+                        wps={"WP01": {"title": "Café-✓"}})
+    bom = cafe.path / "tasks" / "WP01-wp01.md"
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes())
+    broken = make_mission(root, slug="broken-01JBROKN", mission_id="01JBROKN" + "0" * 18)
+    (broken.path / "tasks" / "WP02-wp02.md").write_text(
+        "---\nwork_package_id: WP02\ndependencies: [WP01\n---\n# WP02\n")
+    return root
+
+
+ODD_CASES = {
+    "status no meta.json": [*STATUS, "-m", "nometa", "--json"],
+    "next no meta.json": ["next", "--agent", "claude", "-m", "nometa", "--json"],
+    "status BOM and non-ASCII": [*STATUS, "-m", "cafe", "--json"],
+    "next BOM and non-ASCII": ["next", "--agent", "claude", "-m", "cafe", "--json"],
+    "status unparseable WP": [*STATUS, "-m", "broken", "--json"],
+    "next unparseable WP": ["next", "--agent", "claude", "-m", "broken", "--json"],
+    "next compound agent": ["next", "--agent", "claude:opus:default:implementer",
+                            "-m", "cafe", "--json"],
+}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+@pytest.mark.parametrize("case", list(ODD_CASES))
+def test_fast_path_reads_odd_files_like_typer(odd_project: Path, case: str,
+                                              encoding: str) -> None:
+    env = {"COLUMNS": "120", "PYTHONIOENCODING": encoding}
+    fast = run_cli(ODD_CASES[case], odd_project, env=env)
+    slow = run_cli(ODD_CASES[case], odd_project,
+                   env={**env, "SPEC_KITTY_NO_FAST_PATH": "1"})
+    assert (fast.returncode, normalised(fast.stdout), fast.stderr) == (
+        slow.returncode, normalised(slow.stdout), slow.stderr)
+    answer = json.loads(fast.stdout)  # valid JSON on any stdout encoding
+    assert "INTERNAL_ERROR" not in fast.stdout
+    if fast.returncode == 1:
+        assert answer["error"] and answer["error_code"]

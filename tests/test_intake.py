@@ -265,8 +265,8 @@ def test_directory_and_non_utf8_are_unreadable(initialized_repo: Path) -> None:
 
     (initialized_repo / "latin1.md").write_bytes("caf\xe9\n".encode("latin-1"))
     code, payload = intake_json(initialized_repo, "latin1.md")
-    assert code == 1 and payload["error_code"] == "INTAKE_FILE_UNREADABLE"
-    assert "UTF-8" in payload["error"]
+    assert code == 1 and payload["error_code"] == "FILE_NOT_UTF8"
+    assert "UTF-8" in payload["error"] and "latin1.md" in payload["error"]
     assert_nothing_written(initialized_repo)
 
 

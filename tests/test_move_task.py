@@ -109,8 +109,9 @@ def test_same_lane_is_a_no_op(project: Path) -> None:
 
 
 def test_unknown_lane_and_unknown_wp(project: Path) -> None:
-    code, result = move(project, "WP01", "--to", "awaiting-review")
-    assert code == 1 and result["error_code"] == "UNKNOWN_LANE"
+    code, result = move(project, "WP01", "--to", "awaiting-review")  # not a lane: usage
+    assert code == 2 and result["error_code"] == "USAGE_ERROR"
+    assert "awaiting-review" in result["error"] and "in_review" in result["error"]
     code, result = move(project, "WP09", "--to", "claimed")
     assert code == 1 and result["error_code"] == "WP_NOT_FOUND"
     assert result["known"] == ["WP01", "WP02", "WP03"]

@@ -59,7 +59,9 @@ def test_create_refusals(initialized_repo: Path, tmp_path: Path) -> None:
         "DETACHED_HEAD"
     git(initialized_repo, "checkout", "-q", "main")
     assert sk(initialized_repo, "agent", "mission", "create", "x", "--mission-type",
-              "poetry")[1]["error_code"] == "UNKNOWN_MISSION_TYPE"
+              "poetry") == (2, {"error": "Invalid value for '--mission-type': 'poetry' is not "
+                                "one of 'software-dev', 'research', 'documentation'.",
+                                "error_code": "USAGE_ERROR"})
     assert sk(initialized_repo, "agent", "mission", "create", "x", "--target-branch",
               "nope")[1]["error_code"] == "TARGET_BRANCH_MISSING"
     plain = tmp_path / "no-git"
@@ -162,26 +164,56 @@ def test_finalize_lists_every_problem_with_file_and_line(planned: tuple[Path, st
     broken["WP04"] = ("Export", ["WP03"], [], ["T005"], [])  # no refs, no owned files
     write_tasks(mission_dir, broken)
     (mission_dir / "tasks" / "WP05-extra.md").write_text("---\ntitle: Extra\n---\n")
-    bad = mission_dir / "tasks" / "WP06-broken.md"
-    bad.write_text("---\ntitle: [unclosed\n---\n")
     before = (mission_dir / "status.events.jsonl").read_bytes()
     code, result = finalize(repo, slug)
     assert code == 1 and result["error_code"] == "FINALIZE_VALIDATION_FAILED"
     assert codes(result) >= {"UNKNOWN_DEPENDENCY", "UNKNOWN_REQUIREMENT_REF",
                              "OWNERSHIP_OVERLAP", "MISSING_REQUIREMENT_REFS",
-                             "MISSING_OWNED_FILES", "EXTRA_WP_FILE", "FRONTMATTER_INVALID",
+                             "MISSING_OWNED_FILES", "EXTRA_WP_FILE",
                              "UNMAPPED_FUNCTIONAL_REQUIREMENT"}
     for problem in result["problems"]:
         assert problem["file"].startswith(f"kitty-specs/{slug}/") and problem["line"] >= 1
+    # The dependency was written in tasks.md, so that is where the error points.
     unknown = next(p for p in result["problems"] if p["code"] == "UNKNOWN_DEPENDENCY")
-    assert unknown["file"].endswith("WP02-listing.md") and "WP09" in unknown["message"]
-    frontmatter = next(p for p in result["problems"] if p["code"] == "FRONTMATTER_INVALID")
-    assert frontmatter["file"].endswith("WP06-broken.md") and frontmatter["line"] == 2
+    tasks_lines = (mission_dir / "tasks.md").read_text().splitlines()
+    assert unknown["file"].endswith("tasks.md") and "WP09" in unknown["message"]
+    assert tasks_lines[unknown["line"] - 1] == "**Dependencies**: WP09"
     unmapped = next(p for p in result["problems"]
                     if p["code"] == "UNMAPPED_FUNCTIONAL_REQUIREMENT")
     assert unmapped["file"].endswith("spec.md") and "FR-003" in unmapped["message"]
     assert (mission_dir / "status.events.jsonl").read_bytes() == before
     assert not (mission_dir / "lanes.json").exists()
+
+
+def test_finalize_reports_the_root_cause_first_without_knock_on_errors(
+        planned: tuple[Path, str, Path]) -> None:
+    repo, slug, mission_dir = planned
+    write_tasks(mission_dir)
+    bad = next((mission_dir / "tasks").glob("WP04-*.md"))
+    bad.write_text("---\ntitle: [unclosed\nowned_files: [src/todo/export.py]\n---\n")
+    code, result = finalize(repo, slug)
+    assert code == 1
+    assert result["first"]["code"] == "FRONTMATTER_INVALID"
+    assert result["first"]["file"].endswith(bad.name) and result["first"]["line"] == 2
+    assert result["problems"][0] == result["first"]
+    # WP04 was the only one covering FR-003 and owning export.py: nothing else is reported.
+    assert codes(result) == {"FRONTMATTER_INVALID"}
+
+
+def test_finalize_non_utf8_files_are_named_root_causes(planned: tuple[Path, str,
+                                                                         Path]) -> None:
+    repo, slug, mission_dir = planned
+    write_tasks(mission_dir)
+    wp = next((mission_dir / "tasks").glob("WP02-*.md"))
+    wp.write_bytes(wp.read_bytes().replace(b"Listing", b"List\xe9"))
+    tasks = mission_dir / "tasks.md"
+    code, result = finalize(repo, slug)
+    assert code == 1 and codes(result) == {"FILE_NOT_UTF8"}
+    assert result["first"]["file"].endswith(wp.name) and "not UTF-8" in result["error"]
+    tasks.write_bytes(tasks.read_bytes() + b"\n\xff\n")
+    code, result = finalize(repo, slug)
+    assert codes(result) == {"FILE_NOT_UTF8"}  # no "extra WP file" for every WP
+    assert {p["file"].rsplit("/", 1)[-1] for p in result["problems"]} == {"tasks.md", wp.name}
 
 
 def test_finalize_rejects_cycles_and_missing_sections(planned: tuple[Path, str,

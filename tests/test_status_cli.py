@@ -23,8 +23,8 @@ def test_board_shows_columns_titles_and_progress(project: Path) -> None:
     run_cli(["agent", "tasks", "move-task", "WP02", "--to", "claimed", "-m", "demo"], project)
     proc = run_cli(["status", "--mission", "demo"], project, env={"COLUMNS": "160"})
     assert proc.returncode == 0, proc.stderr
-    for heading in ("Planned (2)", "Claimed (1)", "In Progress (0)", "For Review", "In Review",
-                    "Approved", "Done (0)"):
+    for heading in ("Planned (2)", "In progress (1)", "Review (0)", "Approved (0)",
+                    "Done (0)"):
         assert heading in proc.stdout
     assert "Storage layer" in proc.stdout and "CLI commands" in proc.stdout
     assert "Progress" in proc.stdout and "0/3 work packages" in proc.stdout

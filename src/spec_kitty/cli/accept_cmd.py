@@ -11,7 +11,8 @@ from spec_kitty.cli.output import console, emit_json
 app = command_app()
 
 
-@app.command("accept")
+@app.command("accept", epilog=options.examples(
+    "spec-kitty accept --mission todo-app --json"))
 def accept(
     mission: str = options.MISSION,
     actor: str = options.ACTOR,

@@ -10,7 +10,7 @@ class AgentGroup(LazyGroup):
         "mission": Entry("spec_kitty.cli.agent_mission",
                          "Create missions and pass the planning gates."),
         "tasks": Entry("spec_kitty.cli.agent_tasks", "Work-package moves and status."),
-        "status": Entry("spec_kitty.cli.agent_status", "Validate and materialise event logs."),
+        "status": Entry("spec_kitty.cli.agent_status", "Validate and materialize event logs."),
         "action": Entry("spec_kitty.cli.agent_action", "Implement or review a work package."),
         "guard": Entry("spec_kitty.cli.agent_guard", "Git hook entry points.", hidden=True),
     }

@@ -10,16 +10,18 @@ from spec_kitty.cli.output import emit_json
 
 app = command_app(no_args_is_help=True, help="Implement or review a work package.")
 
-AGENT = typer.Option(..., "--agent", help="Your agent key, e.g. claude.")
+AGENT = options.value_option(..., "--agent", help="Your agent key, e.g. claude.")
 
 
 def _print_prompt(result: dict) -> None:
-    import sys
+    from spec_kitty.cli.output import write_text
 
-    sys.stdout.write(result["prompt"].rstrip() + "\n")
+    write_text(result["prompt"].rstrip() + "\n")
 
 
-@app.command("implement")
+@app.command("implement", epilog=options.examples(
+    "spec-kitty agent action implement WP01 --agent claude --mission todo-app",
+    "spec-kitty agent action implement --agent claude --json   # the next ready one"))
 def implement(
     wp_id: str = typer.Argument(None, help="Work package (default: the next one ready)."),
     agent: str = AGENT,
@@ -38,7 +40,8 @@ def implement(
         _print_prompt(result)
 
 
-@app.command("review")
+@app.command("review", epilog=options.examples(
+    "spec-kitty agent action review WP01 --agent reviewer --mission todo-app"))
 def review(
     wp_id: str = typer.Argument(None, help="Work package (default: the first for review)."),
     agent: str = AGENT,
@@ -59,4 +62,5 @@ def review(
 
 # `spec-kitty implement` is the same command at the top level.
 implement_app = command_app()
-implement_app.command("implement")(implement)
+implement_app.command("implement", epilog=options.examples(
+    "spec-kitty implement WP01 --agent claude --mission todo-app"))(implement)

@@ -9,6 +9,7 @@ import typer
 from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
+from spec_kitty.repo.templates import MISSION_TYPES
 
 app = command_app(no_args_is_help=True,
                   help="Create missions and pass the planning gates.")
@@ -21,11 +22,15 @@ def _show(result: dict, lines: list[str]) -> None:
         console().print(escape(line))
 
 
-@app.command("create")
+@app.command("create", epilog=options.examples(
+    'spec-kitty agent mission create user-login --friendly-name "User login" --json',
+    "spec-kitty agent mission create docs-refresh --mission-type documentation --json"))
 def create(
-    slug: str = typer.Argument(..., help="Kebab-case name, e.g. user-login."),
+    slug: str = typer.Argument(..., help="Kebab-case name, e.g. user-login; the mission "
+                               "directory becomes <slug>-<first 8 characters of its id>."),
     mission_type: str = typer.Option("software-dev", "--mission-type",
-                                     help="software-dev, research or documentation."),
+                                     click_type=options.choice(MISSION_TYPES),
+                                     help="The kind of mission."),
     friendly_name: str = typer.Option(None, "--friendly-name", help="Human title."),
     purpose_tldr: str = typer.Option(None, "--purpose-tldr", help="One-line purpose."),
     purpose_context: str = typer.Option(None, "--purpose-context", help="Longer purpose."),
@@ -47,12 +52,13 @@ def create(
                    f"  spec: {result['spec_file']}", f"Next: {result['next_step']}"])
 
 
-@app.command("spec-commit")
+@app.command("spec-commit", epilog=options.examples(
+    "spec-kitty agent mission spec-commit --mission user-login --json"))
 def spec_commit(
     files: list[str] = typer.Argument(None, help="Mission files to commit "
                                       "(default: spec.md, meta.json, checklists)."),
     mission: str = options.MISSION,
-    message: str = typer.Option(None, "--message", "-M", help="Commit message."),
+    message: str = options.value_option(None, "--message", "-M", help="Commit message."),
     json_out: bool = options.JSON,
 ) -> None:
     """Commit exactly the named files of a mission."""
@@ -68,12 +74,17 @@ def spec_commit(
     _show(result, [f"{verb}: {', '.join(result['files'])}"])
 
 
-@app.command("setup-plan")
+@app.command("setup-plan", epilog=options.examples(
+    "spec-kitty agent mission setup-plan --mission user-login --json"))
 def setup_plan(
     mission: str = options.MISSION,
     json_out: bool = options.JSON,
 ) -> None:
-    """Gate and scaffold plan.md; commits it once its Technical Context is filled in."""
+    """Gate and scaffold plan.md; commits it once its Technical Context is filled in.
+
+    Exit 1 with result "blocked" while the spec is not committed and substantive, or the
+    plan's Technical Context is incomplete.
+    """
     from spec_kitty.services.context import open_mission
     from spec_kitty.services.planning import setup_plan as run_setup
 
@@ -92,7 +103,9 @@ def setup_plan(
         raise typer.Exit(1)
 
 
-@app.command("finalize-tasks")
+@app.command("finalize-tasks", epilog=options.examples(
+    "spec-kitty agent mission finalize-tasks --mission user-login --validate-only --json",
+    "spec-kitty agent mission finalize-tasks --mission user-login --json"))
 def finalize_tasks(
     mission: str = options.MISSION,
     validate_only: bool = typer.Option(False, "--validate-only",
@@ -117,12 +130,19 @@ def finalize_tasks(
         for problem in exc.details["problems"]:
             err_console().print(f"[red]{problem['file']}:{problem['line']}[/red] "
                                 f"{problem['code']}: {escape(problem['message'])}")
+        for warning in exc.details.get("warnings", []):
+            err_console().print(f"[yellow]{warning['file']}:{warning['line']}[/yellow] "
+                                f"{warning['code']}: {escape(warning['message'])}")
         err_console().print(f"{len(exc.details['problems'])} problem(s); nothing was written.")
         raise typer.Exit(1) from None
     if json_out:
         emit_json(result)
         return
     lanes = result["lanes"]
+    for warning in result.get("warnings", []):
+        from spec_kitty.cli.output import warn
+
+        warn(f"{warning['file']}:{warning['line']}: {warning['message']}")
     lines = [f"{result['result']}: {result['wp_count']} work packages in {lanes['count']} "
              f"lane(s): {', '.join(lanes['lane_ids']) or '-'}"]
     if result.get("commit_created"):

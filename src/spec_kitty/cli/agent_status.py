@@ -1,4 +1,4 @@
-"""``spec-kitty agent status``: validate and materialise event logs."""
+"""``spec-kitty agent status``: validate and materialize event logs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import emit_json
 
 app = command_app(no_args_is_help=True,
-                  help="Validate and materialise event logs.")
+                  help="Validate and materialize event logs.")
 
 
-@app.command("validate")
+@app.command("validate", epilog=options.examples(
+    "spec-kitty agent status validate --mission todo-app --json"))
 def validate(
     mission: str = options.MISSION,
     json_out: bool = options.JSON,
@@ -41,7 +42,8 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command("materialize")
+@app.command("materialize", epilog=options.examples(
+    "spec-kitty agent status materialize --all --json"))
 def materialize(
     mission: str = options.MISSION,
     all_missions: bool = typer.Option(False, "--all", help="Every mission in the project."),

@@ -7,6 +7,11 @@ import typer
 from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import emit_json
+from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
+
+LANE_CHOICES = DISPLAY_LANE_VALUES
+LANE_ALIASES = {"doing": "in_progress"}
+SUBTASK_STATES = ("done", "planned")
 
 app = command_app(no_args_is_help=True,
                   help="Work-package moves and status.")
@@ -15,11 +20,16 @@ AGENT = typer.Option(None, "--agent", help="Your agent key (e.g. claude): record
                      "actor unless --actor says otherwise.")
 
 
-@app.command("move-task")
+@app.command("move-task", epilog=options.examples(
+    "spec-kitty agent tasks move-task WP01 --to for_review --mission todo-app --json",
+    "spec-kitty agent tasks move-task WP01 --to approved --actor reviewer \\",
+    "    --evidence-json '{\"review\": {\"reviewer\": \"reviewer\", \"verdict\": "
+    "\"approved\", \"reference\": \"PR#1\"}}'"))
 def move_task(
-    wp_id: str = typer.Argument(..., help="Work package id, e.g. WP01."),
-    to: str = typer.Option(..., "--to", help="Target lane (planned, claimed, in_progress, "
-                           "for_review, in_review, approved, done, blocked, canceled)."),
+    wp_id: str = typer.Argument(..., help="Work package id, e.g. WP01 (wp1 and WP001 "
+                                "name it too)."),
+    to: str = typer.Option(..., "--to", click_type=options.choice(LANE_CHOICES, LANE_ALIASES),
+                           help="Target lane."),
     mission: str = options.MISSION,
     note: str = typer.Option(None, "--note", help="A note recorded with the move."),
     force: bool = typer.Option(False, "--force", help="Bypass the state machine "
@@ -71,7 +81,8 @@ def move_task(
         console().print(f"{result['wp_id']} is already {result['new_lane']}; nothing to do.")
 
 
-@app.command("status")
+@app.command("status", epilog=options.examples(
+    "spec-kitty agent tasks status --mission todo-app --json"))
 def tasks_status(
     mission: str = options.MISSION,
     json_out: bool = options.JSON,
@@ -80,38 +91,29 @@ def tasks_status(
     from spec_kitty.cli.render_board import show_board
     from spec_kitty.services.board import mission_board
     from spec_kitty.services.context import open_mission
-    from spec_kitty.services.status_health import board_notes
 
     project, chosen = open_mission(mission)
-    notes = board_notes(project, chosen)
-    show_board({**mission_board(project, chosen), **notes}, json_out)
-    if not json_out:
-        from spec_kitty.cli.output import warn
-
-        for wp_id, why in notes["blocked"].items():
-            warn(f"{wp_id} is blocked ({why['actor']}): {why['reason'] or 'no reason given'}")
-        for warning in notes["warnings"]:
-            warn(warning)
+    show_board(mission_board(project, chosen), json_out)
 
 
-@app.command("mark-status")
+@app.command("mark-status", epilog=options.examples(
+    "spec-kitty agent tasks mark-status T001 T002 --mission todo-app --json",
+    "spec-kitty agent tasks mark-status T003 --status planned --mission todo-app"))
 def mark_status(
     task_ids: list[str] = typer.Argument(..., help="Subtask ids, e.g. T001 T002."),
-    status: str = typer.Option("done", "--status", help="done or planned."),
+    status: str = typer.Option("done", "--status", click_type=options.choice(SUBTASK_STATES),
+                               help="The subtasks' new state."),
     mission: str = options.MISSION,
-    wp: str = typer.Option(None, "--wp", help="Work package, when the ids are not in a "
-                           "WP's subtasks list."),
+    wp: str = options.value_option(None, "--wp", help="Work package, when the ids are not "
+                                   "in a WP's subtasks list."),
     actor: str = options.ACTOR,
     agent: str = AGENT,
     json_out: bool = options.JSON,
 ) -> None:
     """Record subtask progress (an annotation event, like every status change)."""
-    from spec_kitty.core.errors import UsageError
     from spec_kitty.services.context import open_mission
     from spec_kitty.services.transitions import mark_subtasks
 
-    if status not in ("done", "planned"):
-        raise UsageError("--status must be done or planned")
     project, chosen = open_mission(mission)
     result = mark_subtasks(project, chosen, task_ids, status,
                            options.default_actor(actor or agent), wp)

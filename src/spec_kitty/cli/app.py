@@ -59,6 +59,8 @@ app = typer.Typer(
     name="spec-kitty",
     help="Spec-driven development with AI coding agents.",
     no_args_is_help=True,
+    # Inherited by every subcommand's context: -h works like --help everywhere.
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,

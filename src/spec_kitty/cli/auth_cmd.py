@@ -67,7 +67,8 @@ def _show_device_code(grant: Any) -> None:
     _prompt(f"Waiting for approval (the code expires in {int(grant.expires_in)} s)...")
 
 
-@app.command("login")
+@app.command("login", epilog=options.examples(
+    "spec-kitty auth login", "spec-kitty auth login --headless --json"))
 def login(
     headless: bool = typer.Option(False, "--headless",
                                   help="Device flow: print a code to approve elsewhere."),
@@ -101,7 +102,8 @@ def login(
              + (f" (default team: {team.name})." if team else "."))
 
 
-@app.command("status")
+@app.command("status", epilog=options.examples(
+    "spec-kitty auth status", "spec-kitty auth status --json"))
 def status(json_out: bool = options.JSON) -> None:
     """Who is logged in, to which hub, teams, token lifetimes and storage (exit 0)."""
     from spec_kitty.auth.status import status_report
@@ -134,7 +136,8 @@ def status(json_out: bool = options.JSON) -> None:
     _out(f"  Auth method:    {report['auth_method_label']}")
 
 
-@app.command("whoami")
+@app.command("whoami", epilog=options.examples(
+    "spec-kitty auth whoami --json"))
 def whoami(json_out: bool = options.JSON) -> None:
     """The logged-in user (exit 1 when logged out)."""
     from spec_kitty.auth.errors import NotLoggedIn
@@ -152,7 +155,8 @@ def whoami(json_out: bool = options.JSON) -> None:
     _out(f"{session.email} on {session.server_url}")
 
 
-@app.command("logout")
+@app.command("logout", epilog=options.examples(
+    "spec-kitty auth logout", "spec-kitty auth logout --json"))
 def logout(json_out: bool = options.JSON) -> None:
     """Remove the local session (always) and revoke it on the hub (best effort)."""
     from spec_kitty.auth.login import logout as run_logout
@@ -183,7 +187,8 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="minutes")
 
 
-@app.command("doctor")
+@app.command("doctor", epilog=options.examples(
+    "spec-kitty auth doctor", "spec-kitty auth doctor --json"))
 def doctor(json_out: bool = options.JSON) -> None:
     """Check hub URL, session file permissions, tokens and the hub's view of the session."""
     from spec_kitty.auth.doctor import doctor_report

@@ -8,6 +8,10 @@ from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import emit_json
 
+# The actions charter context knows (services.charter.ACTIONS; kept here so --help
+# does not import the service).
+ACTIONS = ("specify", "plan", "tasks", "implement", "review", "accept", "merge")
+
 app = command_app(no_args_is_help=True,
                   help="Project governance for agents.")
 
@@ -15,13 +19,12 @@ app = command_app(no_args_is_help=True,
 def _print_text(text: str) -> None:
     # Plain stdout, not rich: the charter is Markdown and must reach agents byte for
     # byte, without "[...]" being read as markup or long lines being re-wrapped.
-    import sys
+    from spec_kitty.cli.output import write_text
 
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    write_text(text if text.endswith("\n") else text + "\n")
 
 
-@app.command("init")
+@app.command("init", epilog=options.examples("spec-kitty charter init"))
 def init(
     force: bool = typer.Option(False, "--force", help="Replace an existing charter."),
     json_out: bool = options.JSON,
@@ -43,7 +46,7 @@ def init(
                     "Edit it to fit your project.")
 
 
-@app.command("show")
+@app.command("show", epilog=options.examples("spec-kitty charter show"))
 def show(json_out: bool = options.JSON) -> None:
     """Print the project charter."""
     from spec_kitty.services.charter import charter_path, show_charter
@@ -57,11 +60,12 @@ def show(json_out: bool = options.JSON) -> None:
         _print_text(text)
 
 
-@app.command("context")
+@app.command("context", epilog=options.examples(
+    "spec-kitty charter context --action implement --json"))
 def context(
     action: str = typer.Option(
-        ..., "--action", "-a",
-        help="specify, plan, tasks, implement, review, accept or merge.",
+        ..., "--action", "-a", click_type=options.choice(ACTIONS),
+        help="The step the agent is about to take.",
     ),
     mark_loaded: bool = typer.Option(
         True, "--mark-loaded/--no-mark-loaded",

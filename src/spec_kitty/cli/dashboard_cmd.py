@@ -41,7 +41,10 @@ def _open_in_browser(url: str) -> None:
         os.close(devnull)
 
 
-@app.command("dashboard")
+@app.command("dashboard", epilog=options.examples(
+    "spec-kitty dashboard --open",
+    "spec-kitty dashboard --project ../api --project ../web --json",
+    "spec-kitty dashboard --kill"))
 def dashboard(
     port: int = typer.Option(None, "--port", min=1, max=65535,
                              help="Port to try first (else the first free one of 9237-9336)."),

@@ -53,11 +53,9 @@ def _tasks_status(opts: dict[str, Any]) -> int:
     from spec_kitty.cli.output import emit_json
     from spec_kitty.services.board import mission_board
     from spec_kitty.services.context import open_mission
-    from spec_kitty.services.status_health import board_notes
 
     project, chosen = open_mission(opts.get("mission"))
-    notes = board_notes(project, chosen)
-    emit_json({**mission_board(project, chosen), **notes})
+    emit_json(mission_board(project, chosen))  # warnings and blocked folded in there
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json, warn
 
@@ -29,17 +30,20 @@ def _ask_for_agents() -> str:
     return typer.prompt("Agent keys, comma-separated", default="claude")
 
 
-@app.command()
+@app.command(epilog=options.examples(
+    "spec-kitty init . --ai claude --non-interactive",
+    "spec-kitty init my-project --ai claude,codex --json"))
 def init(
     target: str = typer.Argument(None, help="Directory to initialise (default: the current one)."),
-    ai: str = typer.Option(None, "--ai", help="Agent keys, comma-separated (e.g. claude,codex)."),
+    ai: str = options.value_option(None, "--ai",
+                                   help="Agent keys, comma-separated (e.g. claude,codex)."),
     non_interactive: bool = typer.Option(
         False, "--non-interactive", "--yes", "-y", help="Never prompt; --ai is then required."
     ),
     force: bool = typer.Option(
         False, "--force", help="Refresh generated files (files you edited are kept)."
     ),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    json_out: bool = options.JSON,
 ) -> None:
     """Set up spec-kitty in a repository: .kittify/, git plumbing and agent command files."""
     from spec_kitty.core.agents import parse_agent_keys

@@ -7,9 +7,10 @@ from typing import Any
 
 import typer
 
+from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.options import JSON
-from spec_kitty.cli.output import console, emit_json, warn
+from spec_kitty.cli.output import console, emit_json, warn, write_text
 
 app = command_app()
 
@@ -44,11 +45,12 @@ def _render_shown(stored: Any) -> None:
         warn(f"{stored.brief_path} was edited after intake (its hash no longer matches).")
     # Written raw, not through rich: the brief is the user's text and may contain markup,
     # and `intake --show > file` should give back the original bytes.
-    sys.stdout.write(stored.text)
-    sys.stdout.flush()
+    write_text(stored.text)
 
 
-@app.command("intake")
+@app.command("intake", epilog=options.examples(
+    "spec-kitty intake brief.md", "cat notes.md | spec-kitty intake -",
+    "spec-kitty intake --show"))
 def intake(
     path: str = typer.Argument(
         None, metavar="FILE|-", help="Brief to store (text or markdown); - reads stdin."

@@ -10,6 +10,8 @@ from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
 
+STRATEGIES = ("merge", "squash", "rebase")
+
 app = command_app()
 
 
@@ -54,11 +56,15 @@ def _render(result: dict[str, Any]) -> None:
         out.print("pushed" if result["pushed"] else f"push failed: {result['push_output']}")
 
 
-@app.command("merge")
+@app.command("merge", epilog=options.examples(
+    "spec-kitty merge --mission todo-app --dry-run   # forecast lanes and overlaps",
+    "spec-kitty merge --mission todo-app             # lanes → mission branch → target",
+    "spec-kitty merge --mission todo-app --resume    # continue after fixing a conflict"))
 def merge(
     mission: str = options.MISSION,
-    strategy: str = typer.Option(None, "--strategy",
-                                 help="merge (default), squash or rebase for mission → target."),
+    strategy: str = typer.Option(None, "--strategy", click_type=options.choice(STRATEGIES),
+                                 help="How the mission branch lands on its target (default: "
+                                 "merge.strategy in config, else merge)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Forecast only; change nothing."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted merge."),
     abort: bool = typer.Option(False, "--abort", help="Undo an interrupted merge."),

@@ -9,7 +9,7 @@ from spec_kitty.cli.output import console, emit_json
 app = command_app(no_args_is_help=True, help="List missions.")
 
 
-@app.command("list")
+@app.command("list", epilog=options.examples("spec-kitty mission list --json"))
 def list_missions(json_out: bool = options.JSON) -> None:
     """Every mission in this project, with its documents and board counts."""
     from spec_kitty.services.context import open_project
@@ -33,7 +33,7 @@ def list_missions(json_out: bool = options.JSON) -> None:
     console().print(table)
 
 
-@app.command("types")
+@app.command("types", epilog=options.examples("spec-kitty mission types --json"))
 def types(json_out: bool = options.JSON) -> None:
     """The mission types this version supports."""
     from spec_kitty.services.mission_list import mission_types

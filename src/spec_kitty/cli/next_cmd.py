@@ -8,19 +8,24 @@ from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
 
+RESULTS = ("success", "failed", "blocked")
+
 app = command_app()
 
 
-@app.command("next")
+@app.command("next", epilog=options.examples(
+    "spec-kitty next --agent claude --mission todo-app --json                   # query",
+    "spec-kitty next --agent claude --mission todo-app --result success --json  # advance"))
 def next_command(
-    agent: str = typer.Option(None, "--agent", help="Your agent key, e.g. claude."),
+    agent: str = options.value_option(None, "--agent", help="Your agent key, e.g. claude."),
     mission: str = options.MISSION,
-    result: str = typer.Option(None, "--result",
-                               help="Outcome of your last step: success, failed or blocked. "
-                               "Without it, next only answers a query."),
-    reason: str = typer.Option(None, "--reason",
-                               help="Why the step failed or is blocked (with --result "
-                               "failed|blocked); recorded on the work package."),
+    result: str = typer.Option(None, "--result", click_type=options.choice(RESULTS),
+                               help="Outcome of your last step. Without it, next only "
+                               "answers a query."),
+    reason: str = options.value_option(None, "--reason",
+                                       help="Why the step failed or is blocked (with "
+                                       "--result failed|blocked); recorded on the work "
+                                       "package."),
     json_out: bool = options.JSON,
 ) -> None:
     """Decide the next step for an agent: specify, plan, tasks, implement, review, accept..."""
@@ -43,5 +48,9 @@ def next_command(
             console().print(f"  - {escape(failure)}")
         if answer["prompt_file"]:
             console().print(f"Prompt: {answer['prompt_file']}")
+        for message in answer.get("warnings", []):
+            from spec_kitty.cli.output import warn
+
+            warn(message)
     if answer["kind"] == "blocked":
         raise typer.Exit(1)

@@ -11,37 +11,29 @@ from spec_kitty.cli.output import emit_json
 app = command_app()
 
 
-@app.command("status")
+@app.command("status", epilog=options.examples(
+    "spec-kitty status                      # the board (or every mission, if several)",
+    "spec-kitty status --mission todo-app   # one mission's board",
+    "spec-kitty status --all --json         # one summary row per mission"))
 def status(
     mission: str = options.MISSION,
     all_missions: bool = typer.Option(False, "--all", help="One summary row per mission."),
     json_out: bool = options.JSON,
 ) -> None:
-    """Show a mission's kanban board (or every mission with --all)."""
-    from spec_kitty.services.board import all_missions_summary, mission_board
-    from spec_kitty.services.context import open_mission, open_project
+    """Show a mission's kanban board, or a summary of every mission.
 
-    if all_missions:
-        summary = all_missions_summary(open_project())
-        if json_out:
-            emit_json(summary)
-        else:
-            from spec_kitty.cli.render_board import render_all
+    Without --mission, a project with one mission shows its board; with several, the
+    all-missions summary. Exit 1 when a mission's event log cannot be read.
+    """
+    from spec_kitty.services.board import status_view
+    from spec_kitty.services.context import open_project
 
-            render_all(summary)
-        if summary["unreadable"]:
-            raise typer.Exit(1)
-        return
-    from spec_kitty.cli.render_board import show_board
-    from spec_kitty.services.status_health import board_notes
+    kind, view = status_view(open_project(), mission, all_missions)
+    if json_out:
+        emit_json(view)
+    else:
+        from spec_kitty.cli.render_board import render_all, render_board
 
-    project, chosen = open_mission(mission)
-    notes = board_notes(project, chosen)
-    show_board({**mission_board(project, chosen), **notes}, json_out)
-    if not json_out:
-        from spec_kitty.cli.output import warn
-
-        for wp_id, why in notes["blocked"].items():
-            warn(f"{wp_id} is blocked ({why['actor']}): {why['reason'] or 'no reason given'}")
-        for warning in notes["warnings"]:
-            warn(warning)
+        (render_board if kind == "board" else render_all)(view)
+    if view.get("error"):
+        raise typer.Exit(1)

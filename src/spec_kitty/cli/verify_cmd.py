@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
 
@@ -12,9 +13,9 @@ app = command_app()
 _STYLE = {"ok": "[green]ok[/green]  ", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
 
 
-@app.command("verify-setup")
+@app.command("verify-setup", epilog=options.examples("spec-kitty verify-setup --json"))
 def verify_setup(
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    json_out: bool = options.JSON,
 ) -> None:
     """Check git, the project configuration and the agent command files."""
     from rich.markup import escape

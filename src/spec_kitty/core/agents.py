@@ -66,13 +66,30 @@ AGENTS: dict[str, AgentSpec] = {
 }
 
 
+def closest_agent(key: str) -> str | None:
+    """The supported agent key nearest to a misspelled one (``claud`` → ``claude``)."""
+    import difflib
+
+    lowered = key.strip().lower()
+    by_name = {spec.name.lower(): spec.key for spec in AGENTS.values()}
+    if lowered in by_name:  # "claude code", "gemini cli"
+        return by_name[lowered]
+    match = difflib.get_close_matches(lowered, list(AGENTS), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
 class UnknownAgentError(SpecKittyError):
+    """``details``: ``unknown`` keys, ``suggestions`` {unknown: closest key}, ``valid``."""
+
     def __init__(self, unknown: list[str]) -> None:
         valid = ", ".join(AGENTS)
+        suggestions = {key: hint for key in unknown if (hint := closest_agent(key))}
+        did_you_mean = "".join(f" Did you mean {hint!r} for {key!r}?"
+                               for key, hint in suggestions.items())
         super().__init__(
-            f"Unknown agent key(s): {', '.join(unknown)}. Valid keys: {valid}",
+            f"Unknown agent key(s): {', '.join(unknown)}.{did_you_mean} Valid keys: {valid}",
             "UNKNOWN_AGENT",
-            details={"unknown": unknown, "valid": list(AGENTS)},
+            details={"unknown": unknown, "suggestions": suggestions, "valid": list(AGENTS)},
         )
 
 

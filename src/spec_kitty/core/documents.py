@@ -10,10 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-REQ_ID = r"(?:FR|NFR|C)-\d{3,}"
+from spec_kitty.core.ids import REQ_ID_PATTERN, normalize_requirement_id
+
+# FR-001, NFR-002, C-003, and sub-requirements with a letter suffix (FR-003a).
+REQ_ID = REQ_ID_PATTERN
 REQ_ID_RE = re.compile(rf"\b({REQ_ID})\b")
 _TABLE_ROW_RE = re.compile(rf"^\s*\|\s*\**({REQ_ID})\**\s*\|(.*)$")
 _BULLET_RE = re.compile(rf"^\s*[-*]\s+\**({REQ_ID})\**\s*[:.\-–—]\s*(.*)$")
+# A table row whose first cell looks like a requirement id of some other shape.
+_ODD_ROW_RE = re.compile(r"^\s*\|\s*\**((?:FR|NFR|C)-[^\s|*]*)\**\s*\|", re.IGNORECASE)
 _PLACEHOLDER_RE = re.compile(r"\[[^\]]*\]|\{\{[^}]*\}\}|<[^>]*>")
 _EMPTY_WORDS = {"", "tbd", "todo", "...", "…", "n/a", "-", "—", "none", "draft"}
 CLARIFICATION_MARK = "[NEEDS CLARIFICATION"
@@ -43,7 +48,8 @@ class Requirement:
 
 
 def defined_requirements(spec_text: str) -> list[Requirement]:
-    """Requirements defined by a table row ``| FR-001 | Title |`` or a bullet ``- FR-001: ...``."""
+    """Requirements defined by a table row ``| FR-001 | Title |`` or a bullet ``- FR-001: ...``
+    (ids normalised: ``FR-003A`` defines ``FR-003a``)."""
     found: dict[str, Requirement] = {}
     for lineno, line in enumerate(spec_text.splitlines(), 1):
         match = _TABLE_ROW_RE.match(line)
@@ -55,8 +61,19 @@ def defined_requirements(spec_text: str) -> list[Requirement]:
             if not match:
                 continue
             title = match.group(2)
-        found.setdefault(match.group(1), Requirement(match.group(1), title, lineno))
+        req_id = normalize_requirement_id(match.group(1)) or match.group(1)
+        found.setdefault(req_id, Requirement(req_id, title, lineno))
     return list(found.values())
+
+
+def malformed_requirement_rows(spec_text: str) -> list[tuple[int, str]]:
+    """``(line, cell)`` of table rows whose id cell is not a valid requirement id shape."""
+    found = []
+    for lineno, line in enumerate(spec_text.splitlines(), 1):
+        match = _ODD_ROW_RE.match(line)
+        if match and not _TABLE_ROW_RE.match(line):
+            found.append((lineno, match.group(1)))
+    return found
 
 
 def spec_is_substantive(spec_text: str) -> bool:
@@ -68,7 +85,7 @@ def mentioned_requirement_ids(text: str) -> dict[str, int]:
     seen: dict[str, int] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         for req_id in REQ_ID_RE.findall(line):
-            seen.setdefault(req_id, lineno)
+            seen.setdefault(normalize_requirement_id(req_id) or req_id, lineno)
     return seen
 
 

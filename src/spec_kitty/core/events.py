@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.ids import canonical_wp_id
 from spec_kitty.core.lanes import LANE_ALIASES, Lane
 
 WP_ID_RE = re.compile(r"^WP\d+$")
@@ -112,12 +113,17 @@ def _lane(value: Any) -> str | None:
 
 
 def _valid_wp_id(value: Any, known: set[str]) -> bool:
+    """Whether ``value`` spells a WP id (core.ids). Only canonical ids join ``known``:
+    rows whose id is in ``known`` are folded as they are (the reducer's shortcut), so a
+    ``WP1`` there would be folded apart from ``WP01``."""
     if value in known:
         return True
-    if isinstance(value, str) and WP_ID_RE.match(value):
+    if not isinstance(value, str):
+        return False
+    if WP_ID_RE.match(value) and canonical_wp_id(value) == value:
         known.add(value)
         return True
-    return False
+    return canonical_wp_id(value) is not None
 
 
 def _identity_problem(row: dict[str, Any], what: str, known_wps: set[str]) -> str | None:
@@ -128,7 +134,8 @@ def _identity_problem(row: dict[str, Any], what: str, known_wps: set[str]) -> st
     wp_id = row.get("wp_id") or row.get("work_package_id")
     if not _valid_wp_id(wp_id, known_wps):
         return f"{what} {event_id} has no valid wp_id (got {wp_id!r})"
-    row["wp_id"] = wp_id
+    # WP1 / wp01 / WP001 are WP01 everywhere (core.ids); a known id is canonical already.
+    row["wp_id"] = wp_id if wp_id in known_wps else canonical_wp_id(wp_id)
     return None
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spec_kitty.core.ids import agent_matches
+
 SATISFIED = frozenset({"approved", "done"})
 FINISHED = frozenset({"approved", "done", "canceled"})
 WORKING = frozenset({"claimed", "in_progress"})
@@ -82,7 +84,7 @@ def _waiting_reasons(wps: tuple[WPView, ...], lanes: dict[str, str], agent: str)
     for wp in wps:
         if wp.lane in FINISHED:
             continue
-        if wp.lane == "for_review" and wp.implementer == agent:
+        if wp.lane == "for_review" and agent_matches(wp.implementer, agent):
             reasons.append(f"{wp.wp_id} awaits review by another agent (you implemented it "
                            "and this project forbids self-review)")
             continue
@@ -104,7 +106,7 @@ def next_to_implement(wps: tuple[WPView, ...], agent: str) -> tuple[WPView, str]
     """The agent's own unfinished work first, then the first planned WP that is ready."""
     lanes = {wp.wp_id: wp.lane for wp in wps}
     for wp in wps:
-        if wp.lane in WORKING and wp.holder == agent:
+        if wp.lane in WORKING and agent_matches(wp.holder, agent):
             return wp, f"{wp.wp_id} is already yours ({wp.lane})"
     for wp in wps:
         if wp.lane == "planned" and not unmet_dependencies(wp, lanes):
@@ -117,16 +119,17 @@ def next_to_review(wps: tuple[WPView, ...], agent: str,
     """(work package, is it a self-review) for this agent to review, or None.
 
     A review the agent already holds comes first, then work others implemented, and
-    only then (when allowed) the agent's own work.
+    only then (when allowed) the agent's own work. Agents match by tool, so a recorded
+    ``claude:opus:<profile>:implementer`` is ``claude``.
     """
-    mine = [wp for wp in wps if wp.lane == "in_review" and wp.holder == agent]
+    mine = [wp for wp in wps if wp.lane == "in_review" and agent_matches(wp.holder, agent)]
     if mine:
-        return mine[0], mine[0].implementer == agent
+        return mine[0], agent_matches(mine[0].implementer, agent)
     waiting = [wp for wp in wps if wp.lane == "for_review"]
-    others = [wp for wp in waiting if wp.implementer != agent]
+    others = [wp for wp in waiting if not agent_matches(wp.implementer, agent)]
     if others:
         return others[0], False
-    own = [wp for wp in waiting if wp.implementer == agent]
+    own = [wp for wp in waiting if agent_matches(wp.implementer, agent)]
     return (own[0], True) if own and allow_self else None
 
 

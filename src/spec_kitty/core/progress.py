@@ -19,6 +19,14 @@ LANE_WEIGHT: Mapping[str, float] = {
     Lane.DONE.value: 1.0,
 }
 
+# Shown wherever a weighted percentage is (CLI board, dashboard, hub).
+WEIGHTED_NOTE = (
+    "weighted progress counts each work package by how far along its lane is ("
+    + ", ".join(f"{lane.replace('_', ' ')} {round(weight * 100)}%"
+                for lane, weight in LANE_WEIGHT.items())
+    + "; canceled ones are left out)"
+)
+
 
 def lane_counts(lanes: Iterable[str]) -> dict[str, int]:
     counts = dict.fromkeys(DISPLAY_LANE_VALUES, 0)

@@ -12,13 +12,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from spec_kitty.core.ids import canonical_wp_id
 from spec_kitty.dashboard.errors import ArtifactNotFound, ArtifactUnreadable
 from spec_kitty.dashboard.readmodel import DOCUMENTS
 from spec_kitty.repo import frontmatter
 from spec_kitty.repo.missions import Mission
-from spec_kitty.repo.work_packages import WP_FILE_RE, wp_files
+from spec_kitty.repo.work_packages import wp_files, wp_id_of_file
 
-WP_NAME_RE = re.compile(r"^WP\d+$")
 MAX_ARTIFACT_BYTES = 2_000_000
 FORMATS = ("html", "markdown")
 
@@ -28,9 +28,9 @@ def available(mission: Mission) -> list[dict[str, str]]:
     found = [{"name": name, "kind": "document", "file": file}
              for name, file in DOCUMENTS.items() if (mission.path / file).is_file()]
     for path in wp_files(mission):
-        match = WP_FILE_RE.match(path.name)
-        if match:
-            found.append({"name": match.group(1), "kind": "work_package",
+        wp_id = wp_id_of_file(path.name)
+        if wp_id:
+            found.append({"name": wp_id, "kind": "work_package",
                           "file": str(path.relative_to(mission.path))})
     return found
 
@@ -39,10 +39,10 @@ def _locate(mission: Mission, name: str) -> Path | None:
     if name in DOCUMENTS:
         path = mission.path / DOCUMENTS[name]
         return path if path.is_file() else None
-    if WP_NAME_RE.match(name):
+    wp_id = canonical_wp_id(name)  # wp1, WP001: the same WP01 as everywhere
+    if wp_id is not None:
         for path in wp_files(mission):
-            match = WP_FILE_RE.match(path.name)
-            if match and match.group(1) == name:
+            if wp_id_of_file(path.name) == wp_id:
                 return path
     return None
 
@@ -57,7 +57,8 @@ def _read(mission: Mission, path: Path) -> str:
         raise ArtifactUnreadable(path, exc.strerror or "unreadable") from None
     if len(data) > MAX_ARTIFACT_BYTES:
         raise ArtifactUnreadable(path, f"larger than {MAX_ARTIFACT_BYTES} bytes")
-    return data.decode("utf-8", errors="replace")
+    # Shown, not parsed: undecodable bytes become U+FFFD; a BOM is dropped.
+    return data.decode("utf-8-sig", errors="replace")
 
 
 @cache
@@ -83,8 +84,9 @@ def artifact(mission: Mission, name: str, fmt: str = "html") -> dict[str, Any]:
     if path is None:
         raise ArtifactNotFound(mission.slug, name, [a["name"] for a in available(mission)])
     text = _read(mission, path)
-    meta_yaml, body = frontmatter.split(text) if WP_NAME_RE.match(name) else (None, text)
-    result: dict[str, Any] = {"mission": mission.slug, "name": name,
+    wp_id = canonical_wp_id(name)
+    meta_yaml, body = frontmatter.split(text) if wp_id else (None, text)
+    result: dict[str, Any] = {"mission": mission.slug, "name": wp_id or name,
                               "file": str(path.relative_to(mission.path)),
                               "format": fmt, "frontmatter": meta_yaml}
     if fmt == "markdown":

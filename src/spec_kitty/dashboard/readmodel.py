@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from spec_kitty.core.board import build_board, summary_row
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.lanes import DISPLAY_LANE_VALUES, Lane
-from spec_kitty.core.progress import progress
+from spec_kitty.core.lanes import Lane
 from spec_kitty.core.reducer import actor_label
 from spec_kitty.dashboard.projects import ServedProject
 from spec_kitty.dashboard.stamps import Stamp, StampedCache, file_stamp, files_stamp
@@ -29,21 +29,6 @@ DOCUMENTS = {
     "data-model": "data-model.md",
     "quickstart": "quickstart.md",
 }
-# The kanban's columns: the main path with each "waiting / working" pair side by side
-# in one column (the card names its exact lane), then blocked and canceled, which
-# stay visible instead of being folded into planned and done.
-BOARD_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("planned", "Planned", (Lane.PLANNED.value,)),
-    ("in_progress", "In progress", (Lane.CLAIMED.value, Lane.IN_PROGRESS.value)),
-    ("review", "Review", (Lane.FOR_REVIEW.value, Lane.IN_REVIEW.value)),
-    ("approved", "Approved", (Lane.APPROVED.value,)),
-    ("done", "Done", (Lane.DONE.value,)),
-    ("blocked", "Blocked", (Lane.BLOCKED.value,)),
-    ("canceled", "Canceled", (Lane.CANCELED.value,)),
-)
-UNINITIALIZED_COLUMN = ("uninitialized", "No status", (Lane.UNINITIALIZED.value,))
-# Dependencies in these lanes no longer hold a work package back.
-SATISFIED_LANES = frozenset({Lane.APPROVED.value, Lane.DONE.value})
 DEFAULT_TIMELINE_LIMIT = 200
 
 
@@ -62,42 +47,6 @@ def identity(mission: Mission) -> dict[str, Any]:
 
 def documents_present(mission: Mission) -> dict[str, bool]:
     return {name: (mission.path / file).is_file() for name, file in DOCUMENTS.items()}
-
-
-def _dependency(dep: str, states: dict[str, Any]) -> dict[str, Any]:
-    lane = states.get(dep, {}).get("lane")
-    return {"id": dep, "lane": lane, "satisfied": lane in SATISFIED_LANES}
-
-
-def _card(wp_id: str, wp: WorkPackage | None, state: dict[str, Any],
-          states: dict[str, Any]) -> dict[str, Any]:
-    marks = state.get("subtasks") or {}
-    roster = wp.subtasks if wp is not None and wp.subtasks else list(marks)
-    dependencies = [_dependency(dep, states) for dep in (wp.dependencies if wp else [])]
-    return {
-        "id": wp_id,
-        "title": wp.title if wp is not None else wp_id,
-        "lane": state.get("lane", Lane.UNINITIALIZED.value),
-        "agent": state.get("agent") or (wp.agent if wp is not None else None),
-        "actor": actor_label(state.get("actor")),
-        "subtasks_done": sum(1 for task in roster if marks.get(task) == "done"),
-        "subtasks_total": len(roster),
-        "dependencies": dependencies,
-        "blocked_by": [d["id"] for d in dependencies if not d["satisfied"]],
-        "last_transition_at": state.get("last_transition_at"),
-        "force_count": state.get("force_count", 0),
-        "file": wp.file if wp is not None else None,
-        "problem": wp.problem if wp is not None else None,
-    }
-
-
-def _columns(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    layout = list(BOARD_COLUMNS)
-    if any(card["lane"] not in DISPLAY_LANE_VALUES for card in cards):
-        layout.append(UNINITIALIZED_COLUMN)
-    return [{"key": key, "label": label, "lanes": list(lanes),
-             "cards": [card for card in cards if card["lane"] in lanes]}
-            for key, label, lanes in layout]
 
 
 def _timeline_entry(row: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -159,10 +108,7 @@ class ProjectReader:
         except SpecKittyError as exc:
             row.update(error=exc.message, error_code=exc.code)
             return row
-        counts = snapshot["summary"]
-        row.update(by_lane=counts, event_count=snapshot["event_count"],
-                   last_event_at=snapshot["materialized_at"] or None,
-                   last_event_id=snapshot["last_event_id"], **progress(counts))
+        row.update(summary_row(snapshot))
         return row
 
     def missions(self) -> dict[str, Any]:
@@ -180,37 +126,32 @@ class ProjectReader:
         return {"project": self.project.key, "missions": rows, "count": len(rows)}
 
     def board(self, handle: str) -> dict[str, Any]:
-        """The kanban of one mission: cards grouped by display lane."""
+        """The kanban of one mission: :func:`spec_kitty.core.board.build_board` (the same
+        model the CLI renders) plus the project and the mission's identity."""
+        from spec_kitty.services.board import board_warnings
+
         mission = self.select(handle)
         snapshot = self.snapshot(mission)
-        wps = {wp.wp_id: wp for wp in self.work_packages(mission)}
-        states = snapshot["work_packages"]
-        cards = [_card(wp_id, wps.get(wp_id), states.get(wp_id, {}), states)
-                 for wp_id in sorted(set(states) | set(wps))]
-        self._attach_blocked_reasons(mission, cards, states)
-        counts = snapshot["summary"]
-        return {
-            "project": self.project.key,
-            "mission": identity(mission),
-            "columns": _columns(cards),
-            "by_lane": counts,
-            "progress": progress(counts),
-            "event_count": snapshot["event_count"],
-            "last_event_id": snapshot["last_event_id"],
-            "last_event_at": snapshot["materialized_at"] or None,
-            "problems": [f"{wp.file}: {wp.problem}" for wp in wps.values() if wp.problem],
-        }
+        wps = self.work_packages(mission)
+        board = build_board(snapshot, wps, self._blocked_reasons(mission, snapshot))
+        return {"project": self.project.key, "mission": identity(mission), **board,
+                "warnings": board_warnings(self.project.paths, mission, wps)}
 
-    def _attach_blocked_reasons(self, mission: Mission, cards: list[dict[str, Any]],
-                                states: dict[str, Any]) -> None:
-        """A blocked card says why: the reason of the move that blocked it."""
-        blocked = [card for card in cards if card["lane"] == Lane.BLOCKED.value]
+    def _blocked_reasons(self, mission: Mission, snapshot: dict[str, Any]
+                         ) -> dict[str, dict[str, Any]]:
+        """``{wp_id: {reason, actor, at}}`` of the moves that blocked work packages, from
+        the cached timeline (the board model puts the reason on the card)."""
+        blocked = {wp: state.get("last_event_id") for wp, state in
+                   snapshot["work_packages"].items() if state.get("lane") == Lane.BLOCKED.value}
         if not blocked:
-            return
+            return {}
         by_id = {e["event_id"]: e for e in self._timeline_of(mission)["entries"]}
-        for card in blocked:
-            event = by_id.get(states.get(card["id"], {}).get("last_event_id") or "", {})
-            card["blocked_reason"] = event.get("reason")
+        reasons = {}
+        for wp, event_id in blocked.items():
+            event = by_id.get(event_id or "") or {}
+            reasons[wp] = {"reason": event.get("reason"), "actor": event.get("actor"),
+                           "at": event.get("at")}
+        return reasons
 
     def _timeline_of(self, mission: Mission) -> dict[str, Any]:
         return self._timelines.get(mission.slug, (file_stamp(mission.events_file),),
@@ -229,7 +170,9 @@ class ProjectReader:
         entries.sort(key=lambda e: (e["at"], e["event_id"]), reverse=True)
         self._attach_feedback(entries)
         problems = [{"line": p.line, "message": p.message} for p in parsed.problems]
-        return {"entries": entries, "problems": problems}
+        transitions = sum(1 for e in entries if e["kind"] == "transition")
+        return {"entries": entries, "problems": problems, "event_count": transitions,
+                "annotation_count": len(entries) - transitions}
 
     def _attach_feedback(self, entries: list[dict[str, Any]]) -> None:
         """Review feedback text (stored in the mission's reviews/) beside its rejection."""
@@ -244,7 +187,9 @@ class ProjectReader:
     def timeline(self, handle: str, limit: int = DEFAULT_TIMELINE_LIMIT) -> dict[str, Any]:
         """Events of one mission, newest first."""
         mission = self.select(handle)
+        # event_count counts lane transitions, as the board does; notes are counted apart.
         full = self._timeline_of(mission)
         return {"project": self.project.key, "mission": identity(mission),
                 "total": len(full["entries"]), "events": full["entries"][:limit],
-                "problems": full["problems"]}
+                "event_count": full["event_count"],
+                "annotation_count": full["annotation_count"], "problems": full["problems"]}

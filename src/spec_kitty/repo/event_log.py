@@ -1,4 +1,4 @@
-"""Read and append ``status.events.jsonl``; materialise ``status.json``.
+"""Read and append ``status.events.jsonl``; materialize ``status.json``.
 
 Writers serialise on a lock file in the git common dir, so every worktree of the
 repository shares it. An append is one ``write(2)`` at the end of the log

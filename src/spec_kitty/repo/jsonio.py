@@ -20,10 +20,14 @@ class JsonFileError(SpecKittyError):
 
 
 def read_json_object(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise JsonFileError(path, 1, f"not UTF-8 text ({exc.reason})") from None
+    """The JSON object in ``path`` (a leading BOM is tolerated).
+
+    Raises ``JSON_INVALID`` (file and line), ``FILE_NOT_UTF8`` or
+    ``FILE_MISSING``/``FILE_UNREADABLE``.
+    """
+    from spec_kitty.repo.textio import read_text
+
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

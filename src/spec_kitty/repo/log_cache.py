@@ -44,7 +44,7 @@ from spec_kitty.repo.log_stream import crc_range
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: WP1 rows are folded into WP01 (older caches may hold a WP1)
 # Longer than any filesystem's timestamp granularity (FAT: 2 s) plus clock slack.
 RACY_WINDOW_NS = 3_000_000_000
 WRITER, READER = "writer", "reader"

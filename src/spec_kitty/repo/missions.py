@@ -7,6 +7,7 @@ by a prefix of the slug that matches exactly one mission.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,7 @@ META_FILE = "meta.json"
 EVENTS_FILE = "status.events.jsonl"
 SNAPSHOT_FILE = "status.json"
 LANES_FILE = "lanes.json"
+_LOGGED_ID_RE = re.compile(rb'"mission_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,58 @@ class Mission:
 
     @cached_property
     def meta(self) -> dict[str, Any]:
+        """meta.json's object; ``{}`` when the file is missing (see :attr:`warnings`).
+
+        Raises ``JSON_INVALID`` / ``FILE_NOT_UTF8`` naming the file when it is unreadable.
+        """
         meta_path = self.path / META_FILE
         return read_json_object(meta_path) if meta_path.exists() else {}
 
     @property
+    def meta_missing(self) -> bool:
+        return not (self.path / META_FILE).exists()
+
+    @cached_property
     def mission_id(self) -> str | None:
+        """The ULID from meta.json; for a mission whose meta.json lost it (or is missing),
+        recovered from lanes.json or from the rows of its own event log."""
         value = self.meta.get("mission_id")
-        return value if isinstance(value, str) else None
+        if isinstance(value, str) and value:
+            return value
+        return self.recovered_mission_id
+
+    @cached_property
+    def recovered_mission_id(self) -> str | None:
+        """The mission id other files of the mission record, or None."""
+        try:
+            lanes = read_json_object(self.lanes_file) if self.lanes_file.exists() else {}
+        except SpecKittyError:
+            lanes = {}
+        if isinstance(lanes.get("mission_id"), str) and lanes["mission_id"]:
+            return str(lanes["mission_id"])
+        try:
+            data = self.events_file.read_bytes()
+        except OSError:
+            return None
+        match = _LOGGED_ID_RE.search(data)
+        return match.group(1).decode() if match else None
+
+    def warnings(self) -> list[str]:
+        """Problems with the mission's identity a person should see (never raised)."""
+        if self.meta_missing:
+            found = self.recovered_mission_id
+            return [f"{self.path / META_FILE} is missing: the mission's type, target branch "
+                    "and name are unknown"
+                    + (f" (mission_id {found} recovered from its files)" if found else "")]
+        try:
+            meta = self.meta
+        except SpecKittyError as exc:
+            return [exc.message]
+        if not meta.get("mission_id"):
+            found = self.recovered_mission_id
+            return [f"{self.path / META_FILE} has no mission_id"
+                    + (f"; using {found} recorded in the mission's files" if found else "")]
+        return []
 
     @property
     def mid8(self) -> str | None:

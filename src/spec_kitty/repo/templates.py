@@ -62,11 +62,9 @@ def candidates(project_root: Path, mission_type: str, name: str) -> list[Path]:
 def resolve(project_root: Path, mission_type: str, name: str) -> Template:
     for path in candidates(project_root, mission_type, name):
         if path.is_file():
-            try:
-                return Template(name, path.read_text(encoding="utf-8"), str(path))
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SpecKittyError(f"Cannot read template {path}: {exc}",
-                                     "TEMPLATE_UNREADABLE") from None
+            from spec_kitty.repo.textio import read_text
+
+            return Template(name, read_text(path), str(path))
     resource = files("spec_kitty") / "templates" / "missions" / mission_type / name
     if not resource.is_file():
         raise TemplateNotFound(mission_type, name)

@@ -38,10 +38,16 @@ def _yaml() -> Any:
 
 
 def load_mapping(path: Path) -> Any:
-    """Load a YAML mapping (round-trip types); a missing file is an error for the caller."""
+    """Load a YAML mapping (round-trip types); a leading BOM is tolerated.
+
+    Raises ``YAML_INVALID`` (file and line), ``FILE_NOT_UTF8``, or ``FILE_MISSING`` /
+    ``FILE_UNREADABLE`` (a missing file is an error for the caller to expect).
+    """
     from ruamel.yaml.error import YAMLError
 
-    text = path.read_text(encoding="utf-8")
+    from spec_kitty.repo.textio import read_text
+
+    text = read_text(path)
     try:
         data = _yaml().load(text)
     except YAMLError as exc:

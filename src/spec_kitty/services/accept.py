@@ -18,6 +18,7 @@ from spec_kitty.repo import event_log
 from spec_kitty.repo.jsonio import write_json
 from spec_kitty.repo.missions import META_FILE, Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.textio import read_text
 
 ACCEPTABLE_LANES = ("approved", "done", "canceled")
 
@@ -51,7 +52,7 @@ def _documents(mission: Mission) -> list[Check]:
     for name in ("spec.md", "plan.md", "tasks.md"):
         path = mission.path / name
         if path.exists():
-            lines = documents.open_clarifications(path.read_text(encoding="utf-8"))
+            lines = documents.open_clarifications(read_text(path))
             open_items += [f"{name}:{line}" for line in lines]
     checks.append(Check("clarifications", not open_items,
                         "open [NEEDS CLARIFICATION markers at " + ", ".join(open_items)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.next_step import WPView, next_to_implement, next_to_review, unmet_dependencies
 from spec_kitty.repo import event_log
 from spec_kitty.repo.lanes_file import lane_for_wp, read_lanes
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
+from spec_kitty.repo.work_packages import WorkPackage, load_work_packages, require_readable
 from spec_kitty.services import claims, prompts, reviews, workspaces
 from spec_kitty.services.status_health import ensure_log_present
 from spec_kitty.services.transitions import normalize_wp_id
@@ -75,6 +76,8 @@ def _claim(project: ProjectPaths, mission: Mission, manifest: dict[str, Any],
             if choice is None:
                 raise _nothing("implement")
             wp = _by_id(wps, choice[0].wp_id)
+        # Fail closed: an unreadable WP file has unknown dependencies and owned files.
+        require_readable(mission, wp)
         claims.check_implementable(states.get(wp.wp_id, {}), wp.wp_id, agent)
         lanes = {v.wp_id: v.lane for v in views}
         unmet = unmet_dependencies(next(v for v in views if v.wp_id == wp.wp_id), lanes)
@@ -146,7 +149,7 @@ def review(project: ProjectPaths, mission: Mission, handle: str | None,
         wp = _by_id(wps, choice[0].wp_id)
     started = claims.start_review(project, mission, wp.wp_id, agent)
     state = event_log.load_snapshot(project, mission)["work_packages"].get(wp.wp_id, {})
-    own = claims.implementer_of(state) == agent
+    own = agent_matches(claims.implementer_of(state), agent)
     step = prompts.StepContext(f"{wp.wp_id} is waiting for review",
                                reviews.pending_feedback(project, state), own)
     path, text, values = prompts.write_prompt(project, mission, "review", agent, wp, step)

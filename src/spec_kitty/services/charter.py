@@ -86,18 +86,14 @@ def init_charter(project: ProjectPaths, *, force: bool = False) -> InitResult:
 
 def read_charter(project: ProjectPaths) -> str | None:
     """The charter text, or ``None`` when there is no charter file."""
+    from spec_kitty.repo.textio import FileUnreadable, read_text_if_exists
+
     path = charter_path(project)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise _unreadable(path, exc.strerror or str(exc)) from None
-    try:
-        # utf-8-sig: editors on Windows may add a BOM, which would hide the first heading.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _unreadable(path, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        # A BOM (added by some editors) would hide the first heading; textio drops it.
+        return read_text_if_exists(path)
+    except FileUnreadable as exc:
+        raise _unreadable(path, exc.message) from None
 
 
 def _unreadable(path: Path, reason: str) -> SpecKittyError:

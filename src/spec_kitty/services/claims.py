@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.lanes import Lane
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
@@ -78,7 +79,7 @@ def check_implementable(state: dict[str, Any], wp_id: str, agent: str) -> str:
     lane = state.get("lane", Lane.UNINITIALIZED.value)
     if lane in (Lane.CLAIMED.value, Lane.IN_PROGRESS.value):
         holder = holder_of(state)
-        if holder != agent:
+        if not agent_matches(holder, agent):  # "claude:opus:p:implementer" is claude
             raise ClaimConflict(wp_id, holder or "another agent", lane)
     elif lane != Lane.PLANNED.value:
         raise _not_startable(wp_id, lane, "implemented")
@@ -129,12 +130,12 @@ def start_review(project: ProjectPaths, mission: Mission, wp_id: str, agent: str
         lane = state.get("lane", Lane.UNINITIALIZED.value)
         if lane == Lane.IN_REVIEW.value:
             holder = state.get("actor")
-            if holder != agent:
+            if not agent_matches(holder, agent):
                 raise ClaimConflict(wp_id, str(holder or "another reviewer"), "in_review")
             return False
         if lane != Lane.FOR_REVIEW.value:
             raise _not_startable(wp_id, lane, "reviewed")
-        if not allow_self and implementer_of(state) == agent:
+        if not allow_self and agent_matches(implementer_of(state), agent):
             raise SelfReviewForbidden(wp_id, agent)
         (at,) = events_factory.stamps_after(parsed, 1)
         record(project, mission, [events_factory.transition_row(

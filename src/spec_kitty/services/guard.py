@@ -35,7 +35,7 @@ def _owned_globs(root: Path, slug: str, lane_id: str) -> tuple[str | None, list[
     from spec_kitty.repo.lanes_file import read_lanes
     from spec_kitty.repo.missions import Mission
     from spec_kitty.repo.paths import ProjectPaths
-    from spec_kitty.repo.work_packages import load_work_packages
+    from spec_kitty.repo.work_packages import load_work_packages, require_readable
     from spec_kitty.services.workspaces import read_context
 
     project = ProjectPaths(root)
@@ -45,7 +45,8 @@ def _owned_globs(root: Path, slug: str, lane_id: str) -> tuple[str | None, list[
     if wp_id:
         for wp in load_work_packages(project, mission):
             if wp.wp_id == wp_id:
-                return wp_id, wp.owned_files
+                # An unreadable WP file has no known owned files: refuse, naming it.
+                return wp_id, require_readable(mission, wp).owned_files
     lane: dict[str, Any] = next((entry for entry in read_lanes(mission)["lanes"]
                  if entry["lane_id"] == lane_id), {})
     return None, list(lane.get("write_scope", []))

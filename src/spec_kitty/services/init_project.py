@@ -79,10 +79,9 @@ class NotWritable(SpecKittyError):
 
 
 def _lines_to_add(path: Path, wanted: tuple[str, ...]) -> tuple[str, list[str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
+    from spec_kitty.repo.textio import read_text_if_exists
+
+    text = read_text_if_exists(path) or ""
     present = {line.strip() for line in text.splitlines()}
     return text, [line for line in wanted if line not in present]
 

@@ -34,7 +34,7 @@ PACKET_KEYS = ("packet_version", "requirement_ids")
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-_REQUIREMENT_ID = re.compile(r"\b(FR|NFR|C)-(\d+)\b")
+_REQUIREMENT_ID = re.compile(r"\b(FR|NFR|C)-(\d+[a-z]?)\b")  # FR-003a: a sub-requirement
 _HEADER_RE = re.compile(
     r"\A<!-- spec-kitty intake: source=(?P<source>.*) ingested_at=(?P<at>\S+) -->\n"
     r"<!-- brief_hash: (?P<hash>[0-9a-f]{64}) -->\n\n",
@@ -237,12 +237,10 @@ def _read_stdin(stream: BinaryIO | None, cap: int) -> bytes:
 
 
 def _decode(data: bytes, label: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _unreadable(
-            label, f"not valid UTF-8 at byte {exc.start}; the brief must be UTF-8 text"
-        ) from None
+    """The brief's text without a BOM (its bytes are stored untouched); ``FILE_NOT_UTF8``."""
+    from spec_kitty.repo.textio import decode
+
+    return decode(data, label)
 
 
 # --- handoff packets -----------------------------------------------------------------

@@ -96,7 +96,7 @@ def _blob(cwd: Path, rev: str, rel: str) -> bytes:
 
 def _newest_per_wp(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
     """Without both logs at hand: each work package's newer state (status.json is derived;
-    the next spec-kitty write rematerialises it exactly)."""
+    the next spec-kitty write rematerializes it exactly)."""
     merged = dict(ours)
     states = dict(ours.get("work_packages") or {})
     for wp, state in (theirs.get("work_packages") or {}).items():

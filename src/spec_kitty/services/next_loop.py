@@ -16,6 +16,7 @@ from typing import Any
 
 from spec_kitty import __version__
 from spec_kitty.core.errors import UsageError
+from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.next_step import Decision, MissionFacts, WPView, decide
 from spec_kitty.core.progress import progress
 from spec_kitty.core.timestamps import utc_now_iso
@@ -29,10 +30,11 @@ RESULTS = ("success", "failed", "blocked")
 
 
 def _text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    """A planning document's text, None when absent; an unreadable one is an error
+    naming it (``FILE_NOT_UTF8``), never "missing" (which would send the agent back)."""
+    from spec_kitty.repo.textio import read_text_if_exists
+
+    return read_text_if_exists(path)
 
 
 def _committed(project: ProjectPaths, path: Path) -> bool:
@@ -43,22 +45,37 @@ def _committed(project: ProjectPaths, path: Path) -> bool:
 
 def _views(snapshot: dict[str, Any], wps: list[WorkPackage]) -> tuple[WPView, ...]:
     states = snapshot["work_packages"]
-    return tuple(WPView(wp.wp_id, states.get(wp.wp_id, {}).get("lane", "uninitialized"),
-                        tuple(wp.dependencies), holder_of(states.get(wp.wp_id, {})),
-                        implementer_of(states.get(wp.wp_id, {})))
-                 for wp in wps)
+    views = tuple(WPView(wp.wp_id, states.get(wp.wp_id, {}).get("lane", "uninitialized"),
+                         tuple(wp.dependencies), holder_of(states.get(wp.wp_id, {})),
+                         implementer_of(states.get(wp.wp_id, {})))
+                  for wp in wps)
+    # Missions from older tools may have board entries without a flat WP file.
+    filed = {wp.wp_id for wp in wps}
+    return views + tuple(WPView(wp_id, state.get("lane", "uninitialized"), (),
+                                holder_of(state), implementer_of(state))
+                         for wp_id, state in sorted(states.items()) if wp_id not in filed)
+
+
+def execution_started(views: tuple[WPView, ...]) -> bool:
+    """Whether any work package has moved past ``planned`` on the board."""
+    return any(v.lane not in ("planned", "uninitialized") for v in views)
 
 
 def gather_facts(project: ProjectPaths, mission: Mission, snapshot: dict[str, Any],
                  wps: list[WorkPackage], agent: str = "") -> MissionFacts:
-    """What the decision engine needs, read as cheaply as the mission's state allows."""
+    """What the decision engine needs, read as cheaply as the mission's state allows.
+
+    A mission whose log shows execution started counts as finalized even without
+    lanes.json (missions from older tools have none): it is never sent back to planning.
+    """
     views = _views(snapshot, wps)
-    finalized = bool(views) and mission.lanes_file.exists() and all(
-        v.lane != "uninitialized" for v in views)
+    finalized = bool(views) and (execution_started(views) or (
+        mission.lanes_file.exists() and all(v.lane != "uninitialized" for v in views)))
     accepted = bool(mission.meta.get("accepted_at"))
     if finalized:
         # Planning gates were passed to get here; skip the git calls they would cost.
-        own_review = any(v.lane == "for_review" and v.implementer == agent for v in views)
+        own_review = any(v.lane == "for_review" and agent_matches(v.implementer, agent)
+                         for v in views)
         allow_self = True
         if own_review:  # the setting is only read when it can matter
             from spec_kitty.services.claims import self_review_allowed
@@ -83,6 +100,19 @@ def gather_facts(project: ProjectPaths, mission: Mission, snapshot: dict[str, An
         accepted=accepted,
         wps=views,
     )
+
+
+def _warnings(mission: Mission, facts: MissionFacts, wps: list[WorkPackage]) -> list[str]:
+    found = mission.warnings()
+    if facts.finalized and not mission.lanes_file.exists():
+        found.append(f"{mission.lanes_file} is missing (a mission from an older tool?); "
+                     "implementing needs it: run `spec-kitty agent mission finalize-tasks "
+                     f"--mission {mission.slug}`")
+    if facts.finalized:  # before that, finalize-tasks reports it as a problem
+        from spec_kitty.services.board import dependency_warnings
+
+        found += dependency_warnings(mission, wps)
+    return found
 
 
 def _record_result(project: ProjectPaths, mission: Mission, agent: str, result: str,
@@ -174,6 +204,10 @@ def _answer(project: ProjectPaths, mission: Mission, agent: str | None, result: 
 
     facts = gather_facts(project, mission, snapshot, wps, agent or "")
     decision = reported or decide(facts, agent or "")
+    broken = next((w for w in wps if w.wp_id == decision.wp_id and w.problem), None)
+    if broken is not None and decision.kind == "step":  # fail closed: its deps are unknown
+        decision = _blocked(decision, f"{broken.wp_id}'s file cannot be read",
+                            [f"{mission.path / broken.file}: {broken.problem}"])
     answer.update({
         "kind": decision.kind, "agent": agent, "mission_slug": mission.slug,
         "mission_id": mission.mission_id, "mission_number": mission.mission_number,
@@ -183,7 +217,7 @@ def _answer(project: ProjectPaths, mission: Mission, agent: str | None, result: 
         "guard_failures": decision.guard_failures, "self_review": decision.self_review,
         "review_feedback": None, "progress": progress(snapshot["summary"]),
         "by_lane": snapshot["summary"], "is_query": result is None,
-        "spec_kitty_version": __version__,
+        "warnings": _warnings(mission, facts, wps), "spec_kitty_version": __version__,
     })
     if decision.wp_id:
         state = snapshot["work_packages"].get(decision.wp_id, {})

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
+from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.lanes import Lane
 from spec_kitty.core.timestamps import utc_now_iso
 from spec_kitty.repo.atomic import write_text_atomic
@@ -115,7 +116,7 @@ def held_by(snapshot: dict[str, Any], agent: str) -> str | None:
 
     for wp_id, wp_state in snapshot["work_packages"].items():
         if wp_state.get("lane") in ("claimed", "in_progress", "in_review") and \
-                holder_of(wp_state) == agent:
+                agent_matches(holder_of(wp_state), agent):
             return wp_id
     return None
 

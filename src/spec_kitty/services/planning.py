@@ -21,10 +21,10 @@ from spec_kitty.repo.paths import ProjectPaths, is_linked_worktree
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SpecKittyError(f"{path} is not UTF-8 text.", "FILE_NOT_UTF8") from None
+    """spec.md / plan.md text (BOM tolerated); ``FILE_NOT_UTF8`` naming the file."""
+    from spec_kitty.repo.textio import read_text
+
+    return read_text(path)
 
 
 def _rel(project: ProjectPaths, path: Path) -> str:

@@ -36,9 +36,14 @@ def render(text: str, values: dict[str, str], source: str = "prompt") -> str:
 
 
 def _read(path: Path) -> str:
+    """A WP file's text through the one reading seam (BOM tolerated); "" if unreadable
+    (next and implement refuse unreadable WP files before a prompt is written)."""
+    from spec_kitty.core.errors import SpecKittyError
+    from spec_kitty.repo.textio import read_text
+
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_text(path)
+    except SpecKittyError:
         return ""
 
 

@@ -28,14 +28,16 @@ def reviews_dir(mission: Mission) -> Path:
 
 
 def _read_source(source: Path) -> str:
+    from spec_kitty.repo.textio import decode
+
     try:
-        text = source.read_text(encoding="utf-8")
+        text = decode(source.read_bytes(), source)  # a leading BOM is not feedback
     except FileNotFoundError:
         raise SpecKittyError(f"Review feedback file {source} does not exist.",
                              "FEEDBACK_FILE_MISSING", details={"file": str(source)}) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, SpecKittyError) as exc:
         raise SpecKittyError(f"Review feedback file {source} cannot be read as UTF-8 text "
-                             f"({exc}).", "FEEDBACK_FILE_UNREADABLE",
+                             f"({getattr(exc, 'message', exc)}).", "FEEDBACK_FILE_UNREADABLE",
                              details={"file": str(source)}) from None
     if not text.strip():
         raise SpecKittyError(f"Review feedback file {source} is empty; say what must change.",
@@ -85,9 +87,11 @@ def read_feedback(project: ProjectPaths, feedback_path: str) -> dict[str, Any] |
     path = _resolve(project, feedback_path)
     if path is None:
         return None
+    from spec_kitty.repo.textio import read_text
+
     try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        raw = read_text(path)
+    except SpecKittyError:
         return None
     try:
         meta, body = frontmatter.load(raw, path)

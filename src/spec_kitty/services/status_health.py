@@ -44,9 +44,11 @@ class StatusLogMissing(SpecKittyError):
 
 
 def _recorded_events(mission: Mission) -> int:
+    from spec_kitty.repo.textio import read_text
+
     try:
-        data = json.loads(mission.snapshot_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_text(mission.snapshot_file))
+    except (SpecKittyError, ValueError):
         return 0
     count = data.get("event_count") if isinstance(data, dict) else None
     return count if isinstance(count, int) else 0

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.lanes import ALLOWED_EDGES
 from spec_kitty.core.reducer import dedupe, replay_key
 from spec_kitty.repo import event_log
@@ -114,9 +115,14 @@ def _check_snapshot(report: ValidationReport, parsed: Any) -> None:
         if parsed.transitions:
             report.warn("SNAPSHOT_MISSING", f"{path.name} is missing; run materialize")
         return
+    from spec_kitty.repo.textio import read_text
+
     try:
-        persisted = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        persisted = json.loads(read_text(path))  # a BOM is not drift
+    except SpecKittyError as exc:
+        report.error("SNAPSHOT_UNREADABLE", exc.message)
+        return
+    except ValueError as exc:
         report.error("SNAPSHOT_UNREADABLE", f"{path.name} is not valid JSON: {exc}")
         return
     expected = json.loads(event_log.snapshot_bytes(event_log.snapshot_of(report.mission, parsed)))

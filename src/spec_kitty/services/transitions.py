@@ -2,18 +2,18 @@
 
 Every status write in the CLI goes through :func:`record`, under the mission's status
 lock: the caller reads the log and plans its rows, :func:`record` appends them
-(``repo.event_log``, in place), rematerialises status.json and then commits the
+(``repo.event_log``, in place), rematerializes status.json and then commits the
 mission's status files (``services.status_commit``), so ordinary git use in the main
 checkout cannot lose a recorded event.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spec_kitty.core import ids
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.lanes import (
     ALLOWED_EDGES,
@@ -26,11 +26,9 @@ from spec_kitty.core.lanes import (
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
+from spec_kitty.repo.work_packages import WorkPackage, WorkPackageUnreadable, load_work_packages
 from spec_kitty.services import events_factory, status_health
 from spec_kitty.services.status_commit import StatusCommit, commit_message, commit_status
-
-WP_HANDLE_RE = re.compile(r"^wp0*(\d+)$", re.IGNORECASE)
 
 
 class TransitionRefused(SpecKittyError):
@@ -55,13 +53,8 @@ class WorkPackageNotFound(SpecKittyError):
         )
 
 
-def normalize_wp_id(handle: str) -> str:
-    """``wp1``, ``WP01`` and ``WP001`` all name WP01 (two digits minimum)."""
-    match = WP_HANDLE_RE.match(handle.strip())
-    if not match:
-        raise SpecKittyError(f"{handle!r} is not a work package id (expected WPnn).",
-                             "INVALID_WP_ID")
-    return f"WP{int(match.group(1)):02d}"
+# The one normaliser lives in core.ids; kept importable here for existing callers.
+normalize_wp_id = ids.normalize_wp_id
 
 
 @dataclass
@@ -75,7 +68,7 @@ class Recorded:
 def record(project: ProjectPaths, mission: Mission, rows: list[dict[str, Any]], *,
            extra_paths: tuple[Path, ...] = (), message: str | None = None,
            required_commit: bool = False) -> Recorded:
-    """Append ``rows``, rematerialise status.json, commit the status files.
+    """Append ``rows``, rematerialize status.json, commit the status files.
 
     The caller must hold :func:`event_log.status_lock` and must have planned ``rows``
     from a log it read under that same lock. ``extra_paths`` (stored review feedback,
@@ -216,6 +209,10 @@ def _plan_rows(project: ProjectPaths, mission: Mission, parsed: events_factory.S
     mode = _execution_mode(req, wp)
     review_result = _review_result(req, feedback_rel)
     hops = _hops(current, target, req.force)
+    if wp is not None and wp.problem is not None and not req.force and \
+            any(dest is Lane.FOR_REVIEW for _, dest in hops):
+        # Fail closed: the hand-over checks read the file's subtasks and owned files.
+        raise WorkPackageUnreadable(mission, wp)
     problems: list[str] = []
     for source, dest in hops:
         ctx = TransitionContext(
@@ -254,7 +251,9 @@ def move_task(project: ProjectPaths, mission: Mission, req: MoveRequest) -> dict
     """Move one work package (one event per hop), store review feedback, commit.
 
     Raises :class:`TransitionRefused` (state machine), :class:`UncommittedWork` (a hand
-    over to review with uncommitted owned files), ``FEEDBACK_FILE_*`` errors.
+    over to review with uncommitted owned files), ``FEEDBACK_FILE_*`` errors, and
+    :class:`WorkPackageUnreadable` for a hand-over to review (not forced) of a WP whose file
+    cannot be read.
     """
     from spec_kitty.core.timestamps import utc_now_iso
     from spec_kitty.services import reviews
@@ -323,6 +322,9 @@ def mark_subtasks(project: ProjectPaths, mission: Mission, task_ids: list[str], 
             owner.setdefault(task, wp.wp_id)
     wp_fixed = normalize_wp_id(wp_hint) if wp_hint else None
     missing = [t for t in task_ids if wp_fixed is None and t not in owner]
+    broken = next((wp for wp in wps if wp.problem is not None), None)
+    if missing and broken is not None:
+        raise WorkPackageUnreadable(mission, broken)  # its subtasks are unknown, not none
     if missing:
         raise SpecKittyError(
             f"Subtask(s) {', '.join(missing)} are not listed in any WP's `subtasks`; "

@@ -8,7 +8,7 @@
   const LANE_LABELS = {
     planned: "Planned", claimed: "Claimed", in_progress: "In progress",
     for_review: "For review", in_review: "In review", approved: "Approved",
-    done: "Done", blocked: "Blocked", canceled: "Canceled", uninitialized: "No status",
+    done: "Done", blocked: "Blocked", canceled: "Canceled", uninitialized: "Not finalized",
     genesis: "New",
   };
   const TABS = ["board", "documents", "timeline"];
@@ -16,6 +16,7 @@
   const state = {
     projects: [], project: null, missions: [], mission: null, tab: "board",
     artifact: null, pollTimer: null, rendered: {}, refreshing: null, again: false,
+    weightedNote: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -85,12 +86,14 @@
       const counts = m.by_lane || {};
       const summary = m.error ? m.error
         : `${m.total_wps || 0} WPs · ${counts.done || 0} done · ${m.weighted_percentage || 0}% weighted`;
+      const summaryTitle = m.error ? null : state.weightedNote;
       const button = el("button", { type: "button", class: "mission", "data-slug": m.slug,
                                     "aria-current": m.slug === state.mission ? "true" : null }, [
         el("span", { class: "mission-name", text: m.friendly_name || m.slug }),
         el("span", { class: "mission-slug", text: m.slug }),
         m.error ? null : progressBar(m.progress_percentage, `${m.progress_percentage}% done`),
-        el("span", { class: m.error ? "mission-summary error-text" : "mission-summary", text: summary }),
+        el("span", { class: m.error ? "mission-summary error-text" : "mission-summary", text: summary,
+                     title: summaryTitle }),
       ]);
       button.addEventListener("click", () => selectMission(m.slug));
       list.append(el("li", {}, [button]));
@@ -106,15 +109,21 @@
       `${board.event_count} events`].filter(Boolean).join(" · ");
     const p = board.progress;
     $("mission-progress-bar").style.width = `${p.progress_percentage}%`;
+    state.weightedNote = p.weighted_note;
     $("mission-progress-text").textContent =
       `${p.done_wps}/${p.total_wps} done · ${p.progress_percentage}% (weighted ${p.weighted_percentage}%)`;
+    // "weighted" is explained where it is shown.
+    $("mission-progress-text").title = p.weighted_note || "";
   }
 
   function renderCard(card, showLane) {
-    const deps = card.dependencies.map((d) => el("span", {
-      class: d.satisfied ? "dep satisfied" : "dep", title: `${d.id}: ${LANE_LABELS[d.lane] || "unknown"}`,
-      text: `← ${d.id}`,
-    }));
+    const deps = card.dependencies.map((id) => {
+      const lane = card.dependency_lanes[id];
+      return el("span", {
+        class: card.blocked_by.includes(id) ? "dep" : "dep satisfied",
+        title: `${id}: ${LANE_LABELS[lane] || "unknown"}`, text: `← ${id}`,
+      });
+    });
     const subtasks = card.subtasks_total
       ? el("div", { class: "subtasks" }, [
           progressBar(100 * card.subtasks_done / card.subtasks_total, "subtasks"),
@@ -144,15 +153,18 @@
 
   function renderBoard(board) {
     renderHeader(board);
-    $("board-problems").replaceChildren(...board.problems.map((p) => el("li", { text: p })));
+    // Warnings (a missing meta.json, tasks.md disagreeing with a WP file) as the CLI shows them.
+    const notes = [...(board.warnings || []), ...board.problems];
+    $("board-problems").replaceChildren(...notes.map((p) => el("li", { text: p })));
+    const cardsById = Object.fromEntries(board.work_packages.map((card) => [card.id, card]));
     const columns = board.columns.map((column) => {
       const grouped = column.lanes.length > 1;
       return el("section", { class: `column lane-${column.lanes[column.lanes.length - 1]}`,
                              "data-column": column.key, "data-lanes": column.lanes.join(" ") }, [
         el("h3", { title: column.lanes.map((l) => LANE_LABELS[l] || l).join(" + ") }, [
           el("span", { text: column.label }),
-          el("span", { class: "count", text: String(column.cards.length) })]),
-        el("div", { class: "cards" }, column.cards.map((card) => renderCard(card, grouped))),
+          el("span", { class: "count", text: String(column.count) })]),
+        el("div", { class: "cards" }, column.wp_ids.map((id) => renderCard(cardsById[id], grouped))),
       ]);
     });
     $("board").replaceChildren(...columns);
@@ -173,8 +185,10 @@
   function renderTimeline(data) {
     $("timeline-problems").replaceChildren(...data.problems.map(
       (p) => el("li", { text: `line ${p.line}: ${p.message}` })));
-    $("timeline-count").textContent = data.total > data.events.length
-      ? `Latest ${data.events.length} of ${data.total} events` : `${data.total} events`;
+    // Events are lane transitions, counted as on the board; notes are counted apart.
+    const notes = data.annotation_count ? ` · ${data.annotation_count} notes` : "";
+    const paged = data.total > data.events.length ? ` (latest ${data.events.length} shown)` : "";
+    $("timeline-count").textContent = `${data.event_count} events${notes}${paged}`;
     $("timeline").replaceChildren(...data.events.map((e) => {
       const what = e.kind === "transition"
         ? el("span", { class: "move" }, [

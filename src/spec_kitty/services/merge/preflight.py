@@ -101,10 +101,11 @@ class Allowances:
 
 def _lane_globs(mission: Mission, project: ProjectPaths, lane: LanePlan,
                 manifest: dict[str, Any]) -> list[str]:
-    from spec_kitty.repo.work_packages import load_work_packages
+    from spec_kitty.repo.work_packages import load_work_packages, require_readable
 
+    # Fail closed: an unreadable WP file's owned files are unknown, not none.
     globs = [g for wp in load_work_packages(project, mission) if wp.wp_id in lane.wp_ids
-             for g in wp.owned_files]
+             for g in require_readable(mission, wp).owned_files]
     entry: dict[str, Any] = next(
         (e for e in manifest["lanes"] if e["lane_id"] == lane.lane_id), {})
     return globs + list(entry.get("write_scope", []))
