@@ -56,6 +56,8 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 BACKENDS = ["sqlite", "postgresql"]
 ADDRESS_LIMIT = 20  # failed sign-ins per address and 15 minutes on the test hubs
+# The tracker secrets' encryption key of every test hub (and its admin commands).
+TRACKER_KEY = "bG9vcGJhY2stdGVzdC1rZXktb25seS0zMi1ieXRlcyE="
 
 
 def free_port() -> int:
@@ -152,6 +154,7 @@ class HubServer:
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "SPEC_KITTY_HUB_DEVICE_INTERVAL": "1",
+                "SPEC_KITTY_HUB_TRACKER_KEY": TRACKER_KEY, "SPEC_KITTY_HUB_JOB_POLL": "0.2",
                 "SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS": str(ADDRESS_LIMIT)}
 
     def start(self, *extra: str) -> None:
