@@ -6,13 +6,13 @@ the seam. :class:`HubTrackerClient` is the transport contract (bearer token,
 ``X-Team-Slug``, 401 → one refresh, 429 → one wait, 202 → polling, both error-envelope
 spellings), to be implemented over the authenticated httpx client of
 ``spec_kitty.auth``. :class:`HubTrackerService` turns façade calls into client calls,
-routes by ``binding_ref`` (wins) or ``project_slug``, mints one ``Idempotency-Key`` per
-logical write and enforces the hard breaks, whose messages are fixed here.
+routes by ``binding_ref`` (wins) or ``project_slug`` and enforces the hard breaks, whose
+messages are fixed here. Writes pass the caller's ``Idempotency-Key`` or None, in which
+case the client keeps one durable key per logical operation (:mod:`.attempts`).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,17 +73,22 @@ class HubTrackerClient(Protocol):
     ) -> dict[str, Any]: ...
 
     def push(
-        self, provider: str, routing: Routing, items: list[dict[str, Any]], *, idempotency_key: str
+        self,
+        provider: str,
+        routing: Routing,
+        items: list[dict[str, Any]],
+        *,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]: ...
 
     def run(
-        self, provider: str, routing: Routing, *, limit: int, idempotency_key: str
+        self, provider: str, routing: Routing, *, limit: int, idempotency_key: str | None = None
     ) -> dict[str, Any]: ...
 
     def issue_search(
         self,
         provider: str,
-        routing: Routing,
+        routing: Routing | None,
         *,
         query_text: str | None,
         query_key: str | None,
@@ -136,7 +141,7 @@ class HubTrackerService:
             self.provider,
             self._routing(),
             items,
-            idempotency_key=idempotency_key or str(uuid.uuid4()),
+            idempotency_key=idempotency_key,
         )
 
     def run(self, limit: int = 100, *, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -144,7 +149,7 @@ class HubTrackerService:
             self.provider,
             self._routing(),
             limit=limit,
-            idempotency_key=idempotency_key or str(uuid.uuid4()),
+            idempotency_key=idempotency_key,
         )
 
     def search(self, query: str, *, limit: int = 5) -> dict[str, Any]:
