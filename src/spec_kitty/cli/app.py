@@ -34,6 +34,10 @@ ROOT_COMMANDS: dict[str, Entry] = {
     # Hosted groups: hidden and refusing while SPEC_KITTY_ENABLE_SAAS_SYNC is off.
     "auth": Entry("spec_kitty.cli.auth_cmd", "Log in to a team hub and manage the session.",
                   hosted=True),
+    "tracker": Entry("spec_kitty.cli.tracker_cmd", "Bind this repository to an issue tracker.",
+                     hosted=True),
+    "issue-search": Entry("spec_kitty.cli.issue_search_cmd", "Find a ticket in the bound "
+                          "tracker.", hosted=True),
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),
