@@ -39,6 +39,7 @@ def _register_sync() -> None:
     from spec_kitty.cli import tracker_sync_cmd
 
     app.add_typer(tracker_sync_cmd.sync_app, name="sync")
+    app.command("project")(tracker_sync_cmd.project)
 
 
 def root() -> Path:
@@ -181,6 +182,8 @@ def bind(
         binding = hub_bind.bind_through_hub(project, name, hub_client(),  # type: ignore[arg-type]
                                             bind_ref=bind_ref, select=select, choose=choose,
                                             confirm=confirm)
+        if doctrine_mode or owners:
+            binding = service(project).set_doctrine(doctrine_mode, owners)
     payload = binding.to_mapping()
     lines = ["Tracker binding saved", f"  provider: {binding.provider}"]
     lines += [f"  {key}: {payload[key]}" for key in ("binding_ref", "display_label", "workspace")

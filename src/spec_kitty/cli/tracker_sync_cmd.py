@@ -82,3 +82,22 @@ def publish(json_out: bool = options.JSON) -> None:
     provider = load_binding(root()).provider
     message = PUBLISH_LOCAL if provider in LOCAL_PROVIDERS else PUBLISH_HUB
     raise HardBreakError(message, "TRACKER_PUBLISH_UNSUPPORTED", provider=provider)
+
+
+def project(mission: str = typer.Option(..., "--mission", "-m", help="Mission slug."),
+            wp: list[str] | None = typer.Option(None, "--wp", help="Only these (repeatable)."),
+            from_hook: bool = typer.Option(False, "--from-hook", hidden=True,
+                                           help="Move existing tickets only (lane hook)."),
+            json_out: bool = options.JSON) -> None:
+    """Create or update one ticket per work package, with mission and lane labels."""
+    from spec_kitty.services.context import open_mission
+    from spec_kitty.services.tracker_projection import project_mission
+    from spec_kitty.services.transitions import normalize_wp_id
+
+    paths, chosen = open_mission(mission)
+    bound_provider(paths.root)
+    wp_ids = [normalize_wp_id(handle) for handle in wp or []]
+    payload = project_mission(paths, chosen, wp_ids=wp_ids or None, only_mapped=from_hook)
+    lines = [f"{item.get('wp_id') or (item.get('remote_ref') or {}).get('key')}: "
+             f"{item.get('outcome')}" for item in payload.get("items", [])]
+    show(payload, "\n".join(lines) or "Nothing to project.", json_out)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from spec_kitty.tracker.config import TrackerBinding
 from spec_kitty.tracker.errors import HardBreakError, TrackerError
+from spec_kitty.tracker.projection import WorkPackageTicket, hub_item
 
 MAP_ADD_HUB = (
     "Mappings for hub-backed providers are managed on the team hub; "
@@ -164,3 +165,22 @@ class HubTrackerService:
 
     def list_tickets(self, limit: int = 20) -> dict[str, Any]:
         return self.client.list_tickets(self.provider, self._routing(), limit=limit)
+
+    def project(
+        self, tickets: list[WorkPackageTicket], *, only_mapped: bool = False
+    ) -> dict[str, Any]:
+        """Create or update one issue per work package (one push; the hub maps them).
+        ``only_mapped`` (lane-change hook) leaves work packages without an issue alone."""
+        mapped = {(m.get("mission_slug"), m.get("wp_id")) for m in self.map_list()["mappings"]}
+        items = []
+        for ticket in tickets:
+            known = (ticket.mission_slug, ticket.wp_id) in mapped
+            if only_mapped and not known:
+                continue
+            item = hub_item(ticket, self.binding.policy, mapped=known)
+            if item is not None:
+                items.append(item)
+        if not items:
+            return {"status": "ok", "items": [], "summary": {"total": 0, "succeeded": 0,
+                                                             "failed": 0, "skipped": 0}}
+        return self.client.push(self.provider, self._routing(), items)

@@ -126,7 +126,8 @@ class PushRunner:
     def _one(self, index: int, item: dict[str, Any]) -> dict[str, Any]:
         action = str(item.get("action") or "")
         out: dict[str, Any] = {"ref": item.get("ref"), "action": action, "outcome": "failed",
-                               "remote_ref": None, "version": None, "message": None}
+                               "remote_ref": None, "version": None, "message": None,
+                               "work_package": item.get("work_package")}
         try:
             issue, outcome = self._apply(index, action, item)
         except (ConnectorError, TrackerProblem, ValueError, KeyError) as error:
