@@ -17,7 +17,7 @@ from spec_kitty.cli.lazy import Entry, LazyGroup
 ROOT_COMMANDS: dict[str, Entry] = {
     "init": Entry("spec_kitty.cli.init_cmd", "Set up spec-kitty in a repository."),
     "status": Entry("spec_kitty.cli.status_cmd", "Kanban board of a mission (or --all)."),
-    "mission": Entry("spec_kitty.cli.mission_cmd", "List missions and mission types."),
+    "mission": Entry("spec_kitty.cli.mission_cmd", "List missions; start one from a ticket."),
     "next": Entry("spec_kitty.cli.next_cmd", "What should this agent do next? (JSON)"),
     "implement": Entry("spec_kitty.cli.agent_action", "Claim a work package and open its "
                        "worktree.", attr="implement_app"),
