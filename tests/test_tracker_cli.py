@@ -102,11 +102,15 @@ def test_hub_backed_commands_end_to_end(sqlite_hub: HubServer, github_double: Gi
     connect_github(hub, team, github_double)
     env = hub_env(hub)
     headless_login(hub, repo, user.email)
+    code, refused = sk(repo, "tracker", "discover", "--provider", "github", env=env)
+    assert code == 1 and refused["error_code"] == "TRACKER_EGRESS_REFUSED"  # no consent yet
+    code, bound = sk(repo, "tracker", "bind", "--provider", "github", "--select", "1",
+                     "--egress", "permitted", env=env)
+    assert code == 0 and bound["tracker"]["binding_ref"].startswith("srm_")
+    assert bound["tracker"]["egress"] == "permitted"
     code, found = sk(repo, "tracker", "discover", "--provider", "github", env=env)
     assert code == 0 and found["resources"][0]["number"] == 1
-    assert found["resources"][0]["is_bound"] is False
-    code, bound = sk(repo, "tracker", "bind", "--provider", "github", "--select", "1", env=env)
-    assert code == 0 and bound["tracker"]["binding_ref"].startswith("srm_")
+    assert found["resources"][0]["is_bound"] is True
     code, again = sk(repo, "tracker", "bind", "--provider", "github", env=env)
     assert code == 1 and again["error_code"] == "TRACKER_ALREADY_BOUND"
     items = [{"action": "create", "patch": {"title": "From the CLI", "body": "b"}}]

@@ -36,7 +36,8 @@ def test_from_ticket_writes_the_context_and_binds_the_origin_hub_first(
     number = created.json()["number"]
     env = {**ON, **hub_env(hub)}
     headless_login(hub, repo, user.email)
-    assert run_cli(["tracker", "bind", "--provider", "github", "--select", "1", "--json"],
+    assert run_cli(["tracker", "bind", "--provider", "github", "--select", "1", "--egress",
+                    "permitted", "--json"],
                    repo, env=env).returncode == 0
 
     proc = run_cli(["mission", "create", "--from-ticket", f"github:#{number}", "--json"],

@@ -71,7 +71,8 @@ def test_mission_projected_to_github_and_wp01_moves_its_ticket(
     connect_github(hub, team, github_double)
     env = hub_env(hub)
     headless_login(hub, repo, user.email)
-    sk(repo, env, "tracker", "bind", "--provider", "github", "--select", "1", "--doctrine-mode",
+    sk(repo, env, "tracker", "bind", "--provider", "github", "--select", "1", "--egress",
+       "permitted", "--doctrine-mode",
        "split_ownership", "--field-owner", "status=local", "--field-owner", "labels=local")
     projected = sk(repo, env, "tracker", "project", "--mission", "demo")
     assert [i["outcome"] for i in projected["items"]] == ["created"] * 3

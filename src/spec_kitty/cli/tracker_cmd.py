@@ -136,6 +136,8 @@ def bind(
                                                  help="external, local or shared (repeatable)."),
     credential: list[str] | None = typer.Option(None, "--credential", metavar="KEY=VALUE",
                                                 help="Local providers: command, cwd."),
+    egress: str | None = typer.Option(None, "--egress",
+                                      help="Record tracker consent first: permitted or refused."),
     json_out: bool = options.JSON,
 ) -> None:
     """Bind this repository: hub-backed via resolve/confirm, local with --workspace."""
@@ -149,6 +151,8 @@ def bind(
     name = normalize_provider(provider)
     credentials = _pairs(credential, "--credential")
     owners = _pairs(field_owner, "--field-owner")
+    if egress is not None:
+        service(project).set_egress(egress)
     if provider_class(name) is ProviderClass.LOCAL:
         require_ready(project, name, needs_binding=False)
         binding = service(project).bind_local(name, workspace, doctrine_mode=doctrine_mode,

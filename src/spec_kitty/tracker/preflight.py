@@ -2,7 +2,9 @@
 
 Hub-backed commands first run the hosted readiness evaluator (login, hub URL, and for
 commands that need one a binding) and stop with exit 1 naming the first missing
-prerequisite, before any HTTP call. Local providers need only the rollout gate.
+prerequisite, then take the two-channel egress verdict (:mod:`.consent`), all before
+any HTTP call. Local providers need only the rollout gate here; their syncs take the
+egress verdict before any subprocess (``LocalTrackerService``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ def require_ready(root: Path, provider: str | None, *, needs_binding: bool) -> N
 
     evaluate_readiness(repo_root=root, require_mission_binding=needs_binding
                        ).raise_unless_ready()
+    from spec_kitty.tracker.config import load_binding
+    from spec_kitty.tracker.consent import GUIDANCE, evaluate_egress
+    from spec_kitty.tracker.errors import EgressRefused
+
+    verdict = evaluate_egress(root, load_binding(root))
+    if not verdict.allowed:
+        raise EgressRefused(f"Tracker requests to the hub refused: {verdict.reason}. "
+                            f"{GUIDANCE} (`spec-kitty tracker bind --egress permitted` "
+                            "records it.)", verdict.channel)
 
 
 def hub_client(_binding: TrackerBinding | None = None) -> HubTrackerClient:

@@ -156,6 +156,18 @@ class TrackerService:
         save_binding(self.root, binding)
         return binding
 
+    def set_egress(self, egress: str) -> TrackerBinding:
+        """Record the tracker consent (``permitted`` or ``refused``) in ``tracker.egress``."""
+        from spec_kitty.tracker.config import EGRESS_VALUES
+
+        value = egress.strip().lower()
+        if value not in EGRESS_VALUES:
+            raise TrackerError(f"--egress must be permitted or refused, got {egress!r}.",
+                               "TRACKER_EGRESS_INVALID")
+        binding = self.binding.with_changes(egress=value)
+        save_binding(self.root, binding)
+        return binding
+
     def unbind(self) -> bool:
         return unbind(self.root)
 
