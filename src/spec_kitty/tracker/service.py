@@ -1,4 +1,4 @@
-"""``TrackerService``: the one entry point the CLI (and later the lane hook) uses.
+"""``TrackerService``: the one entry point of the tracker commands and the lane hook.
 
 It loads the binding from ``.kittify/config.yaml`` and dispatches on the provider's
 class: beads/fp → :class:`LocalTrackerService`; GitHub/GitLab/Jira/Linear →
@@ -123,8 +123,8 @@ class TrackerService:
         provider_context: Mapping[str, str] | None = None,
         credentials: Mapping[str, str] | None = None,
     ) -> TrackerBinding:
-        """Persist what the hub returned from bind-confirm/bind-validate (next round's CLI
-        calls those endpoints first). Credentials are refused with the hard-break message."""
+        """Persist what the hub returned from bind-confirm/bind-validate (the CLI's bind
+        goes through :mod:`.hub_bind`). Credentials are refused with the hard-break message."""
         name = normalize_provider(provider)
         if provider_class(name) is not ProviderClass.HUB:
             raise TrackerError(f"{name} is a local provider; use bind_local.", "TRACKER_NOT_HUB")
