@@ -7,6 +7,7 @@ with a GitHub connection to the double, logged in through ``auth login --headles
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,18 @@ def test_local_beads_bind_sync_map_and_hard_breaks(initialized_repo: Path,
     code, answer = sk(repo, "tracker", "bind", "--provider", "beads")
     assert code == 1 and answer["error"] == "--workspace is required for local providers."
     code, answer = sk(repo, "tracker", "bind", "--provider", "beads", "--workspace", "demo",
-                      "--doctrine-mode", "split_ownership", "--field-owner", "title=local")
+                      "--credential", "token=x")
+    assert code == 1 and answer["error_code"] == "TRACKER_CREDENTIAL_UNKNOWN"
+    code, answer = sk(repo, "tracker", "bind", "--provider", "beads", "--workspace", "demo",
+                      "--doctrine-mode", "sideways")
+    assert code == 1 and answer["error_code"] == "TRACKER_DOCTRINE_INVALID"
+    code, answer = sk(repo, "tracker", "bind", "--provider", "beads", "--workspace", "demo",
+                      "--doctrine-mode", "split_ownership", "--field-owner", "title=local",
+                      "--credential", "command=bd", "--credential", f"cwd={repo}")
     assert code == 0 and answer["tracker"]["doctrine"]["field_owners"] == {"title": "local"}
+    credentials = Path(os.environ["SPEC_KITTY_HOME"]) / "credentials"
+    assert oct(credentials.stat().st_mode & 0o777) == "0o600"
+    assert f'cwd = "{repo}"' in credentials.read_text()
     bd_on_path.seed(repo, id="bd-1", title="Fix login", status="open", issue_type="bug",
                     priority=1, updated_at="2026-03-01T09:00:00Z")
     code, refused = sk(repo, "tracker", "sync", "pull")
@@ -61,11 +72,13 @@ def test_local_beads_bind_sync_map_and_hard_breaks(initialized_repo: Path,
     assert [(m["mission_slug"], m["wp_id"]) for m in listed["mappings"]] == [("m-1", "WP01")]
     code, status = sk(repo, "tracker", "status")
     assert code == 0 and status["issue_count"] == 1 and status["mapping_count"] == 1
+    assert status["credentials_present"] is True
     code, publish = sk(repo, "tracker", "sync", "publish")
     assert code == 1 and publish["error"].startswith(
         "Snapshot publish is not supported for local providers.")
     code, gone = sk(repo, "tracker", "unbind")
     assert code == 0 and gone["result"] == "unbound"
+    assert "beads" not in credentials.read_text()
 
 
 def test_hub_backed_hard_breaks_and_readiness_before_any_request(initialized_repo: Path) -> None:

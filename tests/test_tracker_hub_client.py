@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,78 @@ def test_the_tracker_team_is_the_only_shared_team_or_the_chosen_one() -> None:
     assert tracker_team([("me", True), ("a", False), ("b", False)], "b") == "b"
     with pytest.raises(TrackerError, match="several teams"):
         tracker_team([("me", True), ("a", False), ("b", False)], None)
+
+
+def _project(tmp_path: Path, slug: str = "shop") -> Path:
+    root = tmp_path / slug
+    (root / ".kittify").mkdir(parents=True)
+    (root / ".kittify" / "config.yaml").write_text(
+        f"project:\n  uuid: {uuid.uuid4()}\n  slug: {slug}\n")
+    return root
+
+
+def test_bind_rules_candidates_rebind_ref_and_selection(
+        logged_in: tuple[TrackerTeam, Recorder], tmp_path: Path) -> None:
+    from spec_kitty.tracker import hub_bind
+    from spec_kitty.tracker.config import load_binding
+
+    team, recorder = logged_in
+    client = _client(recorder, team)
+    root = _project(tmp_path)
+    offered: list[list[dict[str, Any]]] = []
+
+    def choose(candidates: list[dict[str, Any]]) -> int:
+        offered.append(candidates)
+        return 1
+
+    first = hub_bind.bind_through_hub(root, "github", client, choose=choose,
+                                      confirm=lambda q: pytest.fail(q))
+    assert first.binding_ref and offered[0][0]["sort_position"] == 0
+    assert load_binding(root).provider_context["resource_type"] == "github_repo"
+    with pytest.raises(TrackerError) as kept:
+        hub_bind.bind_through_hub(root, "github", client, choose=choose, confirm=lambda q: False)
+    assert kept.value.code == "TRACKER_BIND_DECLINED"
+    again = hub_bind.bind_through_hub(root, "github", client, choose=choose,
+                                      confirm=lambda q: True)
+    assert again.binding_ref == first.binding_ref and len(offered) == 1  # exact match
+    with pytest.raises(TrackerError) as invalid:
+        hub_bind.bind_through_hub(root, "github", client, bind_ref="srm_nope", choose=choose,
+                                  confirm=lambda q: True)
+    assert invalid.value.code == "TRACKER_BINDING_INVALID"
+    assert invalid.value.details["reason"] == "mapping_deleted"
+    other = _project(tmp_path, "other")
+    with pytest.raises(TrackerError) as mismatch:  # another project's binding
+        hub_bind.bind_through_hub(other, "github", client, bind_ref=str(first.binding_ref),
+                                  choose=choose, confirm=lambda q: True)
+    assert mismatch.value.details["reason"] == "project_mismatch"
+    assert hub_bind.bind_through_hub(root, "github", client, bind_ref=str(first.binding_ref),
+                                     choose=choose, confirm=lambda q: True).binding_ref
+    with pytest.raises(TrackerError) as out_of_range:
+        hub_bind.bind_through_hub(other, "github", client, select=2, choose=choose,
+                                  confirm=lambda q: True)
+    assert out_of_range.value.code == "TRACKER_SELECT_OUT_OF_RANGE"
+    selected = hub_bind.bind_through_hub(other, "github", client, select=1, choose=choose,
+                                         confirm=lambda q: True)
+    assert selected.binding_ref != first.binding_ref
+
+
+def test_a_team_without_connections_has_nothing_to_bind(
+        logged_in: tuple[TrackerTeam, Recorder], tmp_path: Path) -> None:
+    from spec_kitty.tracker import hub_bind
+
+    team, recorder = logged_in
+    store = SessionStore(RuntimePaths.current())
+    session = store.load()
+    assert session is not None
+    private = next(t.id for t in session.teams if t.is_private_teamspace)
+    client = HttpHubTrackerClient(authenticated_client(RuntimePaths.current(), inner=recorder),
+                                  private)
+    with pytest.raises(TrackerError) as none:
+        hub_bind.bind_through_hub(_project(tmp_path), "gitlab", client, choose=lambda c: 1,
+                                  confirm=lambda q: True)
+    assert none.value.code == "TRACKER_NO_RESOURCES"
+    assert none.value.message.startswith("No bindable resources found for gitlab.")
+    with pytest.raises(TrackerError) as no_installation:
+        hub_bind.discover(client, "gitlab")
+    assert no_installation.value.code == "NO_INSTALLATION"
+    assert no_installation.value.message.endswith("(action required — check the team hub)")
