@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -29,9 +31,15 @@ from spec_kitty_hub.api.tracker_common import (
     require_key,
     team_of,
 )
-from spec_kitty_hub.connectors import ConnectorError
+from spec_kitty_hub.connectors import ConnectorError, IssueConnector
 from spec_kitty_hub.db.engine import Database
-from spec_kitty_hub.db.tracker_tables import TrackerBinding, TrackerJob, TrackerMapping
+from spec_kitty_hub.db.models import utcnow
+from spec_kitty_hub.db.tracker_tables import (
+    TrackerBinding,
+    TrackerConnection,
+    TrackerJob,
+    TrackerMapping,
+)
 from spec_kitty_hub.tracker import bindings, jobs
 from spec_kitty_hub.tracker.connections import RESOURCE_TYPE, team_connections
 from spec_kitty_hub.tracker.operations import identity_path, pull, ticket
@@ -65,6 +73,19 @@ class SearchIn(Routed):
 
 class TicketsIn(Routed):
     limit: int = Field(default=20, ge=1, le=100)
+
+
+@contextmanager
+def provider_call(db: Database, team_id: int, ref: str
+                  ) -> Iterator[tuple[TrackerBinding, TrackerConnection, IssueConnector]]:
+    """The binding's connector for one request; provider failures become envelopes."""
+    binding, row, connector = connector_for(db, team_id, ref)
+    try:
+        yield binding, row, connector
+    except ConnectorError as error:
+        raise from_connector(error) from None
+    finally:
+        connector.close()
 
 
 def _routed(db: Database, team_id: int, body: Routed) -> tuple[str, str]:
@@ -133,18 +154,11 @@ def pull_issues(body: PullIn, db: DatabaseDep, principal: PrincipalDep,
     """One page of normalised issues changed since ``cursor``."""
     team = team_of(db, principal, team_slug)
     _, ref = _routed(db, team.id, body)
-    binding, row, connector = connector_for(db, team.id, ref)
-    try:
+    with provider_call(db, team.id, ref) as (binding, row, connector):
         result = pull(connector, row, limit=body.limit, cursor=body.cursor)
-    except ConnectorError as error:
-        raise from_connector(error) from None
-    finally:
-        connector.close()
     with db.write() as session:
         stored = session.get(TrackerBinding, binding.binding_ref)
         if stored is not None:
-            from spec_kitty_hub.db.models import utcnow
-
             stored.last_pull_at = utcnow()
     return result
 
@@ -225,14 +239,9 @@ def issue_search(body: SearchIn, db: DatabaseDep, principal: PrincipalDep,
     """Issues whose key equals ``query_key`` or whose text contains ``query_text``."""
     team = team_of(db, principal, team_slug)
     ref = _search_target(db, team.id, body)
-    _, row, connector = connector_for(db, team.id, ref)
-    try:
+    with provider_call(db, team.id, ref) as (_, row, connector):
         found = connector.search_issues(body.query_key or body.query_text or "",
                                         limit=body.limit)
-    except ConnectorError as error:
-        raise from_connector(error) from None
-    finally:
-        connector.close()
     return {"candidates": [ticket(issue) for issue in found],
             "resource_type": RESOURCE_TYPE[row.provider], "resource_id": row.resource_id}
 
@@ -243,11 +252,6 @@ def list_tickets(body: TicketsIn, db: DatabaseDep, principal: PrincipalDep,
     """The binding's issues, most recently updated last (at most ``limit``)."""
     team = team_of(db, principal, team_slug)
     _, ref = _routed(db, team.id, body)
-    _, _, connector = connector_for(db, team.id, ref)
-    try:
+    with provider_call(db, team.id, ref) as (_, _, connector):
         found = list(connector.list_issues(limit=body.limit))
-    except ConnectorError as error:
-        raise from_connector(error) from None
-    finally:
-        connector.close()
     return {"tickets": [ticket(issue) for issue in found]}
