@@ -62,6 +62,8 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 BACKENDS = ["sqlite", "postgresql"]
 ADDRESS_LIMIT = 20  # failed sign-ins per address and 15 minutes on the test hubs
 REFRESH_GRACE_SECONDS = 300
+# The tracker secrets' encryption key of every test hub (and its admin commands).
+TRACKER_KEY = "bG9vcGJhY2stdGVzdC1rZXktb25seS0zMi1ieXRlcyE="
 
 
 def free_port() -> int:
@@ -159,6 +161,7 @@ class HubServer:
     def env(self) -> dict[str, str]:
         return {**os.environ, "SPEC_KITTY_HUB_DEVICE_INTERVAL": "1",
                 "SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS": str(REFRESH_GRACE_SECONDS),
+                "SPEC_KITTY_HUB_TRACKER_KEY": TRACKER_KEY, "SPEC_KITTY_HUB_JOB_POLL": "0.2",
                 "SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS": str(ADDRESS_LIMIT)}
 
     def start(self, *extra: str) -> None:

@@ -73,7 +73,8 @@ def run_local_loop(repo: Path) -> list[str]:
         return proc.stdout
 
     cli("--version")
-    cli("--help")
+    shown = cli("--help")
+    assert "tracker" not in shown and "issue-search" not in shown  # hosted groups hidden
     cli("init", ".", "--ai", "claude,codex", "--non-interactive")
     cli("verify-setup", "--json")
     git(repo, "add", "-A")
@@ -92,6 +93,11 @@ def run_local_loop(repo: Path) -> list[str]:
     cli("mission", "list", "--json")
     cli("mission", "types", "--json")
     cli("next", "--agent", "claude", "--mission", slug, "--json")
+    # A bound tracker: lane changes must still start no ticket mover (no process, no HTTP).
+    config = repo / ".kittify" / "config.yaml"
+    config.write_text(config.read_text() + "tracker:\n  provider: github\n"
+                      "  binding_ref: srm_gate_off\n")
+    git(repo, "commit", "-qam", "tracker binding")
     implement_all(repo, slug)  # implement, mark-status, move-task, review, approve x4
     ran += ["agent action implement", "agent tasks mark-status", "agent tasks move-task",
             "agent action review"]
@@ -106,7 +112,10 @@ def run_local_loop(repo: Path) -> list[str]:
     cli("next", "--agent", "claude", "--mission", slug, "--json", ok=(0, 1))
     # Hosted commands refuse without reading, writing or connecting anything.
     for hosted in (["auth", "login", "--headless"], ["auth", "status", "--json"],
-                   ["auth", "logout"], ["auth", "doctor"], ["auth"]):
+                   ["auth", "logout"], ["auth", "doctor"], ["auth"], ["tracker"],
+                   ["tracker", "status", "--json"], ["tracker", "project", "--mission", slug],
+                   ["issue-search", "--provider", "github", "--query", "#1"],
+                   ["mission", "create", "--from-ticket", "github:#1"]):
         proc = run_cli(hosted, repo)
         assert proc.returncode == 1, hosted
         assert OFF_MESSAGE in proc.stdout + proc.stderr

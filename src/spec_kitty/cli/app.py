@@ -17,7 +17,7 @@ from spec_kitty.cli.lazy import Entry, LazyGroup
 ROOT_COMMANDS: dict[str, Entry] = {
     "init": Entry("spec_kitty.cli.init_cmd", "Set up spec-kitty in a repository."),
     "status": Entry("spec_kitty.cli.status_cmd", "Kanban board of a mission (or --all)."),
-    "mission": Entry("spec_kitty.cli.mission_cmd", "List missions and mission types."),
+    "mission": Entry("spec_kitty.cli.mission_cmd", "List missions; start one from a ticket."),
     "next": Entry("spec_kitty.cli.next_cmd", "What should this agent do next? (JSON)"),
     "implement": Entry("spec_kitty.cli.agent_action", "Claim a work package and open its "
                        "worktree.", attr="implement_app"),
@@ -34,6 +34,10 @@ ROOT_COMMANDS: dict[str, Entry] = {
     # Hosted groups: hidden and refusing while SPEC_KITTY_ENABLE_SAAS_SYNC is off.
     "auth": Entry("spec_kitty.cli.auth_cmd", "Log in to a team hub and manage the session.",
                   hosted=True),
+    "tracker": Entry("spec_kitty.cli.tracker_cmd", "Bind this repository to an issue tracker.",
+                     hosted=True),
+    "issue-search": Entry("spec_kitty.cli.issue_search_cmd", "Find a ticket in the bound "
+                          "tracker.", hosted=True),
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),

@@ -3,7 +3,7 @@
 Help listings come from the static registry, so ``spec-kitty --help`` does not load
 every command module either.
 
-Hosted groups (``auth`` now; ``sync``, ``tracker``, ``issue-search`` later) are marked
+Hosted groups (``auth``, ``tracker``, ``issue-search``; ``sync`` later) are marked
 ``hosted=True``: while the rollout gate is off they are left out of help and completion,
 and invoking one runs :func:`spec_kitty.cli.hosted_off.gate_off_command` instead of
 importing the group, which prints the off message and exits 1 (0 for the subcommands

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typer
+
 from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
@@ -44,3 +46,33 @@ def types(json_out: bool = options.JSON) -> None:
     else:
         for name in result["mission_types"]:
             console().print(name)
+
+
+@app.command("create")
+def create(from_ticket: str = typer.Option(..., "--from-ticket", metavar="PROVIDER:KEY",
+                                           help="Start from a tracker ticket (github:#12)."),
+           json_out: bool = options.JSON) -> None:
+    """Fetch a ticket and write .kittify/ticket-context.md and pending-origin.yaml.
+
+    The next `spec-kitty agent mission create` binds the ticket as the mission's origin.
+    """
+    from spec_kitty.hosted.gate import require_enabled
+    from spec_kitty.services.context import open_project
+    from spec_kitty.tracker.origin import fetch_ticket, write_ticket_context
+
+    require_enabled()
+    root = open_project().root
+    provider, ticket, _ = fetch_ticket(root, from_ticket)
+    written = write_ticket_context(root, provider, ticket)
+    payload = {"result": "ticket_context_written", "provider": provider,
+               "issue_key": ticket.get("key"), "title": ticket.get("title"),
+               "files": [str(path) for path in written],
+               "next_step": "Run /spec-kitty.specify (brief intake from the ticket), which "
+                            "runs `spec-kitty agent mission create`."}
+    if json_out:
+        emit_json(payload)
+        return
+    console().print(f"Ticket {ticket.get('key')}: {ticket.get('title')}")
+    for path in written:
+        console().print(f"  wrote {path}")
+    console().print(payload["next_step"])

@@ -126,7 +126,8 @@ def create_mission(project: ProjectPaths, request: CreateRequest, cwd: Path) -> 
     with FileTransaction() as tx:
         for path, text in files.items():
             tx.write(path, text)
-    return {
+    origin = bind_pending_origin(project, mission, mission_id)
+    return {**origin, **{
         "result": "success",
         "mission_slug": mission_slug,
         "mission_id": mission_id,
@@ -146,4 +147,21 @@ def create_mission(project: ProjectPaths, request: CreateRequest, cwd: Path) -> 
         "next_step": f"Write {mission.path / 'spec.md'}, then run `spec-kitty agent mission "
         f"spec-commit --mission {mission_slug} --json`.",
         "spec_kitty_version": __version__,
-    }
+    }}
+
+
+def bind_pending_origin(project: ProjectPaths, mission: Mission, mission_id: str
+                        ) -> dict[str, Any]:
+    """Consume ``.kittify/pending-origin.yaml`` left by ``mission create --from-ticket``:
+    bind the origin on the hub first, then in ``meta.json`` (tracker reference §5).
+
+    Only with the rollout gate on and the file present; a hub failure is returned as
+    ``origin_binding_error`` and never stops the creation.
+    """
+    from spec_kitty.hosted.gate import is_enabled
+
+    if not (project.kittify / "pending-origin.yaml").exists() or not is_enabled():
+        return {}
+    from spec_kitty.tracker.origin import bind_origin
+
+    return bind_origin(project.root, mission.path, mission_id, mission.slug) or {}

@@ -6,18 +6,19 @@ the seam. :class:`HubTrackerClient` is the transport contract (bearer token,
 ``X-Team-Slug``, 401 → one refresh, 429 → one wait, 202 → polling, both error-envelope
 spellings), to be implemented over the authenticated httpx client of
 ``spec_kitty.auth``. :class:`HubTrackerService` turns façade calls into client calls,
-routes by ``binding_ref`` (wins) or ``project_slug``, mints one ``Idempotency-Key`` per
-logical write and enforces the hard breaks, whose messages are fixed here.
+routes by ``binding_ref`` (wins) or ``project_slug`` and enforces the hard breaks, whose
+messages are fixed here. Writes pass the caller's ``Idempotency-Key`` or None, in which
+case the client keeps one durable key per logical operation (:mod:`.attempts`).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from spec_kitty.tracker.config import TrackerBinding
 from spec_kitty.tracker.errors import HardBreakError, TrackerError
+from spec_kitty.tracker.projection import WorkPackageTicket, hub_item
 
 MAP_ADD_HUB = (
     "Mappings for hub-backed providers are managed on the team hub; "
@@ -73,17 +74,22 @@ class HubTrackerClient(Protocol):
     ) -> dict[str, Any]: ...
 
     def push(
-        self, provider: str, routing: Routing, items: list[dict[str, Any]], *, idempotency_key: str
+        self,
+        provider: str,
+        routing: Routing,
+        items: list[dict[str, Any]],
+        *,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]: ...
 
     def run(
-        self, provider: str, routing: Routing, *, limit: int, idempotency_key: str
+        self, provider: str, routing: Routing, *, limit: int, idempotency_key: str | None = None
     ) -> dict[str, Any]: ...
 
     def issue_search(
         self,
         provider: str,
-        routing: Routing,
+        routing: Routing | None,
         *,
         query_text: str | None,
         query_key: str | None,
@@ -136,7 +142,7 @@ class HubTrackerService:
             self.provider,
             self._routing(),
             items,
-            idempotency_key=idempotency_key or str(uuid.uuid4()),
+            idempotency_key=idempotency_key,
         )
 
     def run(self, limit: int = 100, *, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -144,7 +150,7 @@ class HubTrackerService:
             self.provider,
             self._routing(),
             limit=limit,
-            idempotency_key=idempotency_key or str(uuid.uuid4()),
+            idempotency_key=idempotency_key,
         )
 
     def search(self, query: str, *, limit: int = 5) -> dict[str, Any]:
@@ -159,3 +165,22 @@ class HubTrackerService:
 
     def list_tickets(self, limit: int = 20) -> dict[str, Any]:
         return self.client.list_tickets(self.provider, self._routing(), limit=limit)
+
+    def project(
+        self, tickets: list[WorkPackageTicket], *, only_mapped: bool = False
+    ) -> dict[str, Any]:
+        """Create or update one issue per work package (one push; the hub maps them).
+        ``only_mapped`` (lane-change hook) leaves work packages without an issue alone."""
+        mapped = {(m.get("mission_slug"), m.get("wp_id")) for m in self.map_list()["mappings"]}
+        items = []
+        for ticket in tickets:
+            known = (ticket.mission_slug, ticket.wp_id) in mapped
+            if only_mapped and not known:
+                continue
+            item = hub_item(ticket, self.binding.policy, mapped=known)
+            if item is not None:
+                items.append(item)
+        if not items:
+            return {"status": "ok", "items": [], "summary": {"total": 0, "succeeded": 0,
+                                                             "failed": 0, "skipped": 0}}
+        return self.client.push(self.provider, self._routing(), items)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.tracker_models import ExternalRef
+from spec_kitty.core.tracker_models import CanonicalIssue, ExternalRef
 from spec_kitty.repo.config import load_config
 from spec_kitty.tracker.config import TrackerBinding, config_path
 from spec_kitty.tracker.consent import GUIDANCE, evaluate_egress
@@ -28,6 +28,7 @@ from spec_kitty.tracker.errors import (
 from spec_kitty.tracker.local.base import LocalConnector
 from spec_kitty.tracker.local.beads import BeadsConnector
 from spec_kitty.tracker.local.fp import FpConnector
+from spec_kitty.tracker.projection import WorkPackageTicket, local_patch
 from spec_kitty.tracker.store import TrackerStore, cache_path, runtime_root
 
 PUBLISH_LOCAL = (
@@ -170,6 +171,52 @@ class LocalTrackerService:
                 "mappings": [m.to_dict() for m in store.mappings(mission_slug)],
                 "pending_binding_upgrade": None,
             }
+
+    def project(
+        self, tickets: list[WorkPackageTicket], *, only_mapped: bool = False
+    ) -> dict[str, Any]:
+        """Create (and map) or update one issue per work package in the local tool."""
+        self._require_egress()
+        connector = self.connector()
+        policy = self.binding.policy
+        results: list[dict[str, Any]] = []
+        with self.store() as store:
+            mapped = {(m.mission_slug, m.wp_id): m for m in store.mappings()
+                      if m.system == self.provider}
+            for ticket in tickets:
+                mapping = mapped.get((ticket.mission_slug, ticket.wp_id))
+                if mapping is None and only_mapped:
+                    continue
+                try:
+                    results.append(self._project_one(store, connector, policy, ticket, mapping))
+                except TrackerError as exc:
+                    results.append({"wp_id": ticket.wp_id, "outcome": "failed",
+                                    "message": exc.message})
+        failed = sum(1 for r in results if r["outcome"] == "failed")
+        return {"status": "ok" if not failed else "partial", "items": results,
+                "summary": {"total": len(results), "succeeded": len(results) - failed,
+                            "failed": failed, "skipped": 0}}
+
+    def _project_one(self, store: TrackerStore, connector: LocalConnector,
+                     policy: Any, ticket: WorkPackageTicket, mapping: Any) -> dict[str, Any]:
+        if mapping is None:
+            draft = CanonicalIssue(ref=ExternalRef(self.provider, self.workspace, "new"),
+                                   title=ticket.ticket_title, body=ticket.body,
+                                   status=ticket.status, labels=ticket.labels)
+            issue = connector.create_issue(draft)
+            with store.transaction():
+                store.upsert_issue(issue)
+                store.add_mapping(ticket.mission_slug, ticket.wp_id, issue.ref)
+            return {"wp_id": ticket.wp_id, "outcome": "created", "remote_ref": issue.ref.to_dict()}
+        current = store.get_issue(f"{self.provider}:{mapping.workspace}:{mapping.external_id}")
+        patch = local_patch(ticket, policy, connector.writable_fields,
+                            current.labels if current else ())
+        if not patch:
+            return {"wp_id": ticket.wp_id, "outcome": "unchanged"}
+        issue = connector.update_issue(mapping.external_id, patch)
+        with store.transaction():
+            store.upsert_issue(issue)
+        return {"wp_id": ticket.wp_id, "outcome": "updated", "remote_ref": issue.ref.to_dict()}
 
     def publish(self) -> dict[str, Any]:
         raise HardBreakError(PUBLISH_LOCAL, "TRACKER_PUBLISH_UNSUPPORTED", provider=self.provider)

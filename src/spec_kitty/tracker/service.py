@@ -1,4 +1,4 @@
-"""``TrackerService``: the one entry point the CLI (and later the lane hook) uses.
+"""``TrackerService``: the one entry point of the tracker commands and the lane hook.
 
 It loads the binding from ``.kittify/config.yaml`` and dispatches on the provider's
 class: beads/fp → :class:`LocalTrackerService`; GitHub/GitLab/Jira/Linear →
@@ -20,6 +20,7 @@ from spec_kitty.tracker.errors import HubClientUnavailable, TrackerError, Tracke
 from spec_kitty.tracker.hub_service import HubTrackerClient, HubTrackerService, credentials_refused
 from spec_kitty.tracker.local.base import LocalConnector
 from spec_kitty.tracker.local_service import LocalTrackerService
+from spec_kitty.tracker.projection import WorkPackageTicket
 from spec_kitty.tracker.providers import (
     ProviderClass,
     normalize_provider,
@@ -28,6 +29,18 @@ from spec_kitty.tracker.providers import (
 )
 
 HubClientFactory = Callable[[TrackerBinding], HubTrackerClient]
+
+
+def _doctrine(mode: str | None, owners: Mapping[str, str] | None
+              ) -> tuple[OwnershipMode | None, dict[str, FieldOwner]]:
+    """Parse ``--doctrine-mode``/``--field-owner`` values; TRACKER_DOCTRINE_INVALID."""
+    try:
+        return (OwnershipMode(mode) if mode else None,
+                {k: FieldOwner(v) for k, v in (owners or {}).items()})
+    except ValueError as exc:
+        raise TrackerError(f"{exc}: modes are {', '.join(m.value for m in OwnershipMode)}; "
+                           f"owners are {', '.join(o.value for o in FieldOwner)}.",
+                           "TRACKER_DOCTRINE_INVALID") from None
 
 
 class TrackerService:
@@ -88,14 +101,13 @@ class TrackerService:
                 "--workspace is required for local providers.", "TRACKER_WORKSPACE_REQUIRED"
             )
         current = self.binding
-        mode = OwnershipMode(doctrine_mode) if doctrine_mode else current.doctrine_mode
-        owners = {k: FieldOwner(v) for k, v in (field_owners or {}).items()}
+        parsed, owners = _doctrine(doctrine_mode, field_owners)
         binding = current.with_changes(
             provider=name,
             workspace=workspace.strip(),
             binding_ref=None,
             project_slug=None,
-            doctrine_mode=mode,
+            doctrine_mode=parsed or current.doctrine_mode,
             field_owners=owners or current.field_owners,
         )
         save_binding(self.root, binding)
@@ -111,8 +123,8 @@ class TrackerService:
         provider_context: Mapping[str, str] | None = None,
         credentials: Mapping[str, str] | None = None,
     ) -> TrackerBinding:
-        """Persist what the hub returned from bind-confirm/bind-validate (next round's CLI
-        calls those endpoints first). Credentials are refused with the hard-break message."""
+        """Persist what the hub returned from bind-confirm/bind-validate (the CLI's bind
+        goes through :mod:`.hub_bind`). Credentials are refused with the hard-break message."""
         name = normalize_provider(provider)
         if provider_class(name) is not ProviderClass.HUB:
             raise TrackerError(f"{name} is a local provider; use bind_local.", "TRACKER_NOT_HUB")
@@ -130,6 +142,29 @@ class TrackerService:
             display_label=display_label,
             provider_context=dict(provider_context or {}),
         )
+        save_binding(self.root, binding)
+        return binding
+
+    def set_doctrine(
+        self, doctrine_mode: str | None, field_owners: Mapping[str, str] | None
+    ) -> TrackerBinding:
+        """Change the ownership doctrine of the current binding (other keys survive)."""
+        current = self.binding
+        parsed, owners = _doctrine(doctrine_mode, field_owners)
+        binding = current.with_changes(doctrine_mode=parsed or current.doctrine_mode,
+                                       field_owners=owners or current.field_owners)
+        save_binding(self.root, binding)
+        return binding
+
+    def set_egress(self, egress: str) -> TrackerBinding:
+        """Record the tracker consent (``permitted`` or ``refused``) in ``tracker.egress``."""
+        from spec_kitty.tracker.config import EGRESS_VALUES
+
+        value = egress.strip().lower()
+        if value not in EGRESS_VALUES:
+            raise TrackerError(f"--egress must be permitted or refused, got {egress!r}.",
+                               "TRACKER_EGRESS_INVALID")
+        binding = self.binding.with_changes(egress=value)
         save_binding(self.root, binding)
         return binding
 
@@ -166,3 +201,9 @@ class TrackerService:
 
     def map_list(self) -> dict[str, Any]:
         return self.backend().map_list()
+
+    def project(
+        self, tickets: list[WorkPackageTicket], *, only_mapped: bool = False
+    ) -> dict[str, Any]:
+        """One ticket per work package in the bound tracker (see :mod:`.projection`)."""
+        return self.backend().project(tickets, only_mapped=only_mapped)

@@ -17,11 +17,19 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from spec_kitty_hub import __version__
-from spec_kitty_hub.api import identity, oauth_endpoints, pages_oauth, pages_signin
+from spec_kitty_hub.api import (
+    identity,
+    oauth_endpoints,
+    pages_oauth,
+    pages_signin,
+    tracker_bind,
+    tracker_sync,
+)
 from spec_kitty_hub.api.deps import ApiProblem, DatabaseDep
 from spec_kitty_hub.config import Settings, load_settings
 from spec_kitty_hub.db.engine import Database
 from spec_kitty_hub.services.signin import csrf_key
+from spec_kitty_hub.tracker.problems import TrackerProblem
 
 STATIC = Path(__file__).parent.parent / "static"
 
@@ -42,8 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        db.dispose()
+        from spec_kitty_hub.tracker.worker import JobWorker
+
+        worker = JobWorker(db)
+        app.state.tracker_worker = worker
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            db.dispose()
 
     app = FastAPI(title="spec-kitty hub", version=__version__, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None)
@@ -60,6 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              "error_description": problem.description},
                             status_code=problem.status, headers=headers)
 
+    @app.exception_handler(TrackerProblem)
+    async def _tracker_problem(_request: Request, problem: TrackerProblem) -> JSONResponse:
+        headers = {"Retry-After": str(int(problem.retry_after_seconds))} \
+            if problem.retry_after_seconds else None
+        return JSONResponse(problem.envelope(), status_code=problem.status, headers=headers)
+
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz(database: DatabaseDep) -> HealthOut:
         """Liveness and database reachability, for load balancers."""
@@ -71,5 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_oauth.router)
     app.include_router(pages_signin.router)
     app.include_router(identity.router)
+    app.include_router(tracker_sync.router)
+    app.include_router(tracker_bind.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

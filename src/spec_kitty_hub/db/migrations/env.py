@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+from spec_kitty_hub.db import tracker_tables  # noqa: F401 - registers the tracker tables
 from spec_kitty_hub.db.models import Base
 
 engine = context.config.attributes["engine"]

@@ -1,0 +1,207 @@
+"""The hub's tracker endpoints on a real hub (SQLite and PostgreSQL) and the GitHub double."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub_fixtures import HubServer
+from tracker_hub_helpers import connect_github, tracker_team, wp_item
+
+from doubles.github import GitHubDouble
+
+pytestmark = pytest.mark.hub
+
+
+def test_connect_reads_the_secret_from_stdin_and_stores_it_encrypted(
+        hub_server: HubServer, github_double: GitHubDouble) -> None:
+    from spec_kitty_hub.db.tracker_tables import TrackerConnection
+
+    team = hub_server.create_team()
+    info = connect_github(hub_server, team, github_double)
+    assert info["resource_id"] == github_double.repo and "token" not in info["settings"]
+    with hub_server.db.read() as session:
+        row = session.get(TrackerConnection, info["id"])
+        assert row is not None
+        assert github_double.token not in row.secret_ciphertext + row.settings_json
+    listed = hub_server.admin("tracker", "list", "--team", team, "--json").stdout
+    assert github_double.token not in listed and json.loads(listed)["connections"][0]["id"]
+    refused = hub_server.admin("tracker", "connect", team, "github", "--set",
+                               f"token={github_double.token}", "--set", "repo=o/r", "--json",
+                               input="x\n", check=False)
+    assert refused.returncode == 1
+    assert "standard input" in json.loads(refused.stdout)["error"]
+
+
+def test_bind_push_pull_search_and_origin(hub_server: HubServer,
+                                          github_double: GitHubDouble) -> None:
+    t = tracker_team(hub_server, github_double)
+    resources = t.get("resources/", provider="github").json()["resources"]
+    assert [r["provider_context"]["resource_id"] for r in resources] == [github_double.repo]
+    project = str(uuid.uuid4())
+    ref = t.bind(project)
+    assert ref.startswith("srm_") and t.bind(project) == ref  # confirm is idempotent
+    valid = t.post("bind-validate/", {"provider": "github", "binding_ref": ref,
+                                      "project_identity": {"uuid": project}}).json()
+    assert valid["valid"] is True
+    mismatch = t.post("bind-validate/", {"provider": "github", "binding_ref": ref,
+                                         "project_identity": {"uuid": "other"}}).json()
+    assert mismatch == {"valid": False, "reason": "project_mismatch",
+                        "guidance": "Run `spec-kitty tracker bind --provider github`."}
+
+    pushed = t.post("push/", {"provider": "github", "binding_ref": ref,
+                              "items": [wp_item("m-1", "WP01", add=("lane:planned",))]},
+                    key="k-1")
+    assert pushed.status_code == 200, pushed.text
+    item = pushed.json()["items"][0]
+    assert item["outcome"] == "created"
+    number = int(item["remote_ref"]["id"])
+    assert github_double.issues[number]["title"] == "WP01 of m-1"
+    moved = t.post("push", {"provider": "github", "binding_ref": ref,  # no trailing slash
+                            "items": [wp_item("m-1", "WP01", status="in_review",
+                                              add=("lane:for_review",),
+                                              remove=("lane:planned",))]}, key="k-2")
+    assert moved.json()["items"][0]["outcome"] == "updated"
+    labels = {label["name"] for label in github_double.issues[number]["labels"]}
+    assert {"lane:for_review", "status:in-review"} <= labels and "lane:planned" not in labels
+    assert len(github_double.issues) == 1
+
+    mappings = t.get("mappings/", provider="github", binding_ref=ref).json()["mappings"]
+    assert [(m["mission_slug"], m["wp_id"], m["external_id"]) for m in mappings] == \
+        [("m-1", "WP01", str(number))]
+    pulled = t.post("pull/", {"provider": "github", "binding_ref": ref, "limit": 10}).json()
+    assert [i["ref"]["id"] for i in pulled["items"]] == [str(number)]
+    assert pulled["items"][0]["status"] == "in_review" and pulled["next_cursor"]
+    status = t.get("status/", provider="github", binding_ref=ref).json()
+    assert status["configured"] and status["sync_state"]["last_pull_at"]
+    assert t.get("status/", provider="github").json()["bindings"] == 1
+    tickets = t.post("list-tickets/", {"provider": "github", "binding_ref": ref}).json()
+    assert [x["key"] for x in tickets["tickets"]] == [f"#{number}"]
+    found = t.post("issue-search/", {"provider": "github", "query_key": f"#{number}",
+                                     "binding_ref": ref}).json()
+    assert found["candidates"][0]["title"] == "WP01 of m-1"
+    assert found["resource_type"] == "github_repo"
+
+    origin = {"provider": "github", "binding_ref": ref, "mission_id": "01ABC",
+              "mission_slug": "m-1", "external_issue_id": str(number),
+              "external_issue_key": f"#{number}"}
+    first = t.post("mission-origin/bind/", origin, key="o-1")
+    assert first.status_code == 200 and first.json()["replayed"] is False
+    assert t.post("mission-origin/bind/", origin, key="o-2").json()["replayed"] is True
+    other = t.post("mission-origin/bind/", {**origin, "external_issue_id": "999"}, key="o-3")
+    assert other.status_code == 409
+    assert other.json()["code"] == other.json()["error_code"] == "already_bound"
+
+
+def test_everything_is_team_scoped(hub_server: HubServer, github_double: GitHubDouble) -> None:
+    a = tracker_team(hub_server, github_double)
+    b = tracker_team(hub_server, github_double)
+    ref = a.bind()
+    stolen = b.post("pull/", {"provider": "github", "binding_ref": ref})
+    assert stolen.status_code == 404 and stolen.json()["error_code"] == "binding_not_found"
+    foreign_team = hub_server.http.get("/api/v1/tracker/status/", params={"provider": "github"},
+                                       headers={**b.headers, "X-Team-Slug": a.team})
+    assert foreign_team.status_code == 404
+    assert foreign_team.json()["code"] == "team_not_found"
+    assert hub_server.http.get("/api/v1/tracker/status/",
+                               params={"provider": "github"}).status_code == 401
+    missing = b.post("push/", {"provider": "github", "items": []}, key="x")
+    assert missing.status_code == 400 and missing.json()["code"] == "missing_routing_key"
+    no_key = a.post("push/", {"provider": "github", "binding_ref": ref, "items": []})
+    assert no_key.json()["error_code"] == "missing_idempotency_key"
+
+
+def test_async_push_is_a_job_polled_to_completion_and_a_replayed_key_makes_no_duplicate(
+        hub_server: HubServer, github_double: GitHubDouble) -> None:
+    t = tracker_team(hub_server, github_double)
+    ref = t.bind()
+    body = {"provider": "github", "binding_ref": ref, "items": [wp_item("m-2", "WP01")]}
+    accepted = t.post("push/", body, key="once", headers={"Prefer": "respond-async"})
+    assert accepted.status_code == 202, accepted.text
+    operation_id = accepted.json()["operation_id"]
+    done = t.wait_operation(operation_id)
+    assert done["status"] == "completed"
+    assert done["result"]["items"][0]["outcome"] == "created"
+    again = t.post("push/", body, key="once")
+    assert again.headers.get("Idempotency-Replayed") == "true"
+    assert again.json() == done["result"]
+    assert len(github_double.issues) == 1
+    reused = t.post("push/", {**body, "items": []}, key="once")
+    assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
+
+
+def test_concurrent_workers_never_claim_one_job_twice(hub_server: HubServer) -> None:
+    """Two in-process workers and the hub's own worker race for 30 jobs."""
+    from spec_kitty_hub.db.models import Team
+    from spec_kitty_hub.db.tracker_tables import TrackerJob
+    from spec_kitty_hub.tracker import jobs
+
+    slug = hub_server.create_team()
+    with hub_server.db.write() as session:
+        team_id = session.scalar(select(Team.id).where(Team.slug == slug))
+        assert team_id is not None
+        ids = [jobs.enqueue(session, team_id, "srm_missing", "push", {"items": [n]},
+                            f"race-{n}")[0].id for n in range(30)]
+    claimed: dict[str, list[str]] = {"a": [], "b": []}
+
+    def work(name: str) -> None:
+        from spec_kitty_hub.db.engine import Database
+
+        db = Database(hub_server.database_url)
+        try:
+            while (claim := jobs.claim_next(db, f"test-{name}")) is not None:
+                claimed[name].append(claim.job_id)
+                assert jobs.finish(db, claim, error={"code": "test"})
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not set(claimed["a"]) & set(claimed["b"])
+    with hub_server.db.read() as session:
+        rows = session.scalars(select(TrackerJob).where(TrackerJob.id.in_(ids))).all()
+    assert len(rows) == 30
+    assert all(row.attempt == 1 and row.status == "failed" for row in rows)
+
+
+def _second_hub(hub: HubServer) -> HubServer:
+    second = HubServer(backend=hub.backend, database_url=hub.database_url,
+                       workdir=hub.workdir)
+    second.start()
+    return second
+
+
+def test_two_hub_processes_run_each_job_once(postgres_hub: HubServer,
+                                             github_double: GitHubDouble) -> None:
+    t = tracker_team(postgres_hub, github_double)
+    ref = t.bind()
+    second = _second_hub(postgres_hub)
+    try:
+        operations: list[str] = []
+        for n in range(8):
+            http = (postgres_hub if n % 2 else second).http
+            response = http.post("/api/v1/tracker/push/", json={
+                "provider": "github", "binding_ref": ref,
+                "items": [wp_item("m-3", f"WP{n + 1:02d}")]},
+                headers={**t.headers, "Idempotency-Key": f"two-{n}",
+                         "Prefer": "respond-async"})
+            assert response.status_code == 202, response.text
+            operations.append(response.json()["operation_id"])
+        results: list[dict[str, Any]] = [t.wait_operation(op) for op in operations]
+    finally:
+        second.stop()
+    assert all(r["status"] == "completed" for r in results)
+    assert len(github_double.issues) == 8
+    from spec_kitty_hub.db.tracker_tables import TrackerJob
+
+    with postgres_hub.db.read() as session:
+        rows = session.scalars(select(TrackerJob).where(TrackerJob.id.in_(operations))).all()
+    assert sorted(row.attempt for row in rows) == [1] * 8

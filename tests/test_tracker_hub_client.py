@@ -1,0 +1,295 @@
+"""The CLI's hub tracker client over the authenticated client, against a real hub.
+
+Rules under test (docs/trackers.md "Hub-backed client"): one durable Idempotency-Key
+per logical write, 401 → one refresh and one retry, 429 honoured once, 202 polled with
+a persisted deadline (then "recovery required", never a blind re-send), network
+errors at once, both error-envelope spellings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hub_fixtures import HubServer
+from spec_kitty.auth.session import DEVICE, Identity, Session, TokenGrant, utc_now
+from spec_kitty.auth.storage import SessionStore
+from spec_kitty.auth.transport import authenticated_client
+from spec_kitty.hosted.runtime import RuntimePaths
+from spec_kitty.tracker.attempts import AttemptStore
+from spec_kitty.tracker.errors import TrackerError
+from spec_kitty.tracker.hub_client import HttpHubTrackerClient, error_from, tracker_team
+from spec_kitty.tracker.hub_service import Routing
+from tracker_hub_helpers import TrackerTeam, wp_item
+from tracker_hub_helpers import tracker_team as make_team
+
+from doubles.github import GitHubDouble
+
+pytestmark = pytest.mark.hub
+
+
+class Recorder(httpx.BaseTransport):
+    """The real transport, recording each request; can lose the next answer (a cut)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.sent: list[httpx.Request] = []
+        self.cut_next_answer = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        response = self.inner.handle_request(request)
+        if self.cut_next_answer:
+            self.cut_next_answer = False
+            response.close()
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+    def posts(self, path: str) -> list[httpx.Request]:
+        return [r for r in self.sent if r.method == "POST" and r.url.path.endswith(path)]
+
+
+@pytest.fixture
+def logged_in(hub_server: HubServer, github_double: GitHubDouble,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TrackerTeam, Recorder]]:
+    """A tracker team on the hub, and this test's runtime root logged in to it."""
+    team = make_team(hub_server, github_double)
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
+    monkeypatch.setenv("SPEC_KITTY_SAAS_URL", hub_server.url)
+    now = utc_now()
+    me = hub_server.http.get("/api/v1/me", headers=hub_server.bearer(
+        team.tokens["access_token"])).json()
+    session = Session.create(hub_server.url, TokenGrant.from_json(team.tokens, now),
+                             Identity.from_json(me), DEVICE, now)
+    SessionStore(RuntimePaths.current()).save(session)
+    yield team, Recorder()
+
+
+def _client(recorder: Recorder, team: TrackerTeam, **options: Any) -> HttpHubTrackerClient:
+    http = authenticated_client(RuntimePaths.current(), inner=recorder)
+    return HttpHubTrackerClient(http, team.team, **options)
+
+
+class FakeTime:
+    """A clock that moves only when read (by ``step``) or slept on. ``real`` makes each
+    fake second cost that many real seconds (capped at 1), so the hub's worker gets
+    real time to finish a job while the client's deadline runs on fake time."""
+
+    def __init__(self, start: float, step: float = 0.0, real: float = 0.0) -> None:
+        self.t, self.step, self.real = start, step, real
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        self.t += self.step
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+        if self.real:
+            time.sleep(min(seconds * self.real, 1.0))
+
+
+def test_push_polls_a_202_to_completion_with_doubling_delays(
+        logged_in: tuple[TrackerTeam, Recorder], github_double: GitHubDouble) -> None:
+    team, recorder = logged_in
+    ref = team.bind()
+    clock = FakeTime(1e9, real=0.1)
+    client = _client(recorder, team, prefer_async=True, sleep=clock.sleep, now=clock.now,
+                     jitter=lambda: 1.0, timeout=300)
+    result = client.push("github", Routing(ref), [wp_item("m", "WP01")])
+    assert result["items"][0]["outcome"] == "created"
+    assert clock.sleeps[0] == 1.0 and all(b == min(a * 2, 30) for a, b in
+                                          zip(clock.sleeps, clock.sleeps[1:], strict=False))
+    sent = recorder.sent[0]
+    assert sent.headers["X-Team-Slug"] == team.team
+    assert sent.headers["Authorization"].startswith("Bearer ")
+    assert len(github_double.issues) == 1
+
+
+def test_a_lost_answer_fails_at_once_and_the_retry_reuses_the_key(
+        logged_in: tuple[TrackerTeam, Recorder], github_double: GitHubDouble) -> None:
+    team, recorder = logged_in
+    ref = team.bind()
+    client = _client(recorder, team)
+    items = [wp_item("m", "WP07")]
+    recorder.cut_next_answer = True
+    with pytest.raises(TrackerError) as cut:
+        client.push("github", Routing(ref), items)
+    assert cut.value.code == "HUB_UNREACHABLE" and "Cannot reach the team hub" in cut.value.message
+    assert len(recorder.posts("/push/")) == 1  # no automatic retry
+    again = client.push("github", Routing(ref), items)
+    first, second = recorder.posts("/push/")
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert again["items"][0]["outcome"] == "created"
+    assert len(github_double.issues) == 1  # the hub replayed the first job
+
+
+def test_past_the_persisted_deadline_the_answer_is_recovery_required(
+        logged_in: tuple[TrackerTeam, Recorder], tmp_path: Path) -> None:
+    team, recorder = logged_in
+    ref = team.bind()
+    attempts = AttemptStore(tmp_path / "attempts.json")
+    items = [wp_item("m", "WP02")]
+    jumpy = FakeTime(1e9, step=200.0)  # every look at the clock is 200 s later
+    client = _client(recorder, team, prefer_async=True, attempts=attempts, sleep=jumpy.sleep,
+                     now=jumpy.now)
+    with pytest.raises(TrackerError) as late:
+        client.push("github", Routing(ref), items)
+    assert late.value.code == "RECOVERY_REQUIRED" and late.value.details["operation_id"]
+    # Still past the deadline: nothing is sent again.
+    with pytest.raises(TrackerError, match="Recovery required"):
+        client.push("github", Routing(ref), items)
+    assert len(recorder.posts("/push/")) == 1
+    # Within the persisted deadline, a retry resumes polling the same operation.
+    calm = FakeTime(1e9, real=0.1)
+    resumed = _client(recorder, team, attempts=attempts, sleep=calm.sleep, now=calm.now)
+    assert resumed.push("github", Routing(ref), items)["items"][0]["outcome"] == "created"
+    assert len(recorder.posts("/push/")) == 1
+
+
+def test_429_is_honoured_once(logged_in: tuple[TrackerTeam, Recorder],
+                              github_double: GitHubDouble) -> None:
+    team, recorder = logged_in
+    ref = team.bind()
+    clock = FakeTime(1e9)
+    client = _client(recorder, team, sleep=clock.sleep, now=clock.now)
+    # GitHub's budget is spent for two minutes: longer than the hub waits in-process.
+    github_double.faults.rate_limit_once(kind="primary", reset_in=120, status=403)
+    pulled = client.pull("github", Routing(ref), limit=5)
+    assert pulled["status"] == "ok" and 100 <= clock.sleeps[0] <= 121
+    github_double.faults.rate_limit_once(kind="primary", reset_in=120, status=403)
+    github_double.faults.rate_limit_once(kind="primary", reset_in=120, status=403)
+    with pytest.raises(TrackerError) as limited:
+        client.pull("github", Routing(ref), limit=5)
+    assert limited.value.code == "RATE_LIMITED"
+    assert len(clock.sleeps) == 2 and len(recorder.posts("/pull/")) == 4
+
+
+def test_401_refreshes_once_and_retries_once(logged_in: tuple[TrackerTeam, Recorder],
+                                             hub_server: HubServer) -> None:
+    team, recorder = logged_in
+    store = SessionStore(RuntimePaths.current())
+    with store.lock():
+        stale = store.load()
+        assert stale is not None
+        store.save(dataclasses.replace(stale, access_token="revoked-or-unknown"))
+    client = _client(recorder, team)
+    assert client.status("github", None)["connected"] is True
+    assert [r.url.path for r in recorder.sent] == ["/api/v1/tracker/status/"] * 2
+    fresh = store.load()
+    assert fresh is not None and fresh.refresh_token != stale.refresh_token
+    hub_server.http.post("/oauth/revoke", data={"token": fresh.refresh_token,
+                                                "client_id": "cli_native"})
+    with store.lock():
+        store.save(dataclasses.replace(fresh, access_token="revoked-or-unknown"))
+    with pytest.raises(TrackerError) as expired:
+        _client(recorder, team).status("github", None)
+    assert expired.value.code == "SESSION_EXPIRED"
+    assert expired.value.message.startswith("Session expired. Run `spec-kitty auth login`")
+
+
+@pytest.mark.parametrize("body", [
+    {"code": "binding_not_found", "category": "client", "message": "gone",
+     "user_action_required": True},
+    {"error_code": "binding_not_found", "error_category": "client", "message": "gone",
+     "user_action_required": True},
+])
+def test_both_error_envelope_spellings_are_read(body: dict[str, Any]) -> None:
+    error = error_from(httpx.Response(404, json=body), "github")
+    assert error.code == "BINDING_NOT_FOUND" and error.details["category"] == "client"
+    assert "spec-kitty tracker bind --provider github" in error.message
+    assert error.message.endswith("(action required — check the team hub)")
+    plain = error_from(httpx.Response(404, json={"error": "team_not_found",
+                                                 "error_description": "No team."}))
+    assert (plain.code, plain.message) == ("TEAM_NOT_FOUND", "No team.")
+
+
+def test_the_tracker_team_is_the_only_shared_team_or_the_chosen_one() -> None:
+    assert tracker_team([("me", True), ("acme", False)], None) == "acme"
+    assert tracker_team([("me", True)], None) == "me"
+    assert tracker_team([("me", True), ("a", False), ("b", False)], "b") == "b"
+    with pytest.raises(TrackerError, match="several teams"):
+        tracker_team([("me", True), ("a", False), ("b", False)], None)
+
+
+def _project(tmp_path: Path, slug: str = "shop") -> Path:
+    root = tmp_path / slug
+    (root / ".kittify").mkdir(parents=True)
+    (root / ".kittify" / "config.yaml").write_text(
+        f"project:\n  uuid: {uuid.uuid4()}\n  slug: {slug}\n")
+    return root
+
+
+def test_bind_rules_candidates_rebind_ref_and_selection(
+        logged_in: tuple[TrackerTeam, Recorder], tmp_path: Path) -> None:
+    from spec_kitty.tracker import hub_bind
+    from spec_kitty.tracker.config import load_binding
+
+    team, recorder = logged_in
+    client = _client(recorder, team)
+    root = _project(tmp_path)
+    offered: list[list[dict[str, Any]]] = []
+
+    def choose(candidates: list[dict[str, Any]]) -> int:
+        offered.append(candidates)
+        return 1
+
+    first = hub_bind.bind_through_hub(root, "github", client, choose=choose,
+                                      confirm=lambda q: pytest.fail(q))
+    assert first.binding_ref and offered[0][0]["sort_position"] == 0
+    assert load_binding(root).provider_context["resource_type"] == "github_repo"
+    with pytest.raises(TrackerError) as kept:
+        hub_bind.bind_through_hub(root, "github", client, choose=choose, confirm=lambda q: False)
+    assert kept.value.code == "TRACKER_BIND_DECLINED"
+    again = hub_bind.bind_through_hub(root, "github", client, choose=choose,
+                                      confirm=lambda q: True)
+    assert again.binding_ref == first.binding_ref and len(offered) == 1  # exact match
+    with pytest.raises(TrackerError) as invalid:
+        hub_bind.bind_through_hub(root, "github", client, bind_ref="srm_nope", choose=choose,
+                                  confirm=lambda q: True)
+    assert invalid.value.code == "TRACKER_BINDING_INVALID"
+    assert invalid.value.details["reason"] == "mapping_deleted"
+    other = _project(tmp_path, "other")
+    with pytest.raises(TrackerError) as mismatch:  # another project's binding
+        hub_bind.bind_through_hub(other, "github", client, bind_ref=str(first.binding_ref),
+                                  choose=choose, confirm=lambda q: True)
+    assert mismatch.value.details["reason"] == "project_mismatch"
+    assert hub_bind.bind_through_hub(root, "github", client, bind_ref=str(first.binding_ref),
+                                     choose=choose, confirm=lambda q: True).binding_ref
+    with pytest.raises(TrackerError) as out_of_range:
+        hub_bind.bind_through_hub(other, "github", client, select=2, choose=choose,
+                                  confirm=lambda q: True)
+    assert out_of_range.value.code == "TRACKER_SELECT_OUT_OF_RANGE"
+    selected = hub_bind.bind_through_hub(other, "github", client, select=1, choose=choose,
+                                         confirm=lambda q: True)
+    assert selected.binding_ref != first.binding_ref
+
+
+def test_a_team_without_connections_has_nothing_to_bind(
+        logged_in: tuple[TrackerTeam, Recorder], tmp_path: Path) -> None:
+    from spec_kitty.tracker import hub_bind
+
+    team, recorder = logged_in
+    store = SessionStore(RuntimePaths.current())
+    session = store.load()
+    assert session is not None
+    private = next(t.id for t in session.teams if t.is_private_teamspace)
+    client = HttpHubTrackerClient(authenticated_client(RuntimePaths.current(), inner=recorder),
+                                  private)
+    with pytest.raises(TrackerError) as none:
+        hub_bind.bind_through_hub(_project(tmp_path), "gitlab", client, choose=lambda c: 1,
+                                  confirm=lambda q: True)
+    assert none.value.code == "TRACKER_NO_RESOURCES"
+    assert none.value.message.startswith("No bindable resources found for gitlab.")
+    with pytest.raises(TrackerError) as no_installation:
+        hub_bind.discover(client, "gitlab")
+    assert no_installation.value.code == "NO_INSTALLATION"
+    assert no_installation.value.message.endswith("(action required — check the team hub)")
