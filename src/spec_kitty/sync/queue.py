@@ -220,6 +220,17 @@ class EventQueue:
             ids.update(row[0] for row in self._conn.execute(f"SELECT event_id FROM {table}"))
         return ids
 
+    def unknown_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Those of ``event_ids`` that are neither queued, acknowledged nor failed."""
+        unknown = set(event_ids)
+        for start in range(0, len(event_ids), 500):
+            chunk = list(event_ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for table in ("queue", "acknowledged", "failures"):
+                unknown.difference_update(row[0] for row in self._conn.execute(
+                    f"SELECT event_id FROM {table} WHERE event_id IN ({marks})", chunk))
+        return unknown
+
     def failures(self) -> list[dict[str, Any]]:
         """Recorded permanent failures, newest first."""
         cursor = self._conn.execute("SELECT event_id, event_type, category, reason, failed_at "
