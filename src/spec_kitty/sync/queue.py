@@ -86,9 +86,18 @@ class QueuedEvent:
 
     event_id: str
     event_type: str
-    envelope: dict[str, Any]
+    data: str  # the envelope's JSON text, as stored (and sent)
     retry_count: int
-    size: int  # bytes of the envelope JSON
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.data)
+        return parsed
+
+    @property
+    def size(self) -> int:
+        """Bytes of the envelope JSON (UTF-8)."""
+        return len(self.data.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +173,10 @@ class EventQueue:
         capacity.
         """
         now = int(time.time())
-        rows = [(env["event_id"], env["event_type"], json.dumps(env, separators=(",", ":")),
-                 now) for env in envelopes]
+        import orjson
+
+        rows = [(env["event_id"], env["event_type"], orjson.dumps(env).decode(), now)
+                for env in envelopes]
         with self._write() as conn:
             depth = self.depth()
             if depth + len(rows) > self.max_size:
@@ -180,8 +191,7 @@ class EventQueue:
         cursor = self._conn.execute(
             "SELECT id, event_id, event_type, data, retry_count FROM queue WHERE id > ? "
             "ORDER BY id LIMIT ?", (after_id, limit))
-        return [(row_id, QueuedEvent(event_id, event_type, json.loads(data), retries,
-                                     len(data.encode())))
+        return [(row_id, QueuedEvent(event_id, event_type, data, retries))
                 for row_id, event_id, event_type, data, retries in cursor]
 
     def all_events(self) -> Iterator[QueuedEvent]:
@@ -206,7 +216,7 @@ class EventQueue:
                     conn.execute(
                         "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
                         (outcome.event_id, event.event_type, outcome.category,
-                         outcome.reason, now, json.dumps(event.envelope)))
+                         outcome.reason, now, event.data))
                     conn.execute("DELETE FROM queue WHERE event_id = ?", (outcome.event_id,))
                 elif outcome.status == REJECTED:
                     conn.execute("UPDATE queue SET retry_count = retry_count + 1, "
@@ -220,13 +230,15 @@ class EventQueue:
             ids.update(row[0] for row in self._conn.execute(f"SELECT event_id FROM {table}"))
         return ids
 
-    def unknown_ids(self, event_ids: Sequence[str]) -> set[str]:
-        """Those of ``event_ids`` that are neither queued, acknowledged nor failed."""
+    def unknown_ids(self, event_ids: Sequence[str], *, queued_only: bool = False) -> set[str]:
+        """Those of ``event_ids`` that are neither queued, acknowledged nor failed
+        (with ``queued_only``: not queued)."""
         unknown = set(event_ids)
+        tables = ("queue",) if queued_only else ("queue", "acknowledged", "failures")
         for start in range(0, len(event_ids), 500):
             chunk = list(event_ids[start:start + 500])
             marks = ",".join("?" * len(chunk))
-            for table in ("queue", "acknowledged", "failures"):
+            for table in tables:
                 unknown.difference_update(row[0] for row in self._conn.execute(
                     f"SELECT event_id FROM {table} WHERE event_id IN ({marks})", chunk))
         return unknown

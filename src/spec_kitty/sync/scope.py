@@ -66,8 +66,14 @@ def _from_session(paths: RuntimePaths) -> SyncScope | None:
     session = SessionStore(paths).load()
     if session is None:
         return None
+    server_url = session.server_url
+    if not server_url:  # a session written by the published CLI names no hub
+        from spec_kitty.hosted.server import resolve_server_url
+
+        configured = resolve_server_url(paths=paths)
+        server_url = configured.url if configured else ""
     team = session.default_team
-    return SyncScope(session.server_url, session.email, team.id if team else "no-team")
+    return SyncScope(server_url, session.email, team.id if team else "no-team")
 
 
 def _write_cache(paths: RuntimePaths, scope: SyncScope, fingerprint: list[int]) -> None:
