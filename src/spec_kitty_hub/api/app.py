@@ -17,7 +17,15 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from spec_kitty_hub import __version__
-from spec_kitty_hub.api import identity, oauth_endpoints, pages_oauth, pages_signin
+from spec_kitty_hub.api import (
+    boards,
+    dossier,
+    identity,
+    oauth_endpoints,
+    pages_oauth,
+    pages_signin,
+    sync_ingress,
+)
 from spec_kitty_hub.api.deps import ApiProblem, DatabaseDep
 from spec_kitty_hub.config import Settings, load_settings
 from spec_kitty_hub.db.engine import Database
@@ -71,5 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_oauth.router)
     app.include_router(pages_signin.router)
     app.include_router(identity.router)
+    app.include_router(sync_ingress.router)
+    app.include_router(dossier.router)
+    app.include_router(boards.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
