@@ -202,3 +202,23 @@ def backfill(
          f"{result['already_known']} already queued or acknowledged.")
     if result["queued"]:
         _out("Run `spec-kitty sync now` to deliver them.")
+
+
+@app.command("team")
+def team(
+    slug: str | None = typer.Argument(None, help="The team to sync to (one of your teams)."),
+    json_out: bool = options.JSON,
+) -> None:
+    """Show or set the team events are delivered to (default: your private teamspace)."""
+    from spec_kitty.sync.scope import choose_team, current_scope
+
+    if slug is not None:
+        choose_team(slug)
+    scope = current_scope()
+    payload = {"result": "set" if slug else "shown",
+               "team": scope.team_slug if scope else slug}
+    if json_out:
+        emit_json(payload)
+    else:
+        _out(f"Events are delivered to team {payload['team']}." if payload["team"] else
+             "Not logged in; log in first (`spec-kitty auth login`).")
