@@ -10,6 +10,9 @@ back to ``owner/name`` of the ``origin`` remote in ``.git/config``.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 import uuid
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.sync_envelope import EnvelopeContext
+from spec_kitty.hosted.runtime import RuntimePaths, ensure_private_dir
 from spec_kitty.repo.paths import ProjectPaths, git_common_dir
 from spec_kitty.sync.clock import machine_node_id
 
@@ -101,30 +105,72 @@ def origin_repo_slug(root: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def project_identity(project: ProjectPaths) -> dict[str, Any]:
-    """The ``project:`` mapping of ``.kittify/config.yaml`` with a valid ``uuid``.
+_IDENTITY_KEYS = ("uuid", "slug", "build_id", "repo_slug")
 
-    Raises :class:`ProjectIdentityMissing` when there is none.
-    """
+
+def _parse_identity(project: ProjectPaths) -> dict[str, Any]:
     from spec_kitty.repo.config import load_config
 
     config = load_config(project.config_file) if project.config_file.exists() else {}
     section = config.get("project") if isinstance(config, dict) else None
-    section = dict(section) if isinstance(section, dict) else {}
+    section = section if isinstance(section, dict) else {}
+    identity = {key: str(section[key]) for key in _IDENTITY_KEYS
+                if isinstance(section.get(key), str | int) and not isinstance(
+                    section.get(key), bool)}
     try:
-        section["uuid"] = str(uuid.UUID(str(section.get("uuid"))))
+        identity["uuid"] = str(uuid.UUID(identity.get("uuid", "")))
     except ValueError:
         raise ProjectIdentityMissing(project.config_file) from None
-    return section
+    return identity
+
+
+def project_identity(project: ProjectPaths,
+                     paths: RuntimePaths | None = None) -> dict[str, str]:
+    """``uuid``, ``slug``, ``build_id``, ``repo_slug`` of ``.kittify/config.yaml`` (the
+    ones present), ``uuid`` always valid.
+
+    Parsing YAML costs milliseconds, more than a status write may spend on sync, so with
+    ``paths`` the result is kept in ``<runtime>/queues/projects.json`` keyed by the config
+    file's path, size and modification time. Raises :class:`ProjectIdentityMissing`.
+    """
+    if paths is None:
+        return _parse_identity(project)
+    try:
+        info = project.config_file.stat()
+    except OSError:
+        raise ProjectIdentityMissing(project.config_file) from None
+    key, stamp = str(project.config_file), [info.st_size, info.st_mtime_ns]
+    cache_file = paths.root / "queues" / "projects.json"
+    try:
+        cache = json.loads(cache_file.read_bytes())
+        entry = cache.get(key) if isinstance(cache, dict) else None
+    except (OSError, ValueError):
+        cache, entry = {}, None
+    if isinstance(entry, dict) and entry.get("stat") == stamp and isinstance(
+            entry.get("identity"), dict):
+        return {str(k): str(v) for k, v in entry["identity"].items()}
+    identity = _parse_identity(project)
+    cache = cache if isinstance(cache, dict) else {}
+    cache[key] = {"stat": stamp, "identity": identity}
+    with contextlib.suppress(OSError):
+        ensure_private_dir(cache_file.parent)
+        temp = cache_file.with_name(f".projects.{os.getpid()}.tmp")
+        temp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(temp, cache_file)
+    return identity
 
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def envelope_context(project: ProjectPaths, team_slug: str | None) -> EnvelopeContext:
-    """The context every envelope of this project carries (see the module docstring)."""
-    identity = project_identity(project)
+def envelope_context(project: ProjectPaths, team_slug: str | None,
+                     paths: RuntimePaths | None = None) -> EnvelopeContext:
+    """The context every envelope of this project carries (see the module docstring).
+
+    ``paths`` enables the identity cache of :func:`project_identity`.
+    """
+    identity = project_identity(project, paths)
     node_id = machine_node_id()
     build_id = _text(identity.get("build_id")) or str(uuid.uuid5(
         uuid.uuid5(uuid.NAMESPACE_URL, "spec-kitty:identity:build_id"),

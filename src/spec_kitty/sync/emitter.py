@@ -74,7 +74,7 @@ def emit_status_events(repo_root: Path, mission_slug: str,
         return 0
     from spec_kitty.sync.context import envelope_context
 
-    context = envelope_context(ProjectPaths(repo_root), scope.team_slug)
+    context = envelope_context(ProjectPaths(repo_root), scope.team_slug, paths)
     envelopes = [envelope_for_status_event(row, context, 0) for row in rows]
     return enqueue(envelopes, scope, paths)
 
