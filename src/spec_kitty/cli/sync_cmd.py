@@ -110,6 +110,8 @@ def status(json_out: bool = options.JSON) -> None:
     if queue["permanent_failures"]:
         _out(f"Failed:       {queue['permanent_failures']} event(s) dropped as permanent "
              "failures (see --json recent_failures)")
+    for damaged in report["damaged_queue_files"]:
+        _out(f"Damaged:      {damaged} was set aside; run `spec-kitty sync backfill`")
     last = report["last_sync"]
     _out("Last sync:    " + (f"{last['at']} (synced {last['synced']}, duplicates "
                              f"{last['duplicates']}, failed {last['failed']})" if last else

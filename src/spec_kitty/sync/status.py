@@ -71,6 +71,8 @@ def status_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
                                                           "4+ retries": 0},
                   "top_event_types": [], "permanent_failures": 0},
         "last_sync": None, "recent_failures": [],
+        "damaged_queue_files": sorted(str(p) for p in (paths.root / "queues").glob(
+            "*.damaged-*")) if (paths.root / "queues").is_dir() else [],
     }
     if scope is None or not scope.queue_path(paths).exists():
         return report
