@@ -128,3 +128,40 @@ def test_backfill_after_moves_with_the_gate_on_adds_nothing_new(
     depth = sync(project, "status")[1]["queue"]["depth"]
     # the move was queued by the emitter under the log's id: backfill adds the rest only
     assert code == 0 and result["already_known"] >= 1 and depth == result["queued"] + 1
+
+
+def test_now_against_an_unreachable_hub_stops_without_losing_anything(
+        project: Path, tmp_path: Path) -> None:
+    plan_mission(project)
+    SessionStore(runtime()).save(sample_session("http://127.0.0.1:9"))  # nothing listens
+    queued = sync(project, "backfill")[1]["queued"]
+    report = tmp_path / "report.json"
+    proc = run_cli(["sync", "now", "--strict", "--report", str(report)], project, env=GATE)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Synced: 0, Duplicates: 0, Pending: " in proc.stdout
+    assert "(retryable_transport)" in proc.stdout and "Traceback" not in proc.stderr
+    written = json.loads(report.read_text())
+    assert written["summary"]["pending"] == queued and written["failures"] == []
+    assert written["blocker"]["category"] == "retryable_transport"
+    status = sync(project, "status")[1]
+    assert status["queue"]["depth"] == queued  # nothing lost, no retry counted
+    assert status["queue"]["retry_histogram"]["0 retries"] == queued
+    assert status["last_sync"]["blocker"]["category"] == "retryable_transport"
+    code, result = sync(project, "now")  # without --strict: reported, exit 0
+    assert code == 0 and result["blocker"]["category"] == "retryable_transport"
+
+
+def test_team_and_text_outputs(project: Path) -> None:
+    SessionStore(runtime()).save(sample_session("http://127.0.0.1:9"))
+    code, result = sync(project, "team", "nope")
+    assert code == 1 and result["error_code"] == "TEAM_NOT_MEMBER"
+    assert sync(project, "team", "acme")[1]["team"] == "acme"
+    assert sync(project, "team")[1] == {"result": "shown", "team": "acme"}
+    assert "team acme" in run_cli(["sync", "team"], project, env=GATE).stdout
+    text = run_cli(["sync", "diagnose"], project, env=GATE).stdout
+    assert "Queued events: 0, valid: 0, invalid: 0" in text
+    assert "http://127.0.0.1:9 (SPEC_KITTY_SAAS_URL)" in run_cli(
+        ["sync", "server"], project, env=GATE).stdout
+    plan_mission(project)
+    text = run_cli(["sync", "backfill"], project, env=GATE).stdout
+    assert "Run `spec-kitty sync now` to deliver them." in text
