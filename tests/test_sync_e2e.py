@@ -10,6 +10,8 @@ import pytest
 from hub_fixtures import HubServer
 from sync_e2e_helpers import hub_board, hub_event_ids, hub_get, member, planned_mission
 
+from helpers import run_cli
+
 pytestmark = pytest.mark.hub
 
 
@@ -39,11 +41,24 @@ def test_two_members_sync_to_their_team_and_only_there(
         assert hub_board(person, team, slug) == person.local_lanes(slug)
         assert set(person.log_ids(slug)) <= set(hub_event_ids(person, team, slug))
         assert person.sync("status")["last_sync"]["synced"] == summary["synced"]
+        # the mission's documents went along, by content hash, once
+        docs = hub_get(person, f"/api/v1/teams/{team}/projects/{person.project_uuid}/"
+                       f"missions/{slug}/documents")
+        by_path = {d["artifact_path"]: d["content_body"] for d in docs}
+        spec = (person.repo / "kitty-specs" / slug / "spec.md").read_text()
+        assert by_path["spec.md"] == spec and "tasks.md" in by_path
+        assert any(path.startswith("tasks/WP01") for path in by_path)
+        assert summary["documents"]["pushed"] == len(docs)
+        assert person.sync("now")["documents"] == {"pushed": 0, "unchanged": len(docs),
+                                                   "failed": []}
 
     # each member sees both projects of the team; a second drain sends nothing
     projects = hub_get(bob, f"/api/v1/teams/{team}/projects")
     assert {p["project_uuid"] for p in projects} == {ada.project_uuid, bob.project_uuid}
     assert ada.sync("now")["synced"] == 0
+    ada.move(slugs[ada.user.email], "WP01", "for_review")
+    text = run_cli(["sync", "now"], ada.repo, env=ada.env).stdout
+    assert "Synced: 1, Duplicates: 0, Failed: 0" in text
 
     # another team sees nothing of it, and cannot read the team's board
     assert hub_get(outsider, f"/api/v1/teams/{outsider.user.private_team}/projects") == []

@@ -60,10 +60,16 @@ def now(
     json_out: bool = options.JSON,
 ) -> None:
     """Send queued events to the hub in batches and print what happened."""
+    from spec_kitty.core.errors import SpecKittyError
+    from spec_kitty.repo.paths import ProjectPaths, find_project_root
     from spec_kitty.sync.categories import HINTS
     from spec_kitty.sync.now import run_sync, write_report
 
-    summary = run_sync(on_start=None if json_out else _progress_bar)
+    try:
+        project: ProjectPaths | None = ProjectPaths(find_project_root())
+    except SpecKittyError:
+        project = None  # outside a project: events only
+    summary = run_sync(on_start=None if json_out else _progress_bar, project=project)
     if report is not None:
         write_report(report, summary)
     failed = bool(summary.failed or summary.blocker)
@@ -79,6 +85,10 @@ def now(
              f"Failed: {summary.failed}")
         for category, count in summary.categories().items():
             _out(f"  {category}: {count}  -- {HINTS[category]}")
+        docs = summary.documents
+        if docs and (docs["pushed"] or docs["failed"]):
+            _out(f"Documents: {docs['pushed']} pushed, {docs['unchanged']} unchanged, "
+                 f"{len(docs['failed'])} failed")
         if summary.blocker is not None:
             _out(f"Stopped: {summary.blocker.message} ({summary.blocker.category})  -- "
                  f"{HINTS[summary.blocker.category]}")

@@ -66,6 +66,7 @@ class DrainSummary:
     failures: list[dict[str, str]] = field(default_factory=list)
     blocker: Blocker | None = None
     batches: int = 0
+    documents: dict[str, Any] | None = None  # set by sync now inside a project
 
     @property
     def failed(self) -> int:
@@ -81,7 +82,8 @@ class DrainSummary:
                 "failed": self.failed, "batches": self.batches,
                 "categories": {c: {"count": n, "hint": categories.HINTS[c]}
                                for c, n in cats.items()},
-                "blocker": self.blocker.to_json() if self.blocker else None}
+                "blocker": self.blocker.to_json() if self.blocker else None,
+                "documents": self.documents}
 
 
 class _Stop(Exception):

@@ -13,14 +13,18 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.hosted.runtime import RuntimePaths
+from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.sync.batch import BatchAnswer, Limits
 from spec_kitty.sync.drain import DrainSummary, Progress
-from spec_kitty.sync.queue import QueuedEvent
+from spec_kitty.sync.queue import EventQueue, QueuedEvent
 from spec_kitty.sync.scope import SyncScope, current_scope
+
+if TYPE_CHECKING:
+    import httpx
 
 LAST_SYNC = "last_sync"
 
@@ -50,13 +54,15 @@ def ready_scope(paths: RuntimePaths) -> SyncScope:
 
 def run_sync(paths: RuntimePaths | None = None,
              on_start: Callable[[int, Limits], Progress | None] | None = None,
-             ) -> DrainSummary:
+             project: ProjectPaths | None = None) -> DrainSummary:
     """Drain once and return the summary.
 
     ``on_start(depth, limits)`` may return a progress callback (events handled so far
-    are passed in increments). Raises the precondition errors of :func:`ready_scope`,
-    :class:`~spec_kitty.auth.errors.HubError` (``SERVER_MISMATCH``) and session-file
-    errors; HTTP failures never raise, they end up in the summary's ``blocker``.
+    are passed in increments). With ``project``, and when the events went through, the
+    project's mission documents are pushed too (``summary.documents``). Raises the
+    precondition errors of :func:`ready_scope`, :class:`~spec_kitty.auth.errors.HubError`
+    (``SERVER_MISMATCH``) and session-file errors; HTTP failures never raise, they end
+    up in the summary's ``blocker``.
     """
     from spec_kitty.auth.errors import ReauthRequired
     from spec_kitty.auth.transport import authenticated_client
@@ -77,11 +83,25 @@ def run_sync(paths: RuntimePaths | None = None,
 
         progress = on_start(queue.depth(), limits) if on_start else None
         summary = Drainer(queue, send, limits, progress).run()
+        if project is not None and summary.blocker is None:
+            summary.documents = _documents(client, queue, project, scope, paths)
         queue.set_meta(LAST_SYNC, json.dumps({
             "at": datetime.now(UTC).isoformat(timespec="seconds"), "server_url":
             scope.server_url, **{k: v for k, v in summary.to_json().items()
                                  if k != "categories"}}))
     return summary
+
+
+def _documents(client: httpx.Client, queue: EventQueue, project: ProjectPaths,
+               scope: SyncScope, paths: RuntimePaths) -> dict[str, Any] | None:
+    from spec_kitty.sync.context import ProjectIdentityMissing, project_identity
+    from spec_kitty.sync.documents import push_documents
+
+    try:
+        project_uuid = project_identity(project, paths)["uuid"]
+    except ProjectIdentityMissing:
+        return None
+    return push_documents(client, queue, project, project_uuid, scope.team_slug).to_json()
 
 
 def write_report(path: Path, summary: DrainSummary) -> None:

@@ -170,6 +170,11 @@ class EventQueue:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The autocommit connection, for tables kept next to the queue (documents)."""
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()
 
