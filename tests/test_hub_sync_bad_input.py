@@ -82,9 +82,6 @@ def test_body_shapes_that_are_not_a_batch(hub_server: HubServer,
                      headers={**auth, "Content-Encoding": "gzip"}), 400, "bad_gzip")
     _error(http.post(BATCH, content=b"{}", headers={**auth, "Content-Encoding": "br"}),
            415, "unsupported_encoding")
-    no_team = Repo(team="").move("m", "WP01", None, "planned", 1)
-    no_team["team_slug"] = None
-    _error(post_batch(http, token, [no_team]), 400, "team_required")
     two = [Repo(team=user.private_team).move("m", "WP01", None, "planned", 1),
            Repo(team="someone-else").move("m", "WP01", None, "planned", 1)]
     _error(post_batch(http, token, two), 400, "invalid_batch")
