@@ -49,12 +49,19 @@ def test_malformed_envelopes_are_listed_by_event_id_and_nothing_is_stored(
     bad_stamp = {**repo.move("m1", "WP04", None, "planned", 1), "timestamp": "yesterday"}
     legacy = repo.move("m1", "WP05", None, "planned", 1)
     legacy["payload"] = {**legacy["payload"], "feature_slug": "001-old"}
+    deep = repo.move("m1", "WP06", None, "planned", 1)
+    nested: dict[str, Any] = {}
+    deep["payload"]["evidence"] = nested
+    for _ in range(200):  # deeper than any validator or encoder should be asked to walk
+        nested["next"] = {}
+        nested = nested["next"]
     response = post_batch(hub_server.http, token,
-                          [good, no_type, bad_lane, bad_stamp, legacy, "not an object"])
+                          [good, no_type, bad_lane, bad_stamp, legacy, "not an object", deep])
     body = _error(response, 400, "invalid_events")
     details = {d["event_id"]: d for d in body["details"]}
     assert set(details) == {no_type["event_id"], bad_lane["event_id"], bad_stamp["event_id"],
-                            legacy["event_id"], None}
+                            legacy["event_id"], None, deep["event_id"]}
+    assert "nested" in details[deep["event_id"]]["reason"]
     assert "event_type" in details[no_type["event_id"]]["reason"]
     assert any(f["field"] == "payload.to_lane" for f in details[bad_lane["event_id"]]["fields"])
     assert "timestamp" in details[bad_stamp["event_id"]]["error"]

@@ -28,6 +28,7 @@ from spec_kitty.core.sync_schemas import FieldProblem, envelope_problems
 WP_STATUS_CHANGED = "WPStatusChanged"
 MAX_ID = 64
 MAX_CLOCK = (1 << 63) - 1
+MAX_DEPTH = 32  # JSON nesting of one envelope (recursive validators and encoders stop far deeper)
 
 
 @dataclass(frozen=True)
@@ -138,10 +139,29 @@ def _tolerated(problem: FieldProblem, event: Any) -> bool:
         and event.get("build_id") == ""
 
 
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply ``value`` nests objects and arrays, counted without recursion and
+    stopping at ``limit + 1``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, Mapping) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def check(event: Any, index: int) -> Envelope | Problem:
     """The envelope at ``index`` of a batch, or why it is refused (never raises)."""
     raw_id = event.get("event_id") if isinstance(event, Mapping) else None
     event_id = raw_id if isinstance(raw_id, str) else None
+    if nesting_depth(event) > MAX_DEPTH:
+        reason = f"invalid envelope: nested more than {MAX_DEPTH} levels deep"
+        return Problem(event_id, index, reason, [{"field": "(envelope)", "message": reason,
+                                                  "code": "SCHEMA_MISMATCH"}])
     fields = [problem.to_json()
               for problem in envelope_problems(event, known_types_only=False)
               if not _tolerated(problem, event)]
