@@ -140,17 +140,19 @@ def _tolerated(problem: FieldProblem, event: Any) -> bool:
 
 
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """How deeply ``value`` nests objects and arrays, counted without recursion and
-    stopping at ``limit + 1``."""
+    """How deeply parsed JSON ``value`` nests objects and arrays, counted without
+    recursion and stopping at ``limit + 1``."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, Mapping | list):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            children = item.values() if isinstance(item, Mapping) else item
-            stack.extend((child, depth + 1) for child in children)
+        children = item.values() if type(item) is dict else item if type(item) is list else ()
+        if type(item) in (dict, list):
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+            stack.extend((child, depth + 1) for child in children
+                         if type(child) in (dict, list))
     return deepest
 
 
