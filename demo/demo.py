@@ -7,7 +7,8 @@ commands written in the generated command files, the prompt files `spec-kitty ne
 hands them and its JSON answers (see scripted_agent.py). The project forbids
 self-review, so they review each other's work; one review sends a work package back
 with feedback, which the next implementer reads in its prompt. At the end the merged
-code's tests run and the live dashboard shows the board, then it is stopped.
+code's tests run and the live dashboard shows the board, then it is stopped. Last, the
+board goes to a local team hub with `spec-kitty sync` and is compared (hub_sync.py).
 
 Environment: SPEC_KITTY_DEMO_DIR (where to build it, default a new temp directory),
 KEEP_DASHBOARD=1 (leave the dashboard running and print how to stop it).
@@ -171,6 +172,9 @@ def main() -> int:
     slug = run_agents(demo, transcript)
     show_results(demo, slug)
     dashboard(demo, slug)
+    from hub_sync import sync_to_hub
+
+    sync_to_hub(demo, slug, BIN)
     print(f"\n{BOLD}Demo finished.{RESET} The project is at {demo.root}; every command the "
           f"agents ran, with the text it came from: {transcript}")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spec_kitty.core.lanes import Lane, UnknownLane
@@ -68,6 +68,7 @@ def test_unknown_lane_raises_never_defaults(bad: object) -> None:
     assert info.value.code == "UNKNOWN_LANE"
 
 
+@settings(deadline=None)
 @given(st.sampled_from([lane.value for lane in TRANSITION_LANES] + ["doing"]),
        st.sampled_from(["", " ", "  "]), st.booleans())
 def test_collapse_ignores_case_and_spaces(lane: str, pad: str, upper: bool) -> None:
@@ -75,6 +76,7 @@ def test_collapse_ignores_case_and_spaces(lane: str, pad: str, upper: bool) -> N
     assert collapse_lane(spelled) == collapse_lane(lane) in SyncLane.ALL
 
 
+@settings(deadline=None)
 @given(st.text(max_size=20))
 def test_collapse_of_arbitrary_text_is_a_sync_lane_or_an_error(text: str) -> None:
     known = {lane.value for lane in TRANSITION_LANES} | {"doing"}
@@ -208,7 +210,8 @@ json_values = st.recursive(
                                                                max_size=3), max_leaves=10)
 
 
-@settings(max_examples=200)
+# Generation speed depends on the machine's load, never on the code under test.
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["event_id", "event_type", "payload", "timestamp",
                                         "lamport_clock", "schema_version", "project_uuid"]),
                        json_values, max_size=7))
@@ -218,6 +221,7 @@ def test_validation_never_raises_on_garbage(env: dict[str, Any]) -> None:
     assert all(p.field and p.message for p in problems)
 
 
+@settings(deadline=None)
 @given(st.sampled_from(TRANSITION_LANES), st.sampled_from(TARGET_LANES), st.booleans(),
        st.integers(min_value=0, max_value=2**40))
 def test_every_real_transition_builds_a_valid_envelope(from_lane: Lane, to_lane: Lane,

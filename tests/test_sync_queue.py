@@ -206,3 +206,12 @@ def test_open_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
     assert proc.returncode == 0, err.decode()
     with EventQueue(path) as queue:
         assert queue.depth() == 3
+
+
+def test_a_damaged_queue_file_is_set_aside_and_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    path.write_bytes(b"this is not an SQLite database" * 100)
+    with EventQueue(path) as queue:
+        assert queue.set_aside is not None and queue.set_aside.exists()
+        assert queue.set_aside.name.startswith("q.db.damaged-")
+        assert queue.enqueue([envelope(1)]) == 1 and queue.depth() == 1

@@ -34,6 +34,8 @@ ROOT_COMMANDS: dict[str, Entry] = {
     # Hosted groups: hidden and refusing while SPEC_KITTY_ENABLE_SAAS_SYNC is off.
     "auth": Entry("spec_kitty.cli.auth_cmd", "Log in to a team hub and manage the session.",
                   hosted=True),
+    "sync": Entry("spec_kitty.cli.sync_cmd", "Deliver status events to the team hub.",
+                  hosted=True, off_ok=("now",)),
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),

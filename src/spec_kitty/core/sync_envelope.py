@@ -85,6 +85,15 @@ LANE_COLLAPSE: Mapping[Lane, str] = {
 }
 
 
+# Exact canonical spellings: the hot path of envelope construction skips parse_lane.
+_EXACT: Mapping[str, Lane] = {lane.value: lane for lane in LANE_COLLAPSE}
+
+
+def _lane(value: object) -> Lane:
+    exact = _EXACT.get(value) if isinstance(value, str) else None
+    return exact if exact is not None else parse_lane(value)
+
+
 def collapse_lane(lane: object) -> str:
     """The sync lane (planned/doing/for_review/done) of a canonical lane or its alias.
 
@@ -164,11 +173,11 @@ def wp_status_changed_payload(event: Mapping[str, Any]) -> dict[str, Any]:
     :class:`UnknownLane` for an unknown lane and :class:`EnvelopeError` for a row
     without ``mission_slug``/``wp_id``.
     """
-    to_lane = parse_lane(event.get("to_lane"))
+    to_lane = _lane(event.get("to_lane"))
     if to_lane in (Lane.GENESIS, Lane.UNINITIALIZED):
         raise EnvelopeError(f"{to_lane.value} can never be a target lane", "to_lane")
     raw_from = event.get("from_lane")
-    from_lane = None if raw_from is None else parse_lane(raw_from)
+    from_lane = None if raw_from is None else _lane(raw_from)
     if from_lane is Lane.UNINITIALIZED:
         raise UnknownLane(raw_from)
     return {

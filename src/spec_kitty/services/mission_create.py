@@ -126,6 +126,9 @@ def create_mission(project: ProjectPaths, request: CreateRequest, cwd: Path) -> 
     with FileTransaction() as tx:
         for path, text in files.items():
             tx.write(path, text)
+    from spec_kitty.services import status_observers
+
+    status_observers.notify_mission(project.root, mission_slug)  # MissionCreated
     return {
         "result": "success",
         "mission_slug": mission_slug,

@@ -27,7 +27,7 @@ from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
-from spec_kitty.services import events_factory, status_health
+from spec_kitty.services import events_factory, status_health, status_observers
 from spec_kitty.services.status_commit import StatusCommit, commit_message, commit_status
 
 WP_HANDLE_RE = re.compile(r"^wp0*(\d+)$", re.IGNORECASE)
@@ -85,6 +85,7 @@ def record(project: ProjectPaths, mission: Mission, rows: list[dict[str, Any]], 
     """
     if rows:
         event_log.append_rows(mission, rows, project)  # folds them into the cached fold
+        status_observers.notify(project.root, mission.slug, rows)
     snapshot, _ = event_log.materialize(project, mission)
     if not rows and not extra_paths and not required_commit:
         return Recorded(snapshot, StatusCommit(False, reason="nothing was recorded"))

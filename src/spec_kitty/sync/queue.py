@@ -5,7 +5,8 @@ Layout (reference §1.1, plus what the reference's gaps call for)::
     queue         id (autoincrement, FIFO order), event_id UNIQUE, event_type,
                   data (the envelope JSON), timestamp (enqueue time, epoch seconds),
                   retry_count, coalesce_key, last_error
-    queue_count   one row kept exact by triggers (capacity checks never scan)
+    queue_count   one row, kept exact in the same transaction as every insert and
+                  delete (capacity checks never scan)
     acknowledged  event_id of every event the hub answered success/duplicate for
                   (``sync backfill`` skips them)
     failures      events dropped as permanent failures, with category and reason
@@ -13,9 +14,12 @@ Layout (reference §1.1, plus what the reference's gaps call for)::
     meta          key/value: last sync time and summary
 
 The database runs in WAL mode with a busy timeout, so emitters in many processes and a
-drain can share it. Capacity is enforced inside the inserting transaction: a full
-queue **refuses** (:class:`QueueFull`) and never evicts. Result handling follows the
-reference table (§1.2): success, duplicate and permanent failures delete the row;
+drain can share it. A file SQLite reports as damaged is renamed ``*.damaged-<time>``
+and a fresh queue started (``set_aside`` names it); ``sync backfill`` then re-queues
+from the repository's logs whatever the hub has not acknowledged. Capacity is
+enforced inside the inserting transaction: a full queue **refuses** (:class:`QueueFull`)
+and never evicts. Result handling follows the reference table (§1.2): success,
+duplicate and permanent failures delete the row;
 rejected adds one to ``retry_count``; pending (and every whole-batch failure) leaves
 the row untouched.
 """
@@ -34,6 +38,7 @@ from typing import Any
 from spec_kitty.core.errors import SpecKittyError
 
 DEFAULT_MAX_QUEUE_SIZE = 100_000
+SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 
 # Outcomes of one event in one drain pass.
@@ -55,10 +60,6 @@ CREATE INDEX IF NOT EXISTS idx_timestamp ON queue(timestamp);
 CREATE INDEX IF NOT EXISTS idx_retry ON queue(retry_count);
 CREATE TABLE IF NOT EXISTS queue_count (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER);
 INSERT OR IGNORE INTO queue_count VALUES (1, 0);
-CREATE TRIGGER IF NOT EXISTS queue_inc AFTER INSERT ON queue
-    BEGIN UPDATE queue_count SET n = n + 1 WHERE id = 1; END;
-CREATE TRIGGER IF NOT EXISTS queue_dec AFTER DELETE ON queue
-    BEGIN UPDATE queue_count SET n = n - 1 WHERE id = 1; END;
 CREATE TABLE IF NOT EXISTS acknowledged (event_id TEXT PRIMARY KEY, acked_at INTEGER NOT NULL)
     WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failures (
@@ -86,9 +87,18 @@ class QueuedEvent:
 
     event_id: str
     event_type: str
-    envelope: dict[str, Any]
+    data: str  # the envelope's JSON text, as stored (and sent)
     retry_count: int
-    size: int  # bytes of the envelope JSON
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.data)
+        return parsed
+
+    @property
+    def size(self) -> int:
+        """Bytes of the envelope JSON (UTF-8)."""
+        return len(self.data.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +127,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    # The queue is a delivery buffer that `sync backfill` rebuilds from the repository's
+    # logs, so it does not pay for an fsync per status write (~10 ms each here): with
+    # synchronous=OFF a killed process loses nothing; only an OS crash could lose rows
+    # or damage the file, and a damaged file is set aside at open (see EventQueue).
+    conn.execute("PRAGMA synchronous = OFF")
     return conn
 
 
@@ -127,9 +141,28 @@ class EventQueue:
     def __init__(self, path: Path, max_size: int = DEFAULT_MAX_QUEUE_SIZE) -> None:
         self.path = path
         self.max_size = max_size
-        self._conn = _connect(path)
-        self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-        path.chmod(0o600)
+        try:
+            self._conn = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            if "malformed" not in str(exc) and "not a database" not in str(exc):
+                raise
+            damaged = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+            path.rename(damaged)
+            for suffix in ("-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            self.set_aside: Path | None = damaged
+            self._conn = self._open(path)
+        else:
+            self.set_aside = None
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        conn = _connect(path)
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA
+                               + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            path.chmod(0o600)
+        return conn
 
     def __enter__(self) -> EventQueue:
         return self
@@ -164,24 +197,26 @@ class EventQueue:
         capacity.
         """
         now = int(time.time())
-        rows = [(env["event_id"], env["event_type"], json.dumps(env, separators=(",", ":")),
-                 now) for env in envelopes]
+        import orjson
+
+        rows = [(env["event_id"], env["event_type"], orjson.dumps(env).decode(), now)
+                for env in envelopes]
         with self._write() as conn:
             depth = self.depth()
             if depth + len(rows) > self.max_size:
                 raise QueueFull(self.path, depth, self.max_size, len(rows))
-            conn.executemany(
+            added = conn.executemany(
                 "INSERT INTO queue (event_id, event_type, data, timestamp) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(event_id) DO NOTHING", rows)
-            return self.depth() - depth
+                " ON CONFLICT(event_id) DO NOTHING", rows).rowcount
+            conn.execute("UPDATE queue_count SET n = n + ? WHERE id = 1", (added,))
+            return added
 
     def peek(self, limit: int, after_id: int = 0) -> list[tuple[int, QueuedEvent]]:
         """Up to ``limit`` pending rows in FIFO order after row ``after_id``; non-destructive."""
         cursor = self._conn.execute(
             "SELECT id, event_id, event_type, data, retry_count FROM queue WHERE id > ? "
             "ORDER BY id LIMIT ?", (after_id, limit))
-        return [(row_id, QueuedEvent(event_id, event_type, json.loads(data), retries,
-                                     len(data.encode())))
+        return [(row_id, QueuedEvent(event_id, event_type, data, retries))
                 for row_id, event_id, event_type, data, retries in cursor]
 
     def all_events(self) -> Iterator[QueuedEvent]:
@@ -196,9 +231,11 @@ class EventQueue:
         """Apply one pass's outcomes in a single transaction (reference §1.2 table)."""
         now = int(time.time())
         with self._write() as conn:
+            deleted = 0
             for outcome in outcomes:
                 if outcome.status in (SUCCESS, DUPLICATE):
-                    conn.execute("DELETE FROM queue WHERE event_id = ?", (outcome.event_id,))
+                    deleted += conn.execute("DELETE FROM queue WHERE event_id = ?",
+                                            (outcome.event_id,)).rowcount
                     conn.execute("INSERT OR IGNORE INTO acknowledged VALUES (?, ?)",
                                  (outcome.event_id, now))
                 elif outcome.status == FAILED_PERMANENT:
@@ -206,12 +243,14 @@ class EventQueue:
                     conn.execute(
                         "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
                         (outcome.event_id, event.event_type, outcome.category,
-                         outcome.reason, now, json.dumps(event.envelope)))
-                    conn.execute("DELETE FROM queue WHERE event_id = ?", (outcome.event_id,))
+                         outcome.reason, now, event.data))
+                    deleted += conn.execute("DELETE FROM queue WHERE event_id = ?",
+                                            (outcome.event_id,)).rowcount
                 elif outcome.status == REJECTED:
                     conn.execute("UPDATE queue SET retry_count = retry_count + 1, "
                                  "last_error = ? WHERE event_id = ?",
                                  (outcome.reason[:500], outcome.event_id))
+            conn.execute("UPDATE queue_count SET n = n - ? WHERE id = 1", (deleted,))
 
     def known_ids(self) -> set[str]:
         """Ids that are queued, acknowledged by the hub, or recorded as permanent failures."""
@@ -219,6 +258,19 @@ class EventQueue:
         for table in ("queue", "acknowledged", "failures"):
             ids.update(row[0] for row in self._conn.execute(f"SELECT event_id FROM {table}"))
         return ids
+
+    def unknown_ids(self, event_ids: Sequence[str], *, queued_only: bool = False) -> set[str]:
+        """Those of ``event_ids`` that are neither queued, acknowledged nor failed
+        (with ``queued_only``: not queued)."""
+        unknown = set(event_ids)
+        tables = ("queue",) if queued_only else ("queue", "acknowledged", "failures")
+        for start in range(0, len(event_ids), 500):
+            chunk = list(event_ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for table in tables:
+                unknown.difference_update(row[0] for row in self._conn.execute(
+                    f"SELECT event_id FROM {table} WHERE event_id IN ({marks})", chunk))
+        return unknown
 
     def failures(self) -> list[dict[str, Any]]:
         """Recorded permanent failures, newest first."""

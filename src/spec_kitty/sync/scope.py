@@ -1,15 +1,18 @@
 """Which queue file is in use: the auth scope (hub, user, team) of the current session.
 
 Scope key (reference §1, classic): the hub URL (lower-cased, no trailing ``/``), the
-user's e-mail and the team slug joined with ``|``; the queue is
+user's e-mail and the team slug joined with ``|``. The team is ``[sync] team`` of
+``config.toml`` when set (``spec-kitty sync team SLUG``), else the session's default
+team (the private teamspace); the queue is
 ``<runtime>/queues/queue-<first 16 hex of SHA-256(key)>.db``. Switching user, team or
 hub therefore never mixes events in one queue.
 
 Reading the session means decrypting it (milliseconds), too slow for the emitter's
 budget on every status write. The resolved scope (no secret in it) is therefore cached
-in ``<runtime>/queues/active_scope.json`` together with the session file's size and
-modification time; while those match, the cache is the answer. Any login, logout or
-refresh rewrites the session file and so invalidates the cache.
+in ``<runtime>/queues/active_scope.json`` together with the size and modification time
+of the session file and of ``config.toml``; while those match, the cache is the answer.
+Any login, logout, refresh or settings change rewrites one of them and so invalidates
+the cache.
 """
 
 from __future__ import annotations
@@ -53,11 +56,17 @@ def _cache_file(paths: RuntimePaths) -> Path:
 
 
 def _fingerprint(paths: RuntimePaths) -> list[int] | None:
+    """Size and mtime of the session file and of config.toml (``[sync] team``)."""
     try:
         info = paths.session_file.stat()
     except OSError:
         return None
-    return [info.st_size, info.st_mtime_ns]
+    try:
+        config = paths.config_file.stat()
+        config_key = [config.st_size, config.st_mtime_ns]
+    except OSError:
+        config_key = [0, 0]
+    return [info.st_size, info.st_mtime_ns, *config_key]
 
 
 def _from_session(paths: RuntimePaths) -> SyncScope | None:
@@ -66,8 +75,17 @@ def _from_session(paths: RuntimePaths) -> SyncScope | None:
     session = SessionStore(paths).load()
     if session is None:
         return None
+    server_url = session.server_url
+    if not server_url:  # a session written by the published CLI names no hub
+        from spec_kitty.hosted.server import resolve_server_url
+
+        configured = resolve_server_url(paths=paths)
+        server_url = configured.url if configured else ""
+    from spec_kitty.hosted.config import get_string
+
+    chosen = get_string("sync", "team", paths)  # `spec-kitty sync team SLUG`
     team = session.default_team
-    return SyncScope(session.server_url, session.email, team.id if team else "no-team")
+    return SyncScope(server_url, session.email, chosen or (team.id if team else "no-team"))
 
 
 def _write_cache(paths: RuntimePaths, scope: SyncScope, fingerprint: list[int]) -> None:
@@ -110,3 +128,28 @@ def current_scope(paths: RuntimePaths | None = None) -> SyncScope | None:
     if scope is not None:
         _write_cache(paths, scope, fingerprint)
     return scope
+
+
+def choose_team(slug: str, paths: RuntimePaths | None = None) -> None:
+    """Store ``[sync] team``; it must be one of the logged-in user's teams.
+
+    Raises :class:`~spec_kitty.auth.errors.NotLoggedIn` without a session and
+    :class:`~spec_kitty.core.errors.SpecKittyError` (``TEAM_NOT_MEMBER``) otherwise.
+    """
+    from spec_kitty.auth.errors import NotLoggedIn
+    from spec_kitty.auth.storage import SessionStore
+    from spec_kitty.core.errors import SpecKittyError
+    from spec_kitty.hosted.config import set_setting
+
+    paths = paths or RuntimePaths.current()
+    session = SessionStore(paths).load()
+    if session is None:
+        raise NotLoggedIn()
+    teams = [team.id for team in session.teams]
+    if slug not in teams:
+        raise SpecKittyError(f"You are not a member of team {slug!r} (your teams: "
+                             f"{', '.join(teams)}).", "TEAM_NOT_MEMBER",
+                             details={"teams": teams},
+                             hint="If you were added recently, run `spec-kitty auth login "
+                             "--force` to refresh your teams.")
+    set_setting("sync", "team", slug, paths)
