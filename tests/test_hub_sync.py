@@ -179,3 +179,26 @@ def test_dossier_bodies_are_stored_by_content_hash(hub_server: HubServer) -> Non
         ("spec.md", "# Spec v2\n", 2)]
     unauthenticated = hub.http.post("/api/dossier/push-content/", json=body)
     assert unauthenticated.status_code == 401
+
+
+def test_uploads_naming_no_team_go_to_the_project_team_or_the_private_one(
+        hub_server: HubServer) -> None:
+    """The published CLI sends no X-Team-Slug and ``team_slug: null``."""
+    hub = hub_server
+    user, token = _signed_in(hub)
+    shared = hub.create_team(owner=user.email)
+    in_shared, fresh = Repo(team=shared), Repo(team=user.private_team)
+    assert statuses(post_batch(hub.http, token, [in_shared.move("m", "WP01", None, "planned",
+                                                                1)])) == ["success"]
+    anonymous = [in_shared.move("m", "WP02", None, "planned", 2),
+                 fresh.move("n", "WP01", None, "planned", 2)]
+    for event in anonymous:
+        event["team_slug"] = None
+        event["build_id"] = ""  # as spec-kitty-cli 3.2.7 sends it
+    assert statuses(post_batch(hub.http, token, anonymous[:1])) == ["success"]
+    assert statuses(post_batch(hub.http, token, anonymous[1:])) == ["success"]
+    board = _get(hub, token, f"/api/v1/teams/{shared}/projects/{in_shared.project_uuid}"
+                             "/missions/m/board")
+    assert [card["id"] for card in board["work_packages"]] == ["WP01", "WP02"]
+    mine = _get(hub, token, f"/api/v1/teams/{user.private_team}/projects")
+    assert [p["project_uuid"] for p in mine] == [fresh.project_uuid]

@@ -76,7 +76,23 @@ def _path(prefix: str, parts: Any) -> str:
     return ".".join(items) or "(envelope)"
 
 
+@cache
+def _fast_validator(name: str) -> Any:
+    """A compiled (Rust) validator of the same schema when ``jsonschema-rs`` is installed
+    (the hub installs it: ingest validates every event), else None."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    return jsonschema_rs.validator_for(load_schema(name))
+
+
 def _schema_problems(name: str, value: Any, prefix: str) -> list[FieldProblem]:
+    # A valid value (the common case) is confirmed by the fast validator; anything it
+    # refuses is explained by jsonschema, which stays the reference for messages.
+    fast = _fast_validator(name)
+    if fast is not None and fast.is_valid(value):
+        return []
     errors = sorted(_validator(name).iter_errors(value), key=lambda e: list(e.absolute_path))
     return [FieldProblem(_path(prefix, err.absolute_path), err.message) for err in errors]
 

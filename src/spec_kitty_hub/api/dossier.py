@@ -21,18 +21,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from spec_kitty_hub.api.bounded_body import BodyProblem, read_json
 from spec_kitty_hub.api.deps import ApiErrorBody, DatabaseDep, PrincipalDep, SettingsDep
 from spec_kitty_hub.api.sync_ingress import IngestError, SyncProblem
 from spec_kitty_hub.db.engine import Database
-from spec_kitty_hub.db.models import Membership, Team
-from spec_kitty_hub.db.sync_models import Project
 from spec_kitty_hub.errors import HubError
-from spec_kitty_hub.services.accounts import member_team
 from spec_kitty_hub.services.dossier import DocumentPush, parse_push, store_document
+from spec_kitty_hub.services.sync_teams import upload_team
 from spec_kitty_hub.services.tokens import Principal
 
 router = APIRouter(tags=["sync"])
@@ -65,25 +62,7 @@ PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
 def _team_for(db: Database, principal: Principal, named: str | None,
               project_uuid: str) -> tuple[int, str]:
     with db.read() as session:
-        if named:
-            found = member_team(session, principal.user_id, named)
-            if found is None:
-                raise SyncProblem(403, "team_forbidden",
-                                  f"Forbidden: unauthorized for team {named!r}.")
-            return found[0].id, found[0].slug
-        mine = select(Membership.team_id).where(Membership.user_id == principal.user_id)
-        holder = session.execute(
-            select(Team.id, Team.slug).join(Project, Project.team_id == Team.id)
-            .where(Project.project_uuid == project_uuid, Team.id.in_(mine))
-            .order_by(Team.is_private_teamspace.desc(), Team.id)).first()
-        if holder is None:
-            holder = session.execute(
-                select(Team.id, Team.slug).where(Team.id.in_(mine),
-                                                 Team.is_private_teamspace.is_(True))
-                .order_by(Team.id)).first()
-        if holder is None:
-            raise SyncProblem(403, "team_forbidden", "Forbidden: this account has no team.")
-        return int(holder[0]), str(holder[1])
+        return upload_team(session, principal.user_id, named, project_uuid)
 
 
 def _store(db: Database, team_id: int, user_id: int, push: DocumentPush) -> tuple[bool, int]:
@@ -108,7 +87,7 @@ async def push_content(request: Request, principal: PrincipalDep, db: DatabaseDe
     except BodyProblem as problem:
         return SyncProblem(problem.status, problem.code, problem.message).response()
     except HubError as error:
-        status = 413 if error.code == "oversized_document" else 400
+        status = {"oversized_document": 413, "team_forbidden": 403}.get(error.code, 400)
         return SyncProblem(status, error.code, error.message).response()
     except SyncProblem as problem:
         return problem.response()

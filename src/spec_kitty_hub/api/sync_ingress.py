@@ -4,14 +4,16 @@ Contract: /work/shared/reference/sync-subsystem.md §2 and §(a) 5–6.
 
 Request: bearer token; body ``{"events": [envelope, …]}``, plain or
 ``Content-Encoding: gzip``; the team is ``X-Team-Slug``, else the envelopes'
-``team_slug`` (one team per batch), and must be a team of the caller.
+``team_slug`` (one team per batch), and must be a team of the caller; with neither,
+the caller's team holding the project, else their private teamspace
+(:mod:`spec_kitty_hub.services.sync_teams`).
 
 Answers (bodies are ``{"error": sentence, "error_code": code, …}`` unless noted):
 
 - 200 ``{"results": [{"event_id", "status": success|duplicate|rejected, "error"?}],
   "summary": {"success", "duplicate", "rejected"}}``, one result per event, in order;
 - 400 ``no_events`` ("No events provided"), ``invalid_json``, ``bad_gzip``,
-  ``invalid_batch`` (not ``{"events": [...]}``), ``team_required``, or
+  ``invalid_batch`` (not ``{"events": [...]}``, or several teams), or
   ``invalid_events`` with ``details: [{"event_id", "index", "error", "reason",
   "fields"}]`` for each refused envelope; nothing of a 400 batch is stored;
 - 401 ``{"error": "invalid_token", "error_description"}``;
@@ -38,9 +40,10 @@ from spec_kitty_hub.api.bounded_body import BodyProblem, read_json
 from spec_kitty_hub.api.deps import ApiErrorBody, DatabaseDep, PrincipalDep, SettingsDep
 from spec_kitty_hub.config import Settings
 from spec_kitty_hub.db.engine import Database
-from spec_kitty_hub.services.accounts import member_team
+from spec_kitty_hub.errors import HubError
 from spec_kitty_hub.services.envelopes import Envelope, Problem, check
 from spec_kitty_hub.services.ingest import ingest_batch
+from spec_kitty_hub.services.sync_teams import upload_team
 from spec_kitty_hub.services.tokens import Principal
 
 router = APIRouter(tags=["sync"])
@@ -156,7 +159,7 @@ def _events(body: Any, settings: Settings) -> list[Any]:
     return events
 
 
-def _team_slug(header: str | None, events: Sequence[Any]) -> str:
+def _team_slug(header: str | None, events: Sequence[Any]) -> str | None:
     if header and header.strip():
         return header.strip()
     slugs = {e.get("team_slug") for e in events
@@ -165,20 +168,18 @@ def _team_slug(header: str | None, events: Sequence[Any]) -> str:
     if len(slugs) > 1:
         raise SyncProblem(400, "invalid_batch",
                           "The events name several teams: send one team per batch.")
-    if not slugs:
-        raise SyncProblem(400, "team_required",
-                          "No team: send X-Team-Slug or team_slug in the envelopes.")
-    return str(slugs.pop())
+    return str(slugs.pop()) if slugs else None
 
 
-def _team_id(db: Database, principal: Principal, slug: str) -> int:
-    with db.read() as session:
-        found = member_team(session, principal.user_id, slug)
-    if found is None:
-        raise SyncProblem(403, "team_forbidden",
-                          f"Forbidden: unauthorized for team {slug!r} (not a team of this "
-                          "account).")
-    return found[0].id
+def _team(db: Database, principal: Principal, named: str | None,
+          events: Sequence[Any]) -> tuple[int, str]:
+    first = events[0] if isinstance(events[0], Mapping) else {}
+    project = first.get("project_uuid") if isinstance(first.get("project_uuid"), str) else None
+    try:
+        with db.read() as session:
+            return upload_team(session, principal.user_id, named, project)
+    except HubError as error:
+        raise SyncProblem(403, error.code, error.message) from None
 
 
 def _checked(events: Sequence[Any], slug: str) -> list[Envelope]:
@@ -236,8 +237,8 @@ async def events_batch(request: Request, principal: PrincipalDep, db: DatabaseDe
     try:
         body = await read_json(request, settings.ingest_max_bytes)
         events = _events(body, settings)
-        slug = _team_slug(request.headers.get("x-team-slug"), events)
-        team_id = await run_in_threadpool(_team_id, db, principal, slug)
+        named = _team_slug(request.headers.get("x-team-slug"), events)
+        team_id, slug = await run_in_threadpool(_team, db, principal, named, events)
         envelopes = _checked(events, slug)
         results = await run_in_threadpool(ingest_batch, db, team_id, principal.user_id,
                                           envelopes)

@@ -2,7 +2,8 @@
 
 The contract (fields, JSON Schemas, lane rules) is ``spec_kitty.core.sync_schemas``,
 shared with the CLI, so a queued event that ``spec-kitty sync diagnose`` calls valid is
-one the hub accepts. Event types outside that contract (the published Spec Kitty CLI
+one the hub accepts (one allowance: an empty ``build_id``, which the published CLI sends).
+Event types outside that contract (the published Spec Kitty CLI
 sends dossier and lifecycle events of its own) are checked against the envelope schema
 only, stored, and not projected.
 
@@ -22,11 +23,12 @@ from typing import Any
 import orjson
 
 from spec_kitty.core.lanes import Lane, UnknownLane, parse_lane
-from spec_kitty.core.sync_schemas import envelope_problems
+from spec_kitty.core.sync_schemas import FieldProblem, envelope_problems
 
 WP_STATUS_CHANGED = "WPStatusChanged"
 MAX_ID = 64
 MAX_CLOCK = (1 << 63) - 1
+MAX_DEPTH = 32  # JSON nesting of one envelope (recursive validators and encoders stop far deeper)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,12 @@ class Envelope:
 
     @property
     def mission_slug(self) -> str | None:
+        """``payload.mission_slug``, else ``payload.namespace.mission_slug`` (the
+        dossier events of the published CLI)."""
         slug = self.payload.get("mission_slug")
+        namespace = self.payload.get("namespace")
+        if not isinstance(slug, str) and isinstance(namespace, Mapping):
+            slug = namespace.get("mission_slug")
         return slug.strip()[:200] if isinstance(slug, str) and slug.strip() else None
 
     @property
@@ -125,12 +132,41 @@ def _hub_problems(event: Mapping[str, Any]) -> list[dict[str, str]]:
     return problems
 
 
+def _tolerated(problem: FieldProblem, event: Any) -> bool:
+    """The published Spec Kitty CLI (3.2.7) sends ``build_id: ""``; the hub does not use
+    the build id, so an empty one is accepted from any client."""
+    return problem.field == "build_id" and isinstance(event, Mapping) \
+        and event.get("build_id") == ""
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply parsed JSON ``value`` nests objects and arrays, counted without
+    recursion and stopping at ``limit + 1``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if type(item) is dict else item if type(item) is list else ()
+        if type(item) in (dict, list):
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+            stack.extend((child, depth + 1) for child in children
+                         if type(child) in (dict, list))
+    return deepest
+
+
 def check(event: Any, index: int) -> Envelope | Problem:
     """The envelope at ``index`` of a batch, or why it is refused (never raises)."""
     raw_id = event.get("event_id") if isinstance(event, Mapping) else None
     event_id = raw_id if isinstance(raw_id, str) else None
+    if nesting_depth(event) > MAX_DEPTH:
+        reason = f"invalid envelope: nested more than {MAX_DEPTH} levels deep"
+        return Problem(event_id, index, reason, [{"field": "(envelope)", "message": reason,
+                                                  "code": "SCHEMA_MISMATCH"}])
     fields = [problem.to_json()
-              for problem in envelope_problems(event, known_types_only=False)]
+              for problem in envelope_problems(event, known_types_only=False)
+              if not _tolerated(problem, event)]
     if isinstance(event, Mapping):
         fields += _hub_problems(event)
         stamp = None
