@@ -65,7 +65,8 @@ def emit_status_events(repo_root: Path, mission_slug: str,
     Returns the number queued (0 when nobody is logged in). Raises for an unusable
     project identity, a bad row or a full queue.
     """
-    rows = [row for row in events if is_transition(row)]
+    rows = [{**row, "mission_slug": row.get("mission_slug") or mission_slug}
+            for row in events if is_transition(row)]
     if not rows:
         return 0
     paths = paths or RuntimePaths.current()
