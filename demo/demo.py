@@ -8,7 +8,8 @@ hands them and its JSON answers (see scripted_agent.py). The project forbids
 self-review, so they review each other's work; one review sends a work package back
 with feedback, which the next implementer reads in its prompt. At the end the merged
 code's tests run and the live dashboard shows the board, then it is stopped. Last, a
-team hub starts on loopback and the project logs in to it (hub_login.py).
+team hub starts on loopback, the project logs in to it (hub_login.py), and the board
+goes to the hub with `spec-kitty sync` and is compared with the local one (hub_sync.py).
 
 Environment: SPEC_KITTY_DEMO_DIR (where to build it, default a new temp directory),
 KEEP_DASHBOARD=1 (leave the dashboard running and print how to stop it), KEEP_HUB=1
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hub_login import DemoHub, log_in
+from hub_sync import sync_to_hub
 
 from scripted_agent import ScriptedAgent
 
@@ -177,7 +179,8 @@ def main() -> int:
     dashboard(demo, slug)
     demo.step("Your team's hub: spec-kitty-hub on loopback (SQLite), a user, a headless login")
     with DemoHub(base) as hub:
-        log_in(hub, demo.root, demo.env)
+        hosted = log_in(hub, demo.root, demo.env)
+        sync_to_hub(demo, slug, hub, hosted)
     print(f"\n{BOLD}Demo finished.{RESET} The project is at {demo.root}; every command the "
           f"agents ran, with the text it came from: {transcript}")
     return 0

@@ -8,6 +8,7 @@ fields, and the scheme of the Authorization header.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Seen:
 def _fields(content_type: str, body: bytes) -> dict[str, str]:
     """Field name -> value for the few fields whose values are not secrets."""
     public = {"grant_type", "client_id", "scope", "token_type_hint"}
+    if body.startswith(b"\x1f\x8b"):  # gzip (event batches)
+        body = gzip.decompress(body)
     if content_type.startswith("application/x-www-form-urlencoded"):
         data = {k: v[0] for k, v in parse_qs(body.decode()).items()}
     elif content_type.startswith("application/json") and body:

@@ -116,3 +116,6 @@ def test_make_demo_completes_with_agents_obeying_only_prompts_and_json(
         assert expected in hub_part, expected
     assert (base / "spec-kitty-home" / "auth" / "session.json").exists()
     assert not (root / ".kittify" / "auth").exists()
+    # issue 12: the demo ends with the mission's board on a local hub equal to the local one
+    assert re.search(r"Synced: [1-9]\d*, Duplicates: 0, Failed: 0", proc.stdout)
+    assert "The hub's board matches the local board." in proc.stdout

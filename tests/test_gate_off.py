@@ -120,6 +120,15 @@ def run_local_loop(repo: Path) -> list[str]:
         assert proc.returncode == 1, hosted
         assert OFF_MESSAGE in proc.stdout + proc.stderr
         ran.append(" ".join(hosted))
+    for hosted in (["sync", "status", "--json"], ["sync", "backfill"], ["sync", "diagnose"],
+                   ["sync", "server", "https://hub.example.com"], ["sync"]):
+        proc = run_cli(hosted, repo)
+        assert proc.returncode == 1, hosted
+        assert OFF_MESSAGE in proc.stdout + proc.stderr
+        ran.append(" ".join(hosted))
+    proc = run_cli(["sync", "now"], repo)  # nothing to do: exit 0
+    assert proc.returncode == 0 and OFF_MESSAGE in proc.stdout
+    ran.append("sync now")
     return ran
 
 

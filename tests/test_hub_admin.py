@@ -133,6 +133,7 @@ def test_migrate_is_idempotent_and_the_schema_matches_the_models(
     from alembic.runtime.migration import MigrationContext
 
     import spec_kitty_hub.db.tracker_tables  # noqa: F401 - registers the tracker tables
+    from spec_kitty_hub.db import sync_models  # noqa: F401
     from spec_kitty_hub.db.migrate import head_revision
     from spec_kitty_hub.db.models import Base
 

@@ -19,6 +19,9 @@ DEVICE_INTERVAL_ENV = "SPEC_KITTY_HUB_DEVICE_INTERVAL"
 LOGIN_LIMIT_ACCOUNT_ENV = "SPEC_KITTY_HUB_LOGIN_LIMIT_ACCOUNT"
 LOGIN_LIMIT_ADDRESS_ENV = "SPEC_KITTY_HUB_LOGIN_LIMIT_ADDRESS"
 REFRESH_GRACE_ENV = "SPEC_KITTY_HUB_REFRESH_GRACE_SECONDS"
+INGEST_MAX_EVENTS_ENV = "SPEC_KITTY_HUB_INGEST_MAX_EVENTS"
+INGEST_MAX_BYTES_ENV = "SPEC_KITTY_HUB_INGEST_MAX_BYTES"
+INGEST_CONCURRENCY_ENV = "SPEC_KITTY_HUB_INGEST_CONCURRENCY"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,12 @@ class Settings:
     login_window: timedelta = timedelta(minutes=15)
     login_limit_account: int = 5
     login_limit_address: int = 50
+    # Event ingest (advertised by GET /api/v1/sync/health/): events per batch, bytes of
+    # JSON per batch after decompression (also the cap on the raw body), and batches
+    # one worker processes at once before answering 429.
+    ingest_max_events: int = 1000
+    ingest_max_bytes: int = 1 << 20
+    ingest_concurrency: int = 8
 
     @property
     def is_sqlite(self) -> bool:
@@ -111,4 +120,7 @@ def load_settings(database: str | None = None, public_url: str | None = None) ->
         login_limit_account=_positive_int(LOGIN_LIMIT_ACCOUNT_ENV, 5),
         login_limit_address=_positive_int(LOGIN_LIMIT_ADDRESS_ENV, 50),
         refresh_reuse_grace=timedelta(seconds=_positive_int(REFRESH_GRACE_ENV, 10, minimum=0)),
+        ingest_max_events=_positive_int(INGEST_MAX_EVENTS_ENV, 1000),
+        ingest_max_bytes=_positive_int(INGEST_MAX_BYTES_ENV, 1 << 20),
+        ingest_concurrency=_positive_int(INGEST_CONCURRENCY_ENV, 8),
     )

@@ -38,6 +38,8 @@ ROOT_COMMANDS: dict[str, Entry] = {
                      hosted=True),
     "issue-search": Entry("spec_kitty.cli.issue_search_cmd", "Find a ticket in the bound "
                           "tracker.", hosted=True),
+    "sync": Entry("spec_kitty.cli.sync_cmd", "Deliver status events to the team hub.",
+                  hosted=True, off_ok=("now",)),
     "merge-driver-event-log": Entry(
         "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
     ),

@@ -6,7 +6,7 @@
 (login, refresh, config writes) calls :func:`ensure_private_dir`, so a machine with the
 gate off never sees the directory appear.
 
-Layout owned so far (later issues add ``queues/``, ``sync/`` and the daemon files):
+Layout (the daemon files come later):
 
 =========================  =====================================================
 ``config.toml``            user settings, ``[sync] server_url`` and friends
@@ -14,6 +14,8 @@ Layout owned so far (later issues add ``queues/``, ``sync/`` and the daemon file
 ``auth/session.json``      the encrypted session, 0600
 ``auth/session.salt``      per-installation key material, 0600
 ``auth/refresh.lock``      machine-wide lock for every session write
+``clock.json``, ``.lock``  the machine's Lamport clock (:mod:`spec_kitty.sync.clock`)
+``queues/``                sync queues per auth scope (:mod:`spec_kitty.sync.scope`)
 =========================  =====================================================
 """
 

@@ -165,4 +165,7 @@ def accept(project: ProjectPaths, mission: Mission, actor: str) -> dict[str, Any
                            required=True)
     result.update(result="success", commit_created=commit.committed, commit_hash=commit.sha,
                   accept_commit=commit.sha, **record)
+    from spec_kitty.services import status_observers
+
+    status_observers.notify_mission(project.root, mission.slug)  # MissionAccepted
     return result

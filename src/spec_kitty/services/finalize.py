@@ -20,7 +20,7 @@ from spec_kitty.repo.lanes_file import VERSION as LANES_VERSION
 from spec_kitty.repo.lanes_file import write_lanes
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths, is_linked_worktree
-from spec_kitty.services import events_factory
+from spec_kitty.services import events_factory, status_observers
 from spec_kitty.services.finalize_checks import Plan, Problem, WPDoc, build_plan
 
 BOOTSTRAP_FIELDS = ("dependencies", "requirement_refs", "subtasks", "execution_mode")
@@ -121,6 +121,7 @@ def _seed_events(project: ProjectPaths, mission: Mission,
             for d, at in zip(new, stamps, strict=False)]
         if rows:
             event_log.append_rows(mission, rows, project)
+            status_observers.notify(project.root, mission.slug, rows)
         event_log.materialize(project, mission)
     seeded = [d.wp_id for d in new]
     return seeded, [d.wp_id for d in plan.wps if d.wp_id not in seeded]
@@ -164,6 +165,7 @@ def finalize_tasks(project: ProjectPaths, mission: Mission, cwd: Path,
              _rel(project, mission.lanes_file)]
     sha = git_repo.commit_paths(project.root, files,
                                 f"chore({mission.slug}): finalize work packages")
+    status_observers.notify_mission(project.root, mission.slug)  # WPCreated
     return {
         "result": "success",
         "mission_slug": mission.slug,

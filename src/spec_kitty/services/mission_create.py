@@ -127,6 +127,9 @@ def create_mission(project: ProjectPaths, request: CreateRequest, cwd: Path) -> 
         for path, text in files.items():
             tx.write(path, text)
     origin = bind_pending_origin(project, mission, mission_id)
+    from spec_kitty.services import status_observers
+
+    status_observers.notify_mission(project.root, mission_slug)  # MissionCreated
     return {**origin, **{
         "result": "success",
         "mission_slug": mission_slug,

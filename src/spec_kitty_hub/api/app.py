@@ -18,10 +18,13 @@ from sqlalchemy import text
 
 from spec_kitty_hub import __version__
 from spec_kitty_hub.api import (
+    boards,
+    dossier,
     identity,
     oauth_endpoints,
     pages_oauth,
     pages_signin,
+    sync_ingress,
     tracker_bind,
     tracker_sync,
 )
@@ -95,5 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(tracker_sync.router)
     app.include_router(tracker_bind.router)
+    app.include_router(sync_ingress.router)
+    app.include_router(dossier.router)
+    app.include_router(boards.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

@@ -65,6 +65,9 @@ def phase_done(project: ProjectPaths, mission: Mission, state: MergeState) -> li
         record(project, mission, rows, extra_paths=(mission.path / META_FILE,),
                message=f"chore({mission.slug}): record done transitions for merged work "
                "packages", required_commit=True)
+    from spec_kitty.services import status_observers
+
+    status_observers.notify_mission(project.root, mission.slug)  # MissionMerged
     state.phase = "cleanup"
     merge_state.save(project, mission, state)
     return [row["wp_id"] for row in rows]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from spec_kitty_hub.db import tracker_tables  # noqa: F401 - registers the tracker tables
+from spec_kitty_hub.db import (
+    sync_models,  # noqa: F401  (registers the sync tables)
+    tracker_tables,  # noqa: F401 - registers the tracker tables
+)
 from spec_kitty_hub.db.models import Base
 
 engine = context.config.attributes["engine"]
