@@ -66,6 +66,8 @@ def test_a_batch_is_stored_once_and_builds_the_board(hub_server: HubServer) -> N
     assert {wp: (c["lane"], c["title"]) for wp, c in cards.items()} == {
         "WP01": ("in_progress", "Parser"), "WP02": ("blocked", "CLI"),
         "WP03": ("uninitialized", "Docs")}
+    assert cards["WP02"]["blocked_reason"] == "waits on WP01"
+    assert cards["WP01"]["blocked_reason"] is None
     assert board["event_count"] == 5
     assert board["last_event_id"] == events[-1]["event_id"]
     assert {"columns", "by_lane", "progress", "problems"} <= set(board)
