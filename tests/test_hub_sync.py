@@ -66,6 +66,8 @@ def test_a_batch_is_stored_once_and_builds_the_board(hub_server: HubServer) -> N
     assert {wp: (c["lane"], c["title"]) for wp, c in cards.items()} == {
         "WP01": ("in_progress", "Parser"), "WP02": ("blocked", "CLI"),
         "WP03": ("uninitialized", "Docs")}
+    assert cards["WP02"]["blocked_reason"] == "waits on WP01"
+    assert cards["WP01"]["blocked_reason"] is None
     assert board["event_count"] == 5
     assert board["last_event_id"] == events[-1]["event_id"]
     assert {"columns", "by_lane", "progress", "problems"} <= set(board)
@@ -173,6 +175,19 @@ def test_dossier_bodies_are_stored_by_content_hash(hub_server: HubServer) -> Non
                            json={**body, "artifact_path": "../../etc/passwd"},
                            headers=hub.bearer(token))
     assert escape.status_code == 400
+    refusals = [({"content_body": "x" * (512 * 1024 + 1)}, 413, "oversized_document"),
+                ({"content_body": 7}, 400, "invalid_request"),
+                ({"hash_algorithm": "md5"}, 400, "invalid_request"),
+                ({"mission_slug": "a\u0000b"}, 400, "invalid_request"),
+                ({"project_uuid": ""}, 400, "invalid_request"),
+                ({"team_slug": "not-my-team"}, 403, "team_forbidden")]
+    for change, status, code in refusals:
+        refused = hub.http.post("/api/dossier/push-content/", json={**body, **change},
+                                headers=hub.bearer(token))
+        assert (refused.status_code, refused.json()["error_code"]) == (status, code), change
+    not_json = hub.http.post("/api/dossier/push-content/", content=b"[1,",
+                             headers=hub.bearer(token))
+    assert not_json.status_code == 400 and not_json.json()["error_code"] == "invalid_json"
     docs = _get(hub, token, f"/api/v1/teams/{user.private_team}/projects/{project}"
                             "/missions/m-doc/documents")
     assert [(d["artifact_path"], d["content_body"], d["versions"]) for d in docs] == [

@@ -82,6 +82,7 @@ class WorkPackageState(Base):
     lane: Mapped[str] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(String(300), default=None)
     actor: Mapped[str | None] = mapped_column(Text, default=None)  # JSON
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # of the latest move
     force_count: Mapped[int] = mapped_column(Integer, default=0)
     last_event_id: Mapped[str | None] = mapped_column(String(64), default=None)
     last_changed_at: Mapped[datetime | None] = mapped_column(default=None)

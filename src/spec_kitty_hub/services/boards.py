@@ -86,12 +86,15 @@ def list_missions(session: Session, team_id: int, project_id: int) -> list[dict[
     return [mission_summary(mission) for mission in missions]
 
 
-def snapshot(session: Session, mission: Mission) -> tuple[dict[str, Any], dict[str, str]]:
-    """The mission's board as a status.json-shaped snapshot, and ``{wp_id: title}``."""
+def snapshot(session: Session, mission: Mission
+             ) -> tuple[dict[str, Any], dict[str, str], dict[str, dict[str, Any]]]:
+    """The mission's board as a status.json-shaped snapshot, ``{wp_id: title}`` and the
+    board model's ``blocked`` mapping (``{wp_id: {reason, actor, at}}`` of blocked cards)."""
     cards = session.scalars(select(WorkPackageState).where(
         WorkPackageState.mission_id == mission.id))
     states: dict[str, dict[str, Any]] = {}
     titles: dict[str, str] = {}
+    blocked: dict[str, dict[str, Any]] = {}
     for card in cards:
         states[card.wp_id] = {
             "lane": card.lane,
@@ -100,19 +103,23 @@ def snapshot(session: Session, mission: Mission) -> tuple[dict[str, Any], dict[s
             "last_event_id": card.last_event_id, "force_count": card.force_count}
         if card.title:
             titles[card.wp_id] = card.title
+        if card.lane == "blocked":
+            blocked[card.wp_id] = {"reason": card.reason, "actor": states[card.wp_id]["actor"],
+                                   "at": states[card.wp_id]["last_transition_at"]}
     by_lane = _by_lane(mission)
     return ({"mission_slug": mission.mission_slug,
              "materialized_at": _iso(mission.last_event_at) or "",
              "event_count": mission.event_count, "last_event_id": mission.last_event_id,
              "summary": by_lane,
-             "work_packages": dict(sorted(states.items()))}, titles)
+             "work_packages": dict(sorted(states.items()))}, titles, blocked)
 
 
-def _board_model(snap: dict[str, Any]) -> dict[str, Any]:
+def _board_model(snap: dict[str, Any], blocked: dict[str, dict[str, Any]]) -> dict[str, Any]:
     try:
         from spec_kitty.core.board import build_board  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:  # the shared board model is not in this build: same keys, plain lanes
-        cards = [{"id": wp_id, "title": wp_id, **state}
+        cards = [{"id": wp_id, "title": wp_id, **state,
+                  "blocked_reason": (blocked.get(wp_id) or {}).get("reason")}
                  for wp_id, state in snap["work_packages"].items()]
         by_lane = dict(snap["summary"])
         return {"columns": [{"key": lane, "label": lane.replace("_", " ").capitalize(),
@@ -122,14 +129,14 @@ def _board_model(snap: dict[str, Any]) -> dict[str, Any]:
                 "work_packages": cards, "by_lane": by_lane, "progress": progress(by_lane),
                 "event_count": snap["event_count"], "last_event_id": snap["last_event_id"],
                 "last_event_at": snap["materialized_at"] or None, "problems": []}
-    board: dict[str, Any] = build_board(snap, [])
+    board: dict[str, Any] = build_board(snap, [], blocked)
     return board
 
 
 def mission_board(session: Session, mission: Mission) -> dict[str, Any]:
     """The board of ``mission`` in the CLI board model's shape, plus the mission row."""
-    snap, titles = snapshot(session, mission)
-    board = _board_model(snap)
+    snap, titles, blocked = snapshot(session, mission)
+    board = _board_model(snap, blocked)
     for card in board["work_packages"]:
         card["title"] = titles.get(card["id"], card["title"])
     return {"mission": mission_summary(mission), **board}

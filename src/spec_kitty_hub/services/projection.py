@@ -101,6 +101,8 @@ class BoardUpdate:
         if card.last_event_id is None or _newer(key, card.last_changed_at, card.last_event_id):
             card.lane = lane
             card.actor = orjson.dumps(payload.get("actor")).decode()
+            reason = payload.get("reason")
+            card.reason = reason.replace("\x00", "") if isinstance(reason, str) else None
             card.last_changed_at, card.last_event_id = key
         if payload.get("force") is True:
             card.force_count += 1

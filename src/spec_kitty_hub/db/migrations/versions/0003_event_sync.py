@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("lane", sa.String(16), nullable=False),
         sa.Column("title", sa.String(300), nullable=True),
         sa.Column("actor", sa.Text(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("force_count", sa.Integer(), nullable=False),
         sa.Column("last_event_id", sa.String(64), nullable=True),
         sa.Column("last_changed_at", UTCDateTime(), nullable=True),
