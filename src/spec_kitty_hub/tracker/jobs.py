@@ -10,9 +10,10 @@ The claim is one write transaction: pick the oldest claimable job and mark it
   the pick-and-mark runs under the database's single write lock: atomic.
 
 A job is claimable when ``pending``, or ``running`` with its lease run out (its worker
-died: a live worker renews the lease while the job runs, :func:`renew`). Finishing is fenced by ``attempt``: a worker that lost its lease cannot
-overwrite the result of the one that took over. Re-running after a crash is safe
-because creates carry idempotency keys (see :mod:`.operations`).
+died: a live worker renews the lease while the job runs, :func:`renew`). Finishing is
+fenced by ``attempt``: a worker that lost its lease cannot overwrite the result of the
+one that took over. Re-running after a crash is safe because creates carry idempotency
+keys (see :mod:`.operations`).
 """
 
 from __future__ import annotations
