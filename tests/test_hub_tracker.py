@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -205,3 +206,51 @@ def test_two_hub_processes_run_each_job_once(postgres_hub: HubServer,
     with postgres_hub.db.read() as session:
         rows = session.scalars(select(TrackerJob).where(TrackerJob.id.in_(operations))).all()
     assert sorted(row.attempt for row in rows) == [1] * 8
+
+
+def test_a_dead_workers_job_is_taken_over_and_its_late_result_discarded(
+        hub_server: HubServer) -> None:
+    from datetime import timedelta
+
+    from spec_kitty_hub.db.engine import Database
+    from spec_kitty_hub.db.models import Team, utcnow
+    from spec_kitty_hub.db.tracker_tables import TrackerJob
+    from spec_kitty_hub.tracker import jobs
+
+    slug = hub_server.create_team()
+    db = Database(hub_server.database_url)
+    try:
+        with db.write() as session:
+            team_id = session.scalar(select(Team.id).where(Team.slug == slug))
+            assert team_id is not None
+            # Not claimable by the hub's own worker: its lease is still running.
+            job, _ = jobs.enqueue(session, team_id, "srm_x", "push", {"items": []}, "takeover")
+            job.status, job.attempt, job.claimed_by = "running", 1, "dead-worker"
+            job.lease_until = utcnow() + timedelta(minutes=5)
+            job_id = job.id
+        first = jobs.Claim(job_id, 1, team_id, "srm_x", "push", "takeover", {"items": []})
+        assert jobs.renew(db, first)  # alive: the lease moves on
+        with db.write() as session:
+            stored = session.get(TrackerJob, job_id)
+            assert stored is not None
+            stored.lease_until = utcnow() - timedelta(seconds=1)  # the worker died
+        # Taken over by another worker: this one, or the hub's own job thread.
+        while (claim := jobs.claim_next(db, "rescuer")) is not None:
+            jobs.finish(db, claim, result={"status": "ok"})
+        while True:
+            with db.read() as session:
+                stored = session.get(TrackerJob, job_id)
+                assert stored is not None
+                if stored.status in ("completed", "failed"):
+                    break
+            time.sleep(0.1)
+        assert stored.attempt == 2 and stored.claimed_by != "dead-worker"
+        outcome = (stored.status, stored.result_json, stored.error_json)
+        assert not jobs.finish(db, first, result={"status": "late"})  # fenced out
+        assert not jobs.renew(db, first)
+        with db.read() as session:
+            again = session.get(TrackerJob, job_id)
+            assert again is not None
+            assert (again.status, again.result_json, again.error_json) == outcome
+    finally:
+        db.dispose()

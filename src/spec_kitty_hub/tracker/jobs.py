@@ -10,9 +10,10 @@ The claim is one write transaction: pick the oldest claimable job and mark it
   the pick-and-mark runs under the database's single write lock: atomic.
 
 A job is claimable when ``pending``, or ``running`` with its lease run out (its worker
-died). Finishing is fenced by ``attempt``: a worker that lost its lease cannot
-overwrite the result of the one that took over. Re-running after a crash is safe
-because creates carry idempotency keys (see :mod:`.operations`).
+died: a live worker renews the lease while the job runs, :func:`renew`). Finishing is
+fenced by ``attempt``: a worker that lost its lease cannot overwrite the result of the
+one that took over. Re-running after a crash is safe because creates carry idempotency
+keys (see :mod:`.operations`).
 """
 
 from __future__ import annotations
@@ -95,6 +96,17 @@ def claim_next(db: Database, worker: str) -> Claim | None:
         job.lease_until = now + LEASE
         return Claim(job.id, job.attempt, job.team_id, job.binding_ref, job.kind,
                      job.idempotency_key, json.loads(job.payload_json))
+
+
+def renew(db: Database, claim: Claim) -> bool:
+    """Extend a running job's lease (its worker is alive); False when superseded."""
+    with db.write() as session:
+        done = session.execute(
+            update(TrackerJob)
+            .where(TrackerJob.id == claim.job_id, TrackerJob.attempt == claim.attempt,
+                   TrackerJob.status == "running")
+            .values(lease_until=utcnow() + LEASE))
+        return bool(getattr(done, "rowcount", 0))
 
 
 def finish(db: Database, claim: Claim, *, result: dict[str, Any] | None = None,

@@ -77,6 +77,9 @@ def run_one(db: Database, worker: str) -> bool:
     claim = jobs.claim_next(db, worker)
     if claim is None:
         return False
+    done = threading.Event()
+    heartbeat = threading.Thread(target=_keep_lease, args=(db, claim, done), daemon=True)
+    heartbeat.start()
     try:
         result = execute(db, claim)
     except (ConnectorError, TrackerProblem, ValueError) as error:
@@ -86,7 +89,20 @@ def run_one(db: Database, worker: str) -> bool:
         jobs.finish(db, claim, error=problem_json(error))
     else:
         jobs.finish(db, claim, result=result)
+    finally:
+        done.set()
     return True
+
+
+def _keep_lease(db: Database, claim: jobs.Claim, done: threading.Event) -> None:
+    """Renew the lease every third of its length while the job runs, so a long job is
+    never taken over by another worker; a job whose worker died is (after the lease)."""
+    while not done.wait(jobs.LEASE.total_seconds() / 3):
+        try:
+            if not jobs.renew(db, claim):
+                return
+        except Exception:  # the database is away: the next beat tries again
+            log.exception("tracker job %s: lease renewal failed", claim.job_id)
 
 
 class JobWorker:
