@@ -148,8 +148,7 @@ def dashboard(demo: Demo, slug: str) -> None:
     url = started["url"]
     with urllib.request.urlopen(f"{url}api/missions/{slug}/board", timeout=10) as response:
         board = json.load(response)
-    counts = ", ".join(f"{c['label']} {len(c['cards'])}" for c in board["columns"]
-                       if c["cards"])
+    counts = ", ".join(f"{c['label']} {c['count']}" for c in board["columns"] if c["count"])
     print(f"Dashboard at {BOLD}{url}{RESET} (pid {started['pid']}) serves the board: {counts}")
     stop = f"cd {shlex.quote(str(demo.root))} && {shlex.quote(CLI)} dashboard --kill"
     if os.environ.get("KEEP_DASHBOARD") == "1":
