@@ -67,6 +67,9 @@ def test_a_batch_is_stored_once_and_builds_the_board(hub_server: HubServer) -> N
         "WP01": ("in_progress", "Parser"), "WP02": ("blocked", "CLI"),
         "WP03": ("uninitialized", "Docs")}
     assert cards["WP02"]["blocked_reason"] == "waits on WP01"
+    columns = {column["key"]: column["wp_ids"] for column in board["columns"]}
+    assert columns["in_progress"] == ["WP01"] and columns["blocked"] == ["WP02"]
+    assert columns["uninitialized"] == ["WP03"]
     assert cards["WP01"]["blocked_reason"] is None
     assert board["event_count"] == 5
     assert board["last_event_id"] == events[-1]["event_id"]

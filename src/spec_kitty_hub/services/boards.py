@@ -6,7 +6,7 @@ API layer) and filters on it first, so no query can reach another team's rows.
 A board is the CLI's board: the projection is turned into a snapshot in status.json's
 shape (``summary`` over ``spec_kitty.core.lanes.DISPLAY_LANE_VALUES``,
 ``work_packages`` {wp: {lane, actor, last_transition_at, last_event_id, force_count}})
-and rendered by the one board model in ``spec_kitty.core`` when it is there.
+and rendered by the one board model, ``spec_kitty.core.board.build_board``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from spec_kitty.core.board import build_board
 from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
 from spec_kitty.core.progress import progress
 from spec_kitty_hub.db.sync_models import (
@@ -114,29 +115,10 @@ def snapshot(session: Session, mission: Mission
              "work_packages": dict(sorted(states.items()))}, titles, blocked)
 
 
-def _board_model(snap: dict[str, Any], blocked: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    try:
-        from spec_kitty.core.board import build_board  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    except ImportError:  # the shared board model is not in this build: same keys, plain lanes
-        cards = [{"id": wp_id, "title": wp_id, **state,
-                  "blocked_reason": (blocked.get(wp_id) or {}).get("reason")}
-                 for wp_id, state in snap["work_packages"].items()]
-        by_lane = dict(snap["summary"])
-        return {"columns": [{"key": lane, "label": lane.replace("_", " ").capitalize(),
-                             "lanes": [lane], "count": by_lane[lane],
-                             "wp_ids": [c["id"] for c in cards if c["lane"] == lane]}
-                            for lane in DISPLAY_LANE_VALUES],
-                "work_packages": cards, "by_lane": by_lane, "progress": progress(by_lane),
-                "event_count": snap["event_count"], "last_event_id": snap["last_event_id"],
-                "last_event_at": snap["materialized_at"] or None, "problems": []}
-    board: dict[str, Any] = build_board(snap, [], blocked)
-    return board
-
-
 def mission_board(session: Session, mission: Mission) -> dict[str, Any]:
     """The board of ``mission`` in the CLI board model's shape, plus the mission row."""
     snap, titles, blocked = snapshot(session, mission)
-    board = _board_model(snap, blocked)
+    board = build_board(snap, [], blocked)
     for card in board["work_packages"]:
         card["title"] = titles.get(card["id"], card["title"])
     return {"mission": mission_summary(mission), **board}
