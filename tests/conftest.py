@@ -14,7 +14,7 @@ from helpers import BIN_DIR, git, make_git_repo, run_cli
 
 # Loopback doubles of third-party trackers (GitHub, GitLab, Jira, Linear, bd, fp), and
 # the team hub's fixtures (a throwaway PostgreSQL cluster, hub servers: hub_fixtures.py).
-pytest_plugins = ["doubles.fixtures", "hub_fixtures"]
+pytest_plugins = ["doubles.fixtures", "hub_fixtures", "browser_fixtures"]
 
 
 @pytest.fixture(autouse=True)
