@@ -9,12 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from helpers import BIN_DIR, git, make_git_repo, run_cli
 
 # Loopback doubles of third-party trackers (GitHub, GitLab, Jira, Linear, bd, fp), and
 # the team hub's fixtures (a throwaway PostgreSQL cluster, hub servers: hub_fixtures.py).
 pytest_plugins = ["doubles.fixtures", "hub_fixtures", "browser_fixtures"]
+
+# Property tests must not assume the machine's speed: no per-example deadline, and no
+# "generation too slow" verdict when the suite shares two cores with other processes.
+settings.register_profile("suite", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)

@@ -64,6 +64,7 @@ SAMPLE_ARGS = {
     "create": ["some-mission"], "context": ["--action", "plan"], "intake": ["brief.md"],
     "implement": ["WP01", "--agent", "claude"], "review": ["WP01", "--agent", "claude"],
     "next": ["--agent", "claude"],
+    ("mission", "create"): ["--from-ticket", "github:#1"],
 }
 
 
@@ -113,7 +114,7 @@ def test_exit_codes_and_json_errors(path: tuple[str, ...], command: click.Comman
             error = parse_one_json(wrong.stdout)
             assert error["error_code"] == "USAGE_ERROR" and bad in error["error"]
         if path not in NO_PROJECT_NEEDED and path[0] not in HOSTED:
-            args = [*path, *SAMPLE_ARGS.get(path[-1], [])]
+            args = [*path, *SAMPLE_ARGS.get(path, SAMPLE_ARGS.get(path[-1], []))]
             outside = run_cli([*args, "--json"], tmp_path)
             assert outside.returncode == 1, (args, outside.stdout, outside.stderr)
             failure = parse_one_json(outside.stdout)

@@ -10,7 +10,10 @@ from spec_kitty.cli.lazy import command_app
 app = command_app(help="Find a ticket in a hub-backed tracker.")
 
 
-@app.command("issue-search")
+@app.command("issue-search", epilog=options.examples(
+    'spec-kitty issue-search --provider github --query "#12"',
+    'spec-kitty issue-search --provider jira --query "login timeout"',
+))
 def issue_search(provider: str = typer.Option(..., "--provider", help="A hub-backed provider."),
                  query: str = typer.Option(..., "--query", help="A key (ENG-12, #4) or text."),
                  limit: int = typer.Option(5, "--limit", min=1, max=100),

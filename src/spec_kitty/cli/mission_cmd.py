@@ -48,7 +48,10 @@ def types(json_out: bool = options.JSON) -> None:
             console().print(name)
 
 
-@app.command("create")
+@app.command("create", epilog=options.examples(
+    "spec-kitty mission create --from-ticket github:#12",
+    "spec-kitty mission create --from-ticket jira:ENG-42 --json",
+))
 def create(from_ticket: str = typer.Option(..., "--from-ticket", metavar="PROVIDER:KEY",
                                            help="Start from a tracker ticket (github:#12)."),
            json_out: bool = options.JSON) -> None:

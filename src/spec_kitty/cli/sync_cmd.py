@@ -51,7 +51,11 @@ def _progress_bar(total: int, limits: Any) -> Any:
     return advance
 
 
-@app.command("now")
+@app.command("now", epilog=options.examples(
+    "spec-kitty sync now",
+    "spec-kitty sync now --strict --report sync-failures.json",
+    "spec-kitty sync now --json",
+))
 def now(
     report: Path | None = typer.Option(None, "--report", help="Write per-event failures to "
                                        "this JSON file.", dir_okay=False),
@@ -98,7 +102,10 @@ def now(
         raise typer.Exit(1)
 
 
-@app.command("status")
+@app.command("status", epilog=options.examples(
+    "spec-kitty sync status",
+    "spec-kitty sync status --json",
+))
 def status(json_out: bool = options.JSON) -> None:
     """Queue depth, oldest event, retries, top event types, blockers, hub, last sync."""
     from spec_kitty.sync.status import status_report
@@ -134,7 +141,10 @@ def status(json_out: bool = options.JSON) -> None:
             _out(f"  {blocker['code']}: {blocker['message']}")
 
 
-@app.command("diagnose")
+@app.command("diagnose", epilog=options.examples(
+    "spec-kitty sync diagnose",
+    "spec-kitty sync diagnose --json",
+))
 def diagnose(json_out: bool = options.JSON) -> None:
     """Validate every queued event against the published schemas (exit 1 if any fail)."""
     from spec_kitty.sync.status import diagnose_report
@@ -156,7 +166,10 @@ def diagnose(json_out: bool = options.JSON) -> None:
         raise typer.Exit(1)
 
 
-@app.command("server")
+@app.command("server", epilog=options.examples(
+    "spec-kitty sync server",
+    "spec-kitty sync server https://hub.example.com",
+))
 def server(
     url: str | None = typer.Argument(None, help="Set the hub URL (https://…, or http:// on "
                                      "loopback)."),
@@ -196,7 +209,10 @@ def server(
              "No hub configured. Set one with `spec-kitty sync server URL`.")
 
 
-@app.command("backfill")
+@app.command("backfill", epilog=options.examples(
+    "spec-kitty sync backfill",
+    "spec-kitty sync backfill --resend-acknowledged --json",
+))
 def backfill(
     resend: bool = typer.Option(False, "--resend-acknowledged", help="Queue again even what "
                                 "the hub acknowledged (it answers duplicate)."),
@@ -216,7 +232,10 @@ def backfill(
         _out("Run `spec-kitty sync now` to deliver them.")
 
 
-@app.command("team")
+@app.command("team", epilog=options.examples(
+    "spec-kitty sync team",
+    "spec-kitty sync team acme",
+))
 def team(
     slug: str | None = typer.Argument(None, help="The team to sync to (one of your teams)."),
     json_out: bool = options.JSON,

@@ -39,7 +39,9 @@ def _register_sync() -> None:
     from spec_kitty.cli import tracker_sync_cmd
 
     app.add_typer(tracker_sync_cmd.sync_app, name="sync")
-    app.command("project")(tracker_sync_cmd.project)
+    epilog = options.examples("spec-kitty tracker project --mission user-login",
+                              "spec-kitty tracker project --mission user-login --wp WP02")
+    app.command("project", epilog=epilog)(tracker_sync_cmd.project)
 
 
 def root() -> Path:
@@ -92,7 +94,9 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
-@app.command("providers")
+@app.command("providers", epilog=options.examples(
+    "spec-kitty tracker providers --json",
+))
 def providers(json_out: bool = options.JSON) -> None:
     """The providers: hub-backed (through the team hub) and local (bd, fp)."""
     from spec_kitty.tracker.providers import providers_payload
@@ -102,7 +106,9 @@ def providers(json_out: bool = options.JSON) -> None:
                   f"{', '.join(payload['local'])}", json_out)
 
 
-@app.command("discover")
+@app.command("discover", epilog=options.examples(
+    "spec-kitty tracker discover --provider github",
+))
 def discover(provider: str = typer.Option(..., "--provider", help="A hub-backed provider."),
              json_out: bool = options.JSON) -> None:
     """Resources the team hub can bind for a provider, numbered for `bind --select`."""
@@ -122,7 +128,10 @@ def discover(provider: str = typer.Option(..., "--provider", help="A hub-backed 
     show({"provider": name, "resources": rows}, "\n".join(lines) or "No resources.", json_out)
 
 
-@app.command("bind")
+@app.command("bind", epilog=options.examples(
+    "spec-kitty tracker bind --provider github --select 1 --egress permitted",
+    "spec-kitty tracker bind --provider beads --workspace ~/work/app",
+))
 def bind(
     provider: str = typer.Option(..., "--provider", help="Provider to bind."),
     bind_ref: str | None = typer.Option(None, "--bind-ref", help="A binding_ref to reuse."),
@@ -195,7 +204,9 @@ def bind(
     show({"result": "bound", "tracker": payload}, "\n".join(lines), json_out)
 
 
-@app.command("unbind")
+@app.command("unbind", epilog=options.examples(
+    "spec-kitty tracker unbind",
+))
 def unbind(json_out: bool = options.JSON) -> None:
     """Remove the binding (a recorded egress decision stays)."""
     from spec_kitty.tracker.config import load_binding
@@ -212,7 +223,10 @@ def unbind(json_out: bool = options.JSON) -> None:
          "Tracker binding removed" if removed else "No tracker binding to remove", json_out)
 
 
-@app.command("status")
+@app.command("status", epilog=options.examples(
+    "spec-kitty tracker status",
+    "spec-kitty tracker status --all --json",
+))
 def status(all_bindings: bool = typer.Option(False, "--all", help="Team-wide (hub-backed)."),
            json_out: bool = options.JSON) -> None:
     """The binding and its sync state (hub-backed: as the hub sees it)."""
@@ -230,7 +244,9 @@ def status(all_bindings: bool = typer.Option(False, "--all", help="Team-wide (hu
     show(payload, "\n".join(lines), json_out)
 
 
-@map_app.command("add")
+@map_app.command("add", epilog=options.examples(
+    "spec-kitty tracker map add --mission user-login --wp-id WP01 --external-id bd-12",
+))
 def map_add(mission: str = typer.Option(..., "--mission", "-m", help="Mission slug."),
             wp_id: str = typer.Option(..., "--wp-id", help="Work package id (WP01)."),
             external_id: str = typer.Option(..., "--external-id"),
@@ -254,7 +270,9 @@ def map_add(mission: str = typer.Option(..., "--mission", "-m", help="Mission sl
     show(payload, f"Mapped {mission}/{payload.get('wp_id')} to {external_id}", json_out)
 
 
-@map_app.command("list")
+@map_app.command("list", epilog=options.examples(
+    "spec-kitty tracker map list --json",
+))
 def map_list(provider: str | None = PROVIDER, json_out: bool = options.JSON) -> None:
     """Work package ↔ issue mappings (``--provider`` reads the hub without a binding)."""
     project = root()
@@ -272,7 +290,9 @@ def map_list(provider: str | None = PROVIDER, json_out: bool = options.JSON) -> 
     show(payload, "\n".join(lines) or "No mappings.", json_out)
 
 
-@app.command("list-tickets")
+@app.command("list-tickets", epilog=options.examples(
+    "spec-kitty tracker list-tickets --limit 10",
+))
 def list_tickets(limit: int = typer.Option(20, "--limit", min=1, max=100),
                  json_out: bool = options.JSON) -> None:
     """Tickets of the bound hub-backed tracker."""

@@ -39,7 +39,10 @@ def _read_items(source: str) -> list[dict[str, Any]]:
     return items
 
 
-@sync_app.command("pull")
+@sync_app.command("pull", epilog=options.examples(
+    "spec-kitty tracker sync pull",
+    "spec-kitty tracker sync pull --json",
+))
 def pull(limit: int = LIMIT, json_out: bool = options.JSON) -> None:
     """Bring issues from the tracker (local cache, or the hub's normalised page)."""
     project = root()
@@ -48,7 +51,9 @@ def pull(limit: int = LIMIT, json_out: bool = options.JSON) -> None:
     show(payload, _summary(payload), json_out)
 
 
-@sync_app.command("push")
+@sync_app.command("push", epilog=options.examples(
+    "spec-kitty tracker sync push",
+))
 def push(limit: int = LIMIT,
          items_json: str | None = typer.Option(None, "--items-json", metavar="FILE|-",
                                                help="PushItems (hub-backed providers)."),
@@ -61,7 +66,9 @@ def push(limit: int = LIMIT,
     show(payload, _summary(payload), json_out)
 
 
-@sync_app.command("run")
+@sync_app.command("run", epilog=options.examples(
+    "spec-kitty tracker sync run --limit 50",
+))
 def run(limit: int = LIMIT, json_out: bool = options.JSON) -> None:
     """Pull, then push."""
     project = root()
@@ -70,7 +77,9 @@ def run(limit: int = LIMIT, json_out: bool = options.JSON) -> None:
     show(payload, _summary(payload), json_out)
 
 
-@sync_app.command("publish")
+@sync_app.command("publish", epilog=options.examples(
+    "spec-kitty tracker sync publish",
+))
 def publish(json_out: bool = options.JSON) -> None:
     """Not supported (snapshot publish was removed): always fails with guidance."""
     from spec_kitty.tracker.config import load_binding
