@@ -17,7 +17,7 @@ from pathlib import Path
 from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import events_factory
+from spec_kitty.services.status import events_factory
 
 
 def main() -> None:

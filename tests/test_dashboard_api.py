@@ -350,7 +350,7 @@ def test_the_dashboard_package_never_imports_the_cli() -> None:
 
 
 def test_the_cli_command_loads_no_web_stack() -> None:
-    code = ("import sys, spec_kitty.cli.dashboard_cmd, spec_kitty.dashboard.launcher; "
+    code = ("import sys, spec_kitty.cli.commands.dashboard_cmd, spec_kitty.dashboard.launcher; "
             "print(sorted(m for m in ('starlette', 'uvicorn', 'watchfiles', 'markdown_it') "
             "if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -232,7 +232,7 @@ def test_self_review_is_forbidden_for_a_compound_implementer(initialized_repo: P
 
 
 def test_held_by_matches_a_compound_holder() -> None:
-    from spec_kitty.services.next_outcomes import held_by
+    from spec_kitty.services.execution.next_outcomes import held_by
 
     snapshot = {"work_packages": {
         "WP01": {"lane": "planned"},

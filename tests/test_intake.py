@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spec_kitty.repo.yamlio import load_mapping
-from spec_kitty.services.intake import escape_source
+from spec_kitty.services.planning.intake import escape_source
 
 from helpers import CLI, parse_one_json, run_cli
 

@@ -167,7 +167,7 @@ def test_appends_keep_crlf_and_the_bom_and_cut_a_torn_tail(tmp_path: Path, cache
     from spec_kitty.repo import event_log, log_cache
     from spec_kitty.repo.missions import Mission
     from spec_kitty.repo.paths import ProjectPaths
-    from spec_kitty.services import events_factory
+    from spec_kitty.services.status import events_factory
 
     rows = {n: events_factory.annotation_row(wp_id="WP01", at=f"2026-01-01T00:00:0{n}+00:00",
                                              actor="a", delta={"note": f"n{n}"})

@@ -22,7 +22,7 @@ from spec_kitty.core.reducer import reduce_log
 from spec_kitty.repo import event_log, log_cache, log_stream
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import events_factory
+from spec_kitty.services.status import events_factory
 
 from helpers import parse_one_json, run_cli
 from missions_fixture import event, make_mission
@@ -274,7 +274,7 @@ def outcome(read: Callable[[ProjectPaths, Mission], dict], project: ProjectPaths
 
 def test_a_board_with_a_blocked_wp_does_not_read_the_log(initialized_repo: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from spec_kitty.services import status_health
+    from spec_kitty.services.status import status_health
 
     project, mission = ProjectPaths(initialized_repo), make_mission(initialized_repo)
     fill(mission, 300)

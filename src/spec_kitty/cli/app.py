@@ -15,36 +15,61 @@ from spec_kitty.cli.errors import internal_error, render_error
 from spec_kitty.cli.lazy import Entry, LazyGroup
 
 ROOT_COMMANDS: dict[str, Entry] = {
-    "init": Entry("spec_kitty.cli.init_cmd", "Set up spec-kitty in a repository."),
-    "status": Entry("spec_kitty.cli.status_cmd", "Kanban board of a mission (or --all)."),
-    "mission": Entry("spec_kitty.cli.mission_cmd", "List missions; start one from a ticket."),
-    "next": Entry("spec_kitty.cli.next_cmd", "What should this agent do next? (JSON)"),
-    "implement": Entry("spec_kitty.cli.agent_action", "Claim a work package and open its "
-                       "worktree.", attr="implement_app"),
-    "accept": Entry("spec_kitty.cli.accept_cmd", "Check a mission is complete; record it."),
-    "merge": Entry("spec_kitty.cli.merge_cmd", "Merge a mission's lanes into its target."),
-    "dashboard": Entry("spec_kitty.cli.dashboard_cmd", "Live kanban of your missions in a "
-                       "browser."),
-    "verify-setup": Entry(
-        "spec_kitty.cli.verify_cmd", "Check tools, configuration and agent files."
+    "init": Entry("spec_kitty.cli.commands.init_cmd", "Set up spec-kitty in a repository."),
+    "status": Entry("spec_kitty.cli.commands.status_cmd", "Kanban board of a mission (or --all)."),
+    "mission": Entry(
+        "spec_kitty.cli.commands.mission_cmd", "List missions; start one from a ticket."
     ),
-    "intake": Entry("spec_kitty.cli.intake_cmd", "Bring a mission brief into the project."),
-    "charter": Entry("spec_kitty.cli.charter_cmd", "Project governance for agents."),
-    "agent": Entry("spec_kitty.cli.agent", "Agent-facing commands (JSON in, JSON out)."),
+    "next": Entry("spec_kitty.cli.commands.next_cmd", "What should this agent do next? (JSON)"),
+    "implement": Entry(
+        "spec_kitty.cli.agent.agent_action",
+        "Claim a work package and open its worktree.",
+        attr="implement_app",
+    ),
+    "accept": Entry(
+        "spec_kitty.cli.commands.accept_cmd", "Check a mission is complete; record it."
+    ),
+    "merge": Entry("spec_kitty.cli.commands.merge_cmd", "Merge a mission's lanes into its target."),
+    "dashboard": Entry(
+        "spec_kitty.cli.commands.dashboard_cmd", "Live kanban of your missions in a browser."
+    ),
+    "verify-setup": Entry(
+        "spec_kitty.cli.commands.verify_cmd", "Check tools, configuration and agent files."
+    ),
+    "intake": Entry(
+        "spec_kitty.cli.commands.intake_cmd", "Bring a mission brief into the project."
+    ),
+    "charter": Entry("spec_kitty.cli.commands.charter_cmd", "Project governance for agents."),
+    "agent": Entry("spec_kitty.cli.agent.agent", "Agent-facing commands (JSON in, JSON out)."),
     # Hosted groups: hidden and refusing while SPEC_KITTY_ENABLE_SAAS_SYNC is off.
-    "auth": Entry("spec_kitty.cli.auth_cmd", "Log in to a team hub and manage the session.",
-                  hosted=True),
-    "tracker": Entry("spec_kitty.cli.tracker_cmd", "Bind this repository to an issue tracker.",
-                     hosted=True),
-    "issue-search": Entry("spec_kitty.cli.issue_search_cmd", "Find a ticket in the bound "
-                          "tracker.", hosted=True),
-    "sync": Entry("spec_kitty.cli.sync_cmd", "Deliver status events to the team hub.",
-                  hosted=True, off_ok=("now",)),
+    "auth": Entry(
+        "spec_kitty.cli.hosted.auth_cmd",
+        "Log in to a team hub and manage the session.",
+        hosted=True,
+    ),
+    "tracker": Entry(
+        "spec_kitty.cli.hosted.tracker_cmd",
+        "Bind this repository to an issue tracker.",
+        hosted=True,
+    ),
+    "issue-search": Entry(
+        "spec_kitty.cli.hosted.issue_search_cmd", "Find a ticket in the bound tracker.", hosted=True
+    ),
+    "sync": Entry(
+        "spec_kitty.cli.hosted.sync_cmd",
+        "Deliver status events to the team hub.",
+        hosted=True,
+        off_ok=("now",),
+    ),
     "merge-driver-event-log": Entry(
-        "spec_kitty.cli.merge_driver_cmd", "git merge driver for status event logs.", hidden=True
+        "spec_kitty.cli.commands.merge_driver_cmd",
+        "git merge driver for status event logs.",
+        hidden=True,
     ),
     "merge-driver-status-json": Entry(
-        "spec_kitty.cli.merge_driver_cmd", "git merge driver for status.json.", hidden=True,
+        "spec_kitty.cli.commands.merge_driver_cmd",
+        "git merge driver for status.json.",
+        hidden=True,
         attr="status_json_app",
     ),
 }
@@ -76,7 +101,11 @@ app = typer.Typer(
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", "-V", help="Print the version and exit.", is_eager=True,
+        False,
+        "--version",
+        "-V",
+        help="Print the version and exit.",
+        is_eager=True,
         callback=_version_callback,
     ),
 ) -> None:

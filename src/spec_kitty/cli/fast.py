@@ -51,8 +51,8 @@ def _parse(args: list[str], spec: dict[str, str]) -> dict[str, Any] | None:
 def _tasks_status(opts: dict[str, Any]) -> int:
     """What ``cli.agent_tasks.tasks_status`` does with ``--json``."""
     from spec_kitty.cli.output import emit_json
-    from spec_kitty.services.board import mission_board
-    from spec_kitty.services.context import open_mission
+    from spec_kitty.services.project.context import open_mission
+    from spec_kitty.services.status.board import mission_board
 
     project, chosen = open_mission(opts.get("mission"))
     emit_json(mission_board(project, chosen))  # warnings and blocked folded in there
@@ -62,8 +62,8 @@ def _tasks_status(opts: dict[str, Any]) -> int:
 def _next(opts: dict[str, Any]) -> int:
     """What ``cli.next_cmd.next_command`` does with ``--json``."""
     from spec_kitty.cli.output import emit_json
-    from spec_kitty.services.context import open_mission
-    from spec_kitty.services.next_loop import next_step
+    from spec_kitty.services.execution.next_loop import next_step
+    from spec_kitty.services.project.context import open_mission
 
     project, chosen = open_mission(opts.get("mission"))
     answer = next_step(project, chosen, opts.get("agent"), opts.get("result"),

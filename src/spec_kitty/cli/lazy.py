@@ -5,7 +5,7 @@ every command module either.
 
 Hosted groups (``auth``, ``tracker``, ``issue-search``; ``sync`` later) are marked
 ``hosted=True``: while the rollout gate is off they are left out of help and completion,
-and invoking one runs :func:`spec_kitty.cli.hosted_off.gate_off_command` instead of
+and invoking one runs :func:`spec_kitty.cli.hosted.hosted_off.gate_off_command` instead of
 importing the group, which prints the off message and exits 1 (0 for the subcommands
 listed in ``off_ok``, e.g. ``sync now``). The gate is consulted on every lookup.
 """
@@ -54,7 +54,7 @@ class LazyGroup(TyperGroup):
         if entry is None:
             return self.commands.get(cmd_name)
         if entry.gated_off():
-            from spec_kitty.cli.hosted_off import gate_off_command
+            from spec_kitty.cli.hosted.hosted_off import gate_off_command
 
             return gate_off_command(cmd_name, entry.off_ok)
         target = getattr(importlib.import_module(entry.module), entry.attr)

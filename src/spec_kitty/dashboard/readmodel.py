@@ -128,7 +128,7 @@ class ProjectReader:
     def board(self, handle: str) -> dict[str, Any]:
         """The kanban of one mission: :func:`spec_kitty.core.board.build_board` (the same
         model the CLI renders) plus the project and the mission's identity."""
-        from spec_kitty.services.board import board_warnings
+        from spec_kitty.services.status.board import board_warnings
 
         mission = self.select(handle)
         snapshot = self.snapshot(mission)
@@ -176,7 +176,7 @@ class ProjectReader:
 
     def _attach_feedback(self, entries: list[dict[str, Any]]) -> None:
         """Review feedback text (stored in the mission's reviews/) beside its rejection."""
-        from spec_kitty.services.reviews import read_feedback
+        from spec_kitty.services.status.reviews import read_feedback
 
         for entry in entries:
             path = (entry.get("review") or {}).get("feedback_path")

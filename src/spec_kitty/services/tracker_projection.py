@@ -4,7 +4,7 @@
 a summary of the WP prompt, its current lane) and hands them to the bound tracker.
 
 :func:`on_status_events` is the post-write observer (registered in
-:mod:`spec_kitty.services.status_observers`). It must never block or fail the status
+:mod:`spec_kitty.services.status.status_observers`). It must never block or fail the status
 write, so it does only cheap local checks (is a tracker bound? did a lane change?)
 and then starts a detached ``spec-kitty tracker project --mission M --wp … --from-hook``
 process with its output in ``<runtime root>/trackers/hook.log``. That process takes

@@ -1,6 +1,6 @@
 """Status events and mission steps → envelopes → the offline queue.
 
-Called through :mod:`spec_kitty.services.status_observers` after every status write,
+Called through :mod:`spec_kitty.services.status.status_observers` after every status write,
 and only when the rollout gate is on. Nobody logged in means nothing to do: the event
 stays in the repository's log (the source of truth) and ``sync backfill`` queues it
 after login. Every function here may raise; the observer seam turns any failure into a

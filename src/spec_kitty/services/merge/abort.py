@@ -81,8 +81,8 @@ def _undo_done_events(project: ProjectPaths, mission: Mission, state: MergeState
     from spec_kitty.repo import event_log
     from spec_kitty.repo.jsonio import write_json
     from spec_kitty.repo.missions import META_FILE
-    from spec_kitty.services import events_factory
-    from spec_kitty.services.transitions import record
+    from spec_kitty.services.status import events_factory
+    from spec_kitty.services.status.transitions import record
 
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)

@@ -16,11 +16,12 @@ from spec_kitty.repo.jsonio import write_json
 from spec_kitty.repo.lanes_file import read_lanes
 from spec_kitty.repo.missions import META_FILE, Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import events_factory, workspaces
+from spec_kitty.services.execution import workspaces
 from spec_kitty.services.faults import crash_point
 from spec_kitty.services.merge import state as merge_state
 from spec_kitty.services.merge.phases import containing_ref
 from spec_kitty.services.merge.state import MergeState
+from spec_kitty.services.status import events_factory
 
 MERGE_ACTOR = "spec-kitty-merge"
 
@@ -47,7 +48,7 @@ def _done_rows(mission: Mission, states: dict[str, Any], parsed: Any,
 
 
 def phase_done(project: ProjectPaths, mission: Mission, state: MergeState) -> list[str]:
-    from spec_kitty.services.transitions import record
+    from spec_kitty.services.status.transitions import record
 
     with event_log.status_lock(project, mission):
         parsed = event_log.read_log(mission)
@@ -65,7 +66,7 @@ def phase_done(project: ProjectPaths, mission: Mission, state: MergeState) -> li
         record(project, mission, rows, extra_paths=(mission.path / META_FILE,),
                message=f"chore({mission.slug}): record done transitions for merged work "
                "packages", required_commit=True)
-    from spec_kitty.services import status_observers
+    from spec_kitty.services.status import status_observers
 
     status_observers.notify_mission(project.root, mission.slug)  # MissionMerged
     state.phase = "cleanup"

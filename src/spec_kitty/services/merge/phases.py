@@ -12,7 +12,7 @@ from typing import Any
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.services import workspaces
+from spec_kitty.services.execution import workspaces
 from spec_kitty.services.faults import crash_point
 from spec_kitty.services.merge import state as merge_state
 from spec_kitty.services.merge.state import MergeState

@@ -18,7 +18,7 @@ from spec_kitty.repo import event_log
 from spec_kitty.repo.lanes_file import read_lanes
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import SPECS_DIR, ProjectPaths
-from spec_kitty.services import workspaces
+from spec_kitty.services.execution import workspaces
 
 STRATEGIES = ("merge", "squash", "rebase")
 MERGEABLE = ("approved", "done", "canceled")

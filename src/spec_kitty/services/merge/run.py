@@ -34,7 +34,7 @@ from spec_kitty.services.merge.preflight import (
     preflight,
 )
 from spec_kitty.services.merge.state import MergeState
-from spec_kitty.services.status_commit import commit_status
+from spec_kitty.services.status.status_commit import commit_status
 
 
 def _quiet(_event: str, _info: dict[str, Any]) -> None:
@@ -115,7 +115,7 @@ def run_merge(project: ProjectPaths, mission: Mission, strategy: str, push: bool
     its merge commit and nothing is written. Raises ``MERGE_PREFLIGHT_FAILED``,
     ``MERGE_CONFLICT``, ``TARGET_NOT_ADVANCED``, ``MERGE_IN_PROGRESS``...
     """
-    from spec_kitty.services.status_health import ensure_log_present
+    from spec_kitty.services.status.status_health import ensure_log_present
 
     ensure_log_present(project, mission)
     with merge_state.merge_lock(project):

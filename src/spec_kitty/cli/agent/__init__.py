@@ -1,0 +1,1 @@
+"""``spec-kitty agent …``: the JSON-first commands agents run."""

@@ -1,0 +1,1 @@
+"""The user-facing top-level commands, one module each."""

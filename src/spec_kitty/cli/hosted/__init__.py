@@ -1,0 +1,1 @@
+"""Hosted command groups (auth, sync, tracker), gated by the rollout gate."""

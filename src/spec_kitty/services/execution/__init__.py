@@ -1,0 +1,1 @@
+"""Doing the work: next, prompts, lane worktrees, the guard, accept."""

@@ -1,0 +1,1 @@
+"""Missions from brief to finalized work packages: create, gates, finalize."""

@@ -1,0 +1,1 @@
+"""Work-package status: the one write path, claims, reviews, the board."""
