@@ -167,10 +167,18 @@ def test_concurrent_workers_never_claim_one_job_twice(hub_server: HubServer) -> 
     for thread in threads:
         thread.join()
     assert not set(claimed["a"]) & set(claimed["b"])
-    with hub_server.db.read() as session:
-        rows = session.scalars(select(TrackerJob).where(TrackerJob.id.in_(ids))).all()
+    # The hub's own worker may still be finishing the job it claimed when both threads
+    # ran dry: wait for it (bounded), rather than assume it is done by now.
+    deadline = time.monotonic() + 60
+    while True:
+        with hub_server.db.read() as session:
+            rows = session.scalars(select(TrackerJob).where(TrackerJob.id.in_(ids))).all()
+        if all(row.status != "running" for row in rows) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(rows) == 30
-    assert all(row.attempt == 1 and row.status == "failed" for row in rows)
+    assert [(row.id, row.attempt, row.status) for row in rows
+            if (row.attempt, row.status) != (1, "failed")] == []
 
 
 def _second_hub(hub: HubServer) -> HubServer:
