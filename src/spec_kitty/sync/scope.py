@@ -116,6 +116,20 @@ def _read_cache(paths: RuntimePaths, fingerprint: list[int]) -> SyncScope | None
     return SyncScope(*texts) if len(texts) == 3 else None
 
 
+def last_scope(paths: RuntimePaths) -> SyncScope | None:
+    """The scope last resolved on this machine (the cache, whatever the session now is):
+    after a logout it still names whose queue was in use."""
+    try:
+        data: Any = json.loads(_cache_file(paths).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    values = [data.get(key) for key in ("server_url", "user", "team_slug")]
+    texts = [value for value in values if isinstance(value, str) and value]
+    return SyncScope(*texts) if len(texts) == 3 else None
+
+
 def current_scope(paths: RuntimePaths | None = None) -> SyncScope | None:
     """The scope of the stored session, or ``None`` when nobody is logged in.
 

@@ -156,7 +156,8 @@ def _move_all(source: sqlite3.Connection, queue: EventQueue, columns: set[str],
         dest.execute("BEGIN IMMEDIATE")
         try:
             room = queue.max_size - queue.depth()
-            fresh = [row for row in rows if str(row[1]) not in _present(dest, ids)]
+            known = _present(dest, ids)
+            fresh = [row for row in rows if str(row[1]) not in known]
             if len(fresh) > room:
                 raise QueueFull(queue.path, queue.depth(), queue.max_size, len(fresh))
             added = dest.executemany(

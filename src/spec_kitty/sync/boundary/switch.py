@@ -10,7 +10,13 @@ with ``--force`` it proceeds and the result names what stays behind.
 The guard is handed to :func:`spec_kitty.auth.login.login` (auth sits below sync), which
 calls it twice: before the flow with the hub URL only (a hub change is known up front,
 so nobody logs in for nothing) and after ``/api/v1/me`` with the new session (a user or
-team change), before the new session is saved.
+team change), before the new session is saved. Without a session (after ``auth
+logout``) the old scope is the one last used on this machine (the scope cache), so
+logging out and in as someone else is guarded too.
+
+``--force`` also means "log in again although logged in", so switching accounts while
+logged in always takes ``--force``: the guard then lets it through and reports the
+events left behind (``stranded``), which the CLI prints.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.hosted.runtime import RuntimePaths
-from spec_kitty.sync.scope import SyncScope, scope_of
+from spec_kitty.sync.scope import SyncScope, last_scope, scope_of
 
 if TYPE_CHECKING:
     from spec_kitty.auth.session import Session
@@ -64,9 +70,9 @@ class SwitchGuard:
 
     def __call__(self, existing: Session | None, server_url: str,
                  new: Session | None) -> None:
-        if existing is None:
+        old = scope_of(existing, self.paths) if existing else last_scope(self.paths)
+        if old is None:
             return
-        old = scope_of(existing, self.paths)
         if new is None:
             if old.server_url.lower().rstrip("/") == server_url.lower().rstrip("/"):
                 return
