@@ -26,7 +26,8 @@ from _common import CLI, report, time_command  # noqa: E402
 
 ROWS = 10_000
 LEGACY_SCHEMA = """
-CREATE TABLE IF NOT EXISTS queue (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE NOT NULL,
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE NOT NULL,
     event_type TEXT NOT NULL, data TEXT NOT NULL, timestamp INTEGER NOT NULL,
     retry_count INTEGER DEFAULT 0, coalesce_key TEXT);
 """
