@@ -44,8 +44,8 @@ HINTS: dict[str, str] = {
     RETRYABLE_TRANSPORT: "check the network and the hub URL (`spec-kitty sync server`), "
                          "then retry",
     SERVER_ERROR: "the hub failed; retry later or ask its admin to check the hub's log",
-    PROTOCOL_MISMATCH: "the hub does not serve this CLI's sync protocol: follow the "
-                       "upgrade guidance above; events stay queued",
+    PROTOCOL_MISMATCH: "the hub does not serve this CLI's sync protocol: follow its "
+                       "upgrade guidance; events stay queued",
     UNKNOWN: "run `spec-kitty sync diagnose` and `spec-kitty sync status` for details",
 }
 
