@@ -55,6 +55,15 @@ def test_check_logged_in_without_daemon_is_coherent(tmp_path: Path) -> None:
     assert report["legacy_queue"]["exists"] is False
 
 
+def test_check_flags_a_configured_hub_other_than_the_sessions(tmp_path: Path) -> None:
+    logged_in("http://127.0.0.1:9")
+    code, report = sync(tmp_path, "status", "--check",
+                        env={**GATE, "SPEC_KITTY_SAAS_URL": "http://127.0.0.1:8"})
+    assert code == 2 and [p["code"] for p in report["problems"]] == ["hub_changed"]
+    assert report["foreground"]["configured_server_url"] == "http://127.0.0.1:8"
+    assert "http://127.0.0.1:9" in report["problems"][0]["fix"]
+
+
 def test_check_names_each_field_a_live_daemon_disagrees_on(tmp_path: Path) -> None:
     scope = logged_in()
     paths = runtime()

@@ -11,7 +11,9 @@ auth scope and its queue file) is compared with the daemon's owner record
 - ``orphan_owner_record``: the record's process is gone (both identity markers are
   checked: PIDs get reused); ``invalid_owner_record``: the file is not a record;
 - ``legacy_rows``: the unscoped ``<runtime>/queue.db`` still holds rows (``sync migrate``);
-- ``not_logged_in``: the rollout gate is on but nobody is logged in.
+- ``not_logged_in``: the rollout gate is on but nobody is logged in;
+- ``hub_changed``: the configured hub (``SPEC_KITTY_SAAS_URL`` / ``sync server``) is not
+  the one the session (and so the queue) belongs to: ``sync now`` would refuse.
 
 No daemon running is fine (reported as ``daemon.state = "not_running"``). The hub's
 ``GET /api/v1/sync/health/`` is pinged with the session's token (2 s, stdlib HTTP so the
@@ -77,6 +79,7 @@ def _foreground(paths: RuntimePaths, scope: SyncScope | None) -> dict[str, Any]:
     return {**current_identity(), "gate_enabled": gate.is_enabled(),
             "logged_in": scope is not None,
             "server_url": scope.server_url if scope else server,
+            "configured_server_url": server,
             "user": scope.user if scope else None,
             "team_slug": scope.team_slug if scope else None,
             "auth_scope": scope.key if scope else None,
@@ -229,6 +232,16 @@ def gather(paths: RuntimePaths | None = None, *, probe_hub: bool = True) -> Boun
                                "message": "Hosted sync is on, but nobody is logged in: "
                                           "events are not queued for any hub.",
                                "fix": "Run `spec-kitty auth login`."})
+    configured = facts.foreground["configured_server_url"]
+    if scope is not None and configured and not _same("server_url", configured,
+                                                        scope.server_url, scope):
+        facts.problems.append({
+            "code": "hub_changed",
+            "message": f"The configured hub is {configured}, but you are logged in to "
+                       f"{scope.server_url} (where this queue's events belong).",
+            "fix": f"Point `spec-kitty sync server` / SPEC_KITTY_SAAS_URL back to "
+                   f"{scope.server_url} and run `spec-kitty sync now`, or run "
+                   "`spec-kitty auth login` for the new hub."})
     _daemon(paths, facts)
     _queues(paths, facts)
     server = facts.foreground["server_url"]

@@ -11,7 +11,8 @@ Findings (``{check, severity: ok|warn|error, message, fix}``):
 ``daemon``             the owner record: running (singleton), none, orphan, invalid,
                        or a running daemon that differs from this CLI
 ``legacy_queue``       rows left in the unscoped ``<runtime>/queue.db``
-``login``              gate on but nobody logged in
+``login``              gate on but nobody logged in, or logged in to another hub
+                       than the configured one
 =====================  ==============================================================
 
 ``fix=True`` (``sync doctor --fix``) first applies the safe repairs: an orphan owner
@@ -129,7 +130,7 @@ def _boundary(facts: BoundaryFacts) -> list[Finding]:
         found.append(Finding("daemon", "ok", "No daemon is running (sync runs on demand)."))
     for code, check in (("mismatch", "daemon"), ("orphan_owner_record", "daemon"),
                         ("invalid_owner_record", "daemon"), ("legacy_rows", "legacy_queue"),
-                        ("not_logged_in", "login")):
+                        ("not_logged_in", "login"), ("hub_changed", "login")):
         if code in codes:
             found.append(Finding(check, "error", codes[code]["message"], codes[code]["fix"]))
     if "legacy_rows" not in codes:
