@@ -16,7 +16,7 @@ from recording_proxy import RecordingProxy
 from spec_kitty.core import sync_protocol
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.scope import current_scope
-from sync_e2e_helpers import hub_event_ids, member, planned_mission
+from sync_e2e_helpers import Member, hub_event_ids, member, planned_mission
 from sync_hub_helpers import BATCH, Repo, post_batch
 
 from helpers import parse_one_json, run_cli
@@ -156,9 +156,8 @@ def _depth(path: Path) -> int:
         conn.close()
 
 
-def _check(person: object) -> tuple[int, dict]:
-    proc = run_cli(["sync", "status", "--check", "--json"], person.repo,  # type: ignore[attr-defined]
-                   env=person.env)  # type: ignore[attr-defined]
+def _check(person: Member) -> tuple[int, dict]:
+    proc = run_cli(["sync", "status", "--check", "--json"], person.repo, env=person.env)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, parse_one_json(proc.stdout)
 
