@@ -15,7 +15,7 @@ from hub_fixtures import HubServer
 from recording_proxy import RecordingProxy
 from spec_kitty.core import sync_protocol
 from spec_kitty.hosted.runtime import RuntimePaths
-from spec_kitty.sync.scope import current_scope
+from spec_kitty.sync.scope import current_scope, last_scope
 from sync_e2e_helpers import Member, hub_event_ids, member, planned_mission
 from sync_hub_helpers import BATCH, Repo, post_batch
 
@@ -133,6 +133,8 @@ def test_login_as_another_account_with_events_pending_is_refused_unless_forced(
     code, answer = _switch_login(hub, ada.repo, bob_user.email, "--force")
     assert code == 0 and answer["user"]["email"] == bob_user.email
     assert answer["stranded_events"]["pending"] == pending
+    remembered = last_scope(paths)  # the login itself records bob as the last scope
+    assert remembered is not None and remembered.user == bob_user.email
     bob_scope = current_scope(paths)
     assert bob_scope is not None and bob_scope.queue_path(paths) != ada_scope.queue_path(paths)
     assert ada.sync("status")["queue"]["depth"] == 0  # bob's queue: none of ada's events

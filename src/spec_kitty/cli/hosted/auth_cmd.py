@@ -87,6 +87,7 @@ def login(
     guard = SwitchGuard(force)
     result = run_login("device" if headless else "browser", ui, force=force,
                        open_browser=not no_browser, switch_guard=guard)
+    guard.settle()
     session = result.session
     if guard.stranded is not None:
         left = guard.stranded

@@ -89,3 +89,13 @@ class SwitchGuard:
             raise SwitchRefused(old, pending, target)
         self.stranded = {"pending": pending, "server_url": old.server_url,
                          "user": old.user, "team": old.team_slug}
+
+    def settle(self) -> None:
+        """After a successful login: remember the new scope as the last one in use
+        (best effort: the login itself has succeeded)."""
+        import contextlib
+
+        from spec_kitty.sync.scope import current_scope
+
+        with contextlib.suppress(SpecKittyError, OSError):
+            current_scope(self.paths)
