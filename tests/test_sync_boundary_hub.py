@@ -205,3 +205,35 @@ def test_check_and_doctor_ping_the_hub_and_documents_stay_in_the_scoped_queue(
     assert run_cli(["auth", "logout", "--json"], ada.repo, env=ada.env).returncode == 0
     code, check = _check(ada)
     assert code == 2 and [p["code"] for p in check["problems"]] == ["not_logged_in"]
+
+
+def test_sync_now_migrates_legacy_rows_first_and_delivers_them(
+        sqlite_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from sync_hub_helpers import stored_count
+
+    ada = member(sqlite_hub, tmp_path, "ada", monkeypatch)
+    team = ada.user.private_team
+    repo = Repo(team)
+    events = [repo.move("legacy-mission", f"WP{n % 9 + 1:02d}", None, "planned", n)
+              for n in range(120)]
+    conn = sqlite3.connect(ada.home / "queue.db")  # what an older CLI left behind
+    conn.executescript("CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id "
+                       "TEXT UNIQUE NOT NULL, event_type TEXT NOT NULL, data TEXT NOT NULL, "
+                       "timestamp INTEGER NOT NULL, retry_count INTEGER DEFAULT 0, "
+                       "coalesce_key TEXT)")
+    conn.executemany("INSERT INTO queue (event_id, event_type, data, timestamp) "
+                     "VALUES (?, ?, ?, ?)", [(e["event_id"], e["event_type"], json.dumps(e),
+                                              1_700_000_000) for e in events])
+    conn.commit()
+    conn.close()
+    code, check = _check(ada)
+    assert code == 2 and check["legacy_queue"]["depth"] == 120
+    before = stored_count(sqlite_hub, team)
+    summary = ada.sync("now")
+    assert summary["migrated"]["moved"] == 120 and summary["migrated"]["left"] == 0
+    assert summary["synced"] == 120 and summary["pending"] == 0
+    assert stored_count(sqlite_hub, team) == before + 120
+    code, check = _check(ada)
+    assert code == 0 and check["legacy_queue"]["depth"] == 0
