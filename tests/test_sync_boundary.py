@@ -74,6 +74,8 @@ def test_check_names_each_field_a_live_daemon_disagrees_on(tmp_path: Path) -> No
         assert code == 0, report["problems"]
         assert report["daemon"]["state"] == "running" and report["daemon"]["pid"] == proc.pid
         assert report["daemon_owner_record"]["pid"] == proc.pid
+        owner.write(paths, record_for(proc.pid, scope, paths, auth_scope=scope.key))
+        assert sync(tmp_path, "status", "--check")[0] == 0  # the key form matches too
         owner.write(paths, record_for(
             proc.pid, scope, paths, package_version="0.0.1", executable="/usr/bin/python9",
             server_url="http://127.0.0.1:8", auth_scope="someone-else",
