@@ -91,10 +91,14 @@ FROM json_to_recordset(CAST(:rows AS json)) AS e(event_id varchar, event_type va
 ORDER BY e.event_id
 ON CONFLICT (team_id, event_id) DO NOTHING
 RETURNING event_id""")
+
+
 def insert_events(session: Session, team_id: int, sender_id: int,
                   rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Insert ``rows`` (the per-event columns of ``sync_events``) in one statement,
-    skipping ids the team already has; returns the ids inserted now."""
+    """Insert ``rows`` (the per-event columns of ``sync_events``), skipping ids the team
+    already has; returns the ids inserted now. One statement on PostgreSQL; on SQLite
+    SQLAlchemy renders the executemany as multi-row statements (its "insertmanyvalues"
+    pages), in the same transaction."""
     if not rows:
         return set()
     received_at = utcnow()
