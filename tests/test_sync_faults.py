@@ -174,12 +174,13 @@ def test_kill_9_of_sync_now_at_random_points(tmp_path: Path,
                     assert code == 0, errors.read_text()
         finally:
             forker.close()
-        assert "Traceback" not in errors.read_text() if errors.exists() else True
+        if errors.exists():  # created by the first child
+            assert "Traceback" not in errors.read_text()
         final = person.sync("now")
         assert final["failed"] == 0 and final["pending"] == 0, (final, kills)
         # Kills did land mid-drain. How many landed between a hub commit and the queue's
-        # update depends on the machine's speed, so it is reported, never asserted
-        # (~40 of ~90 kills here).
+        # update depends on the machine's speed, so that count is only shown in the
+        # failure messages, never asserted (about 40 of about 90 kills here).
         assert kills["hub"] + kills["queue"] > 0, kills
         assert_exactly(person, mission, produced)
     finally:
