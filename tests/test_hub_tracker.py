@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -97,6 +98,40 @@ def test_bind_push_pull_search_and_origin(hub_server: HubServer,
     other = t.post("mission-origin/bind/", {**origin, "external_issue_id": "999"}, key="o-3")
     assert other.status_code == 409
     assert other.json()["code"] == other.json()["error_code"] == "already_bound"
+
+
+def test_simultaneous_first_binds_of_one_origin_are_idempotent(
+        hub_server: HubServer, github_double: GitHubDouble) -> None:
+    t = tracker_team(hub_server, github_double)
+    ref = t.bind()
+    answers: list[httpx.Response] = []
+    start_line = threading.Barrier(20)
+
+    def bind(mission: int, n: int, issue: str) -> None:
+        body = {"provider": "github", "binding_ref": ref, "mission_id": f"01RACE{mission}",
+                "mission_slug": f"race-{mission}", "external_issue_id": issue}
+        with httpx.Client(base_url=hub_server.url, trust_env=False, timeout=60) as client:
+            client.get("/healthz")  # connected before the start line
+            start_line.wait()
+            answers.append(client.post("/api/v1/tracker/mission-origin/bind/", json=body,
+                                       headers={**t.headers, "Idempotency-Key": f"r{n}"}))
+
+    # Per mission, four requests at once: three the same origin, one another issue.
+    threads = [threading.Thread(target=bind, args=(m, n, "7" if n % 4 else "8"))
+               for m in range(5) for n in range(m * 4, m * 4 + 4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted({a.status_code for a in answers}) in ([200], [200, 409]), \
+        [a.text for a in answers if a.status_code not in (200, 409)]
+    for mission in range(5):
+        mine = [a.json() for a in answers if a.status_code == 200
+                and a.json()["mission_slug"] == f"race-{mission}"]
+        assert sum(not a["replayed"] for a in mine) == 1  # exactly one bound it
+        assert len({a["external_issue_id"] for a in mine}) == 1
+    assert sum(a.status_code == 200 for a in answers) + \
+        sum(a.status_code == 409 for a in answers) == 20
 
 
 def test_everything_is_team_scoped(hub_server: HubServer, github_double: GitHubDouble) -> None:
