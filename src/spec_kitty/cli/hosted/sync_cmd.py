@@ -253,3 +253,12 @@ def team(
     else:
         _out(f"Events are delivered to team {payload['team']}." if payload["team"] else
              "Not logged in; log in first (`spec-kitty auth login`).")
+
+
+def _add_daemon_group() -> None:
+    from spec_kitty.cli.hosted.sync_daemon_cmd import app as daemon_app
+
+    app.add_typer(daemon_app, name="daemon")
+
+
+_add_daemon_group()

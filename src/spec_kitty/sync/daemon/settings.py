@@ -1,0 +1,62 @@
+"""The daemon's fixed numbers and the environment variables that override them.
+
+=================================  =========  ==============================================
+variable                           default    meaning
+=================================  =========  ==============================================
+``SPEC_KITTY_SYNC_DISABLE``        unset      truthy: no daemon is started or contacted
+``SPEC_KITTY_DAEMON_INTERVAL``     300        seconds between timer drains
+``SPEC_KITTY_DAEMON_IDLE_TIMEOUT`` 900        seconds without work before it retires
+``SPEC_KITTY_DAEMON_VERSION``      unset      version the daemon reports (tests: drift)
+=================================  =========  ==============================================
+
+Ports: the first free one of 127.0.0.1:9400-9449. Backoff after a failed drain: 0.5 s,
+doubling, at most 30 s. Every duration is in seconds (float).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+DISABLE_ENV = "SPEC_KITTY_SYNC_DISABLE"
+INTERVAL_ENV = "SPEC_KITTY_DAEMON_INTERVAL"
+IDLE_ENV = "SPEC_KITTY_DAEMON_IDLE_TIMEOUT"
+VERSION_ENV = "SPEC_KITTY_DAEMON_VERSION"
+
+PORT_RANGE = range(9400, 9450)
+HOST = "127.0.0.1"
+DEFAULT_INTERVAL = 300.0
+DEFAULT_IDLE_TIMEOUT = 900.0
+BACKOFF_START = 0.5
+BACKOFF_MAX = 30.0
+SUPERSEDE_CHECK = 2.0  # how often the daemon re-reads its owner record and the install
+PROTOCOL_VERSION = 1
+TOKEN_HEADER = "X-Spec-Kitty-Daemon-Token"
+_TRUTHY = frozenset({"1", "true", "yes", "y", "on"})
+
+
+def disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """``SPEC_KITTY_SYNC_DISABLE`` is truthy (same spelling rules as the rollout gate)."""
+    value = (os.environ if environ is None else environ).get(DISABLE_ENV, "")
+    return value.strip().lower() in _TRUTHY
+
+
+def seconds(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    """A positive duration from the environment; ``default`` when unset or not positive."""
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Release numbers of a version string (``"1.10.2rc1"`` → ``(1, 10, 2)``), for ordering."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4])
+
+
+def is_older(version: str, than: str) -> bool:
+    """``version`` is an older release than ``than`` (unparseable counts as oldest)."""
+    return version_key(version) < version_key(than)

@@ -1,0 +1,184 @@
+"""The daemon as a real process (no hub needed): started by the CLI, its loopback API and
+token, one per runtime root, crash recovery, version drift, idle retirement, backoff.
+
+The session is a local stand-in pointing at a port where nothing listens, so drains fail
+(and back off) while everything else is real. Waits poll a condition with generous bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auth_helpers import sample_session
+from daemon_helpers import Daemons, daemon_pids, log_text, record, wait_for
+from spec_kitty.auth.storage import SessionStore
+from spec_kitty.hosted.runtime import RuntimePaths
+from spec_kitty.sync.daemon import client
+from spec_kitty.sync.daemon.launcher import process_gone
+from spec_kitty.sync.daemon.owner import daemon_dir
+from spec_kitty.sync.daemon.settings import PORT_RANGE
+
+from helpers import CLI, parse_one_json, run_cli
+
+HUB = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def runtime(daemons: Daemons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = daemons.watch(tmp_path / "runtime")
+    SessionStore(RuntimePaths(root)).save(sample_session(HUB))
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(root))
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
+    monkeypatch.setenv("SPEC_KITTY_SAAS_URL", HUB)
+    return root
+
+
+def sk(cwd: Path, *args: str, ok: int = 0, env: dict[str, str] | None = None
+       ) -> dict[str, Any]:
+    proc = run_cli(["sync", "daemon", *args, "--json"], cwd, env=env)
+    assert proc.returncode == ok, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    return parse_one_json(proc.stdout)
+
+
+def raw(port: int, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_start_status_api_and_stop(runtime: Path, tmp_path: Path) -> None:
+    started = sk(tmp_path, "start")
+    assert started["started"] and started["skipped_reason"] is None
+    pid = started["pid"]
+    assert daemon_pids(runtime) == [pid]
+    owner = record(runtime)
+    assert owner is not None and owner.pid == pid and owner.port in PORT_RANGE
+    assert owner.server_url == HUB and owner.user == "ada@example.com"
+    assert owner.queue_path.startswith(str(runtime / "queues"))
+    paths = RuntimePaths(runtime)
+    token_path = client.token_file(paths)
+    assert stat.S_IMODE(token_path.stat().st_mode) == 0o600
+    token = token_path.read_text()
+    # a second start reuses it
+    again = sk(tmp_path, "start")
+    assert not again["started"] and again["pid"] == pid
+
+    status = sk(tmp_path, "status")
+    assert status["running"] and status["pid"] == pid and status["policy"] == "auto"
+    health = status["health"]
+    assert health["pid"] == pid and health["queue_depth"] == 0
+    assert token not in json.dumps(status)
+    assert token not in json.dumps(owner.to_json())
+
+    port = owner.port
+    assert client.request(port, "POST", "/api/sync/trigger")[0] == 403
+    assert client.request(port, "POST", "/api/sync/trigger", token="0" * 64)[0] == 403
+    assert client.request(port, "POST", "/api/shutdown", token=token[:-1])[0] == 403
+    assert client.request(port, "GET", "/api/sync/trigger")[0] == 405
+    assert client.request(port, "GET", "/api/nothing")[0] == 404
+    assert client.trigger(paths, port)
+    rebinding = raw(port, b"GET /api/health HTTP/1.0\r\nHost: evil.example:80\r\n\r\n")
+    assert rebinding.startswith(b"HTTP/1.0 403")
+    assert raw(port, b"garbage\r\n\r\n").startswith(b"HTTP/1.0 400")  # and keeps serving
+    assert client.health(port)["pid"] == pid
+
+    assert sk(tmp_path, "stop") == {"result": "stopped", "pid": pid}
+    assert process_gone(pid, owner.process_start)
+    assert record(runtime) is None and not token_path.exists()
+    assert sk(tmp_path, "stop") == {"result": "not_running", "pid": None}
+    log = log_text(runtime)
+    assert "serving on 127.0.0.1" in log and "shutdown requested" in log
+    assert token not in log and "access-SECRET" not in log and "refresh-SECRET" not in log
+
+
+def test_second_daemon_exits_at_once_and_two_racing_clis_start_one(
+        runtime: Path, tmp_path: Path) -> None:
+    racers = [subprocess.Popen([str(CLI), "sync", "daemon", "start", "--json"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ)) for _ in range(4)]
+    answers = []
+    for proc in racers:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out + err
+        answers.append(json.loads(out))
+    pids = {answer["pid"] for answer in answers}
+    assert len(pids) == 1 and sum(answer["started"] for answer in answers) == 1
+    assert daemon_pids(runtime) == sorted(pids)
+    # started by hand, a second daemon finds the lock taken and leaves with 0
+    second = subprocess.run([sys.executable, "-m", "spec_kitty.sync.daemon", "--root",
+                             str(runtime)], capture_output=True, timeout=60)
+    assert second.returncode == 0
+    assert "another daemon holds" in log_text(runtime)
+    assert daemon_pids(runtime) == sorted(pids)
+
+
+def test_kill_9_leaves_stale_records_the_next_start_recovers(runtime: Path,
+                                                             tmp_path: Path) -> None:
+    for _ in range(3):
+        first = sk(tmp_path, "start")
+        os.kill(first["pid"], signal.SIGKILL)
+        wait_for(lambda pid=first["pid"]: process_gone(pid, None), "the kill")
+        stale = record(runtime)
+        assert stale is not None and stale.pid == first["pid"]  # left behind
+        assert (daemon_dir(RuntimePaths(runtime)) / "daemon.lock").exists()
+        assert sk(tmp_path, "status")["running"] is False
+        second = sk(tmp_path, "start")
+        assert second["started"] and second["pid"] != first["pid"]
+        fresh = record(runtime)
+        assert fresh is not None and fresh.pid == second["pid"]
+        assert daemon_pids(runtime) == [second["pid"]]
+        os.kill(second["pid"], signal.SIGKILL)
+        wait_for(lambda pid=second["pid"]: process_gone(pid, None), "the kill")
+
+
+def test_a_newer_cli_replaces_an_older_daemon(runtime: Path, tmp_path: Path) -> None:
+    old = sk(tmp_path, "start", env={"SPEC_KITTY_DAEMON_VERSION": "0.0.1"})
+    old_record = record(runtime)
+    assert old_record is not None and old_record.package_version == "0.0.1"
+    assert sk(tmp_path, "status")["health"]["package_version"] == "0.0.1"
+    new = sk(tmp_path, "start")
+    assert new["started"] and new["pid"] != old["pid"]
+    assert process_gone(old["pid"], old_record.process_start)  # exit confirmed first
+    from spec_kitty import __version__
+
+    assert record(runtime).package_version == __version__  # type: ignore[union-attr]
+    # an older CLI (simulated the other way round) keeps the newer daemon
+    assert daemon_pids(runtime) == [new["pid"]]
+
+
+def test_idle_daemon_retires_and_a_failing_drain_backs_off(
+        runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync_hub_helpers import Repo
+
+    from spec_kitty.sync.emitter import enqueue
+    from spec_kitty.sync.scope import current_scope
+
+    paths = RuntimePaths(runtime)
+    scope = current_scope(paths)
+    assert scope is not None
+    repo = Repo(team=scope.team_slug)
+    enqueue([repo.move("m", "WP01", "planned", "claimed", 1)], scope, paths)
+    monkeypatch.setenv("SPEC_KITTY_DAEMON_IDLE_TIMEOUT", "3")
+    started = sk(tmp_path, "start")
+    port = record(runtime).port  # type: ignore[union-attr]
+    health = wait_for(lambda: (lambda h: h if h["consecutive_failures"] >= 2 else None)(
+        client.health(port)), "two failed drains")
+    assert health["last_drain"]["ok"] is False and health["queue_depth"] == 1
+    wait_for(lambda: process_gone(started["pid"], None), "idle retirement")
+    assert "idle for 3s" in log_text(runtime) and record(runtime) is None
+    assert "access-SECRET" not in log_text(runtime)
