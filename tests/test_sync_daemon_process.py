@@ -182,3 +182,28 @@ def test_idle_daemon_retires_and_a_failing_drain_backs_off(
     wait_for(lambda: process_gone(started["pid"], None), "idle retirement")
     assert "idle for 3s" in log_text(runtime) and record(runtime) is None
     assert "access-SECRET" not in log_text(runtime)
+
+
+def test_the_emitter_nudge_starts_under_auto_only_and_then_triggers(
+        runtime: Path, tmp_path: Path) -> None:
+    from spec_kitty.hosted.config import set_setting
+    from spec_kitty.sync.daemon.policy import on_events_queued
+
+    paths = RuntimePaths(runtime)
+    set_setting("sync", "background_daemon", "manual", paths)
+    on_events_queued(paths)
+    assert daemon_pids(runtime) == [] and record(runtime) is None
+    set_setting("sync", "background_daemon", "auto", paths)
+    on_events_queued(paths)
+    owner = wait_for(lambda: record(runtime), "the daemon's owner record")
+    assert daemon_pids(runtime) == [owner.pid]
+    before = wait_for(lambda: client.health(owner.port), "health")["triggers"]
+    on_events_queued(paths)  # a running daemon is triggered, not started again
+    on_events_queued(paths)
+    wait_for(lambda: client.health(owner.port)["triggers"] == before + 2, "two triggers")
+    assert daemon_pids(runtime) == [owner.pid]
+    # under manual, a daemon started by hand still gets nudged (and nothing new starts)
+    set_setting("sync", "background_daemon", "manual", paths)
+    on_events_queued(paths)
+    wait_for(lambda: client.health(owner.port)["triggers"] == before + 3, "a third trigger")
+    assert daemon_pids(runtime) == [owner.pid]

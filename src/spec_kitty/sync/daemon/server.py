@@ -32,7 +32,9 @@ log = logging.getLogger("spec_kitty.sync.daemon")
 
 class ControlServer(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False  # a port held by another listener must look taken
+    # SO_REUSEADDR: a port left in TIME_WAIT by a crashed daemon is free again, while one
+    # with a live listener still refuses the bind (Linux, macOS).
+    allow_reuse_address = True
 
     def __init__(self, port: int, token: str, health: Callable[[], dict[str, Any]],
                  on_trigger: Callable[[], None], on_shutdown: Callable[[], None]) -> None:
@@ -67,6 +69,13 @@ def serve_in_thread(server: ControlServer) -> threading.Thread:
 class _Handler(BaseHTTPRequestHandler):
     server: ControlServer
     protocol_version = "HTTP/1.0"
+    default_request_version = "HTTP/1.0"  # answer even a garbled request line with a status
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        # A JSON answer for malformed requests too (the stdlib sends an HTML page).
+        self.close_connection = True
+        self._send(code, {"error": "bad_request" if code == 400 else f"http_{code}"})
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         log.debug("api: " + format, *args)

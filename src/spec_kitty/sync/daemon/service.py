@@ -52,6 +52,7 @@ class SyncService:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.draining = False
         self.consecutive_failures = 0
+        self.triggers = 0
         self.last_drain: dict[str, Any] | None = None
         self.last_work = time.monotonic()
         self.stop_reason: str | None = None
@@ -61,6 +62,7 @@ class SyncService:
 
     # -- called from the API threads ------------------------------------------------
     def trigger(self) -> None:
+        self.triggers += 1
         self.last_work = time.monotonic()
         self._triggered.set()
         self._wake.set()
@@ -79,7 +81,7 @@ class SyncService:
                 "port": self.port, "package_version": self.reported_version or __version__,
                 "started_at": self.started_at, "queue_depth": self._depth(),
                 "draining": self.draining, "consecutive_failures": self.consecutive_failures,
-                "last_drain": self.last_drain, "stopping": self._stop.is_set()}
+                "triggers": self.triggers, "last_drain": self.last_drain, "stopping": self._stop.is_set()}
 
     # -- the loop -------------------------------------------------------------------
     def _depth(self) -> int | None:
