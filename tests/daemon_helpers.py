@@ -4,13 +4,12 @@ every one a test started (the ``daemons`` fixture), so no test leaks a process."
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -32,9 +31,9 @@ def daemon_pids(root: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if all(part in argv for part in wanted) and argv[argv.index("--root") + 1] == str(root):
-            if not process_gone(int(entry.name), None):
-                found.append(int(entry.name))
+        if all(part in argv for part in wanted) and argv[argv.index("--root") + 1] == str(
+                root) and not process_gone(int(entry.name), None):
+            found.append(int(entry.name))
     return sorted(found)
 
 

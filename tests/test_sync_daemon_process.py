@@ -163,10 +163,9 @@ def test_a_newer_cli_replaces_an_older_daemon(runtime: Path, tmp_path: Path) -> 
 
 def test_idle_daemon_retires_and_a_failing_drain_backs_off(
         runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sync_hub_helpers import Repo
-
     from spec_kitty.sync.emitter import enqueue
     from spec_kitty.sync.scope import current_scope
+    from sync_hub_helpers import Repo
 
     paths = RuntimePaths(runtime)
     scope = current_scope(paths)

@@ -81,7 +81,8 @@ class SyncService:
                 "port": self.port, "package_version": self.reported_version or __version__,
                 "started_at": self.started_at, "queue_depth": self._depth(),
                 "draining": self.draining, "consecutive_failures": self.consecutive_failures,
-                "triggers": self.triggers, "last_drain": self.last_drain, "stopping": self._stop.is_set()}
+                "triggers": self.triggers, "last_drain": self.last_drain,
+                "stopping": self._stop.is_set()}
 
     # -- the loop -------------------------------------------------------------------
     def _depth(self) -> int | None:
