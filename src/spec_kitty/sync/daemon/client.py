@@ -96,6 +96,25 @@ def trigger(paths: RuntimePaths, port: int, timeout: float = 0.5) -> bool:
     return status == 202
 
 
+def nudge(paths: RuntimePaths, port: int, timeout: float = 0.5) -> None:
+    """Send a trigger without waiting for the answer (the emitter's path).
+
+    Waiting would cost the status write a thread switch inside a busy daemon (several
+    milliseconds); the request is complete in the socket's buffer when this returns, so
+    the daemon still reads and acts on it. Raises :class:`DaemonUnreachable`.
+    """
+    token = read_token(paths)
+    if token is None:
+        return
+    head = (f"POST /api/sync/trigger HTTP/1.0\r\nHost: {HOST}:{port}\r\n"
+            f"Content-Length: 0\r\n{TOKEN_HEADER}: {token}\r\n\r\n")
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+            sock.sendall(head.encode("ascii"))
+    except OSError as exc:
+        raise DaemonUnreachable(f"127.0.0.1:{port}: {exc}") from None
+
+
 def shutdown(paths: RuntimePaths, port: int, timeout: float = 2.0) -> bool:
     """Ask the daemon to exit after its current drain; True when it agreed (200)."""
     token = read_token(paths)

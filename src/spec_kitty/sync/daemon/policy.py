@@ -178,8 +178,8 @@ def _start(paths: RuntimePaths, *, wait: bool, warning: str | None) -> DaemonSta
 def on_events_queued(paths: RuntimePaths, environ: Mapping[str, str] | None = None) -> None:
     """After events were queued: nudge the running daemon, or start one (rules above).
 
-    Cheap when a daemon runs (one small file read, one loopback request with a short
-    timeout) and never raises: a problem is one line on stderr, the command goes on.
+    Cheap when a daemon runs (two small file reads, one loopback request sent without
+    waiting for its answer) and never raises: a problem is one line on stderr, the command goes on.
     """
     try:
         if settings.disabled(environ):
@@ -191,7 +191,7 @@ def on_events_queued(paths: RuntimePaths, environ: Mapping[str, str] | None = No
         if record is not None and not settings.is_older(record.package_version,
                                                         __version__):
             with contextlib.suppress(client.DaemonUnreachable):
-                client.trigger(paths, record.port, timeout=0.5)
+                client.nudge(paths, record.port)
             return
         result = ensure_sync_daemon_running(DaemonIntent.REMOTE_REQUIRED, paths=paths,
                                             environ=environ)
