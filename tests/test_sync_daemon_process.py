@@ -206,3 +206,36 @@ def test_the_emitter_nudge_starts_under_auto_only_and_then_triggers(
     on_events_queued(paths)
     wait_for(lambda: client.health(owner.port)["triggers"] == before + 3, "a third trigger")
     assert daemon_pids(runtime) == [owner.pid]
+
+
+def test_a_daemon_whose_owner_record_names_another_pid_retires_and_keeps_it(
+        runtime: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from spec_kitty.sync.daemon import owner as owner_module
+
+    started = sk(tmp_path, "start")
+    current = record(runtime)
+    assert current is not None
+    # another process (pid 1 stands in for it) now claims ownership
+    other = replace(current, pid=1, process_start=None)
+    owner_module.write(RuntimePaths(runtime), other)
+    wait_for(lambda: process_gone(started["pid"], current.process_start), "retirement")
+    assert "owner record no longer names this process" in log_text(runtime)
+    assert record(runtime) == other  # removed only by its owner
+
+
+def test_the_emitter_replaces_an_older_daemon_without_waiting(runtime: Path,
+                                                             tmp_path: Path) -> None:
+    from spec_kitty import __version__
+    from spec_kitty.sync.daemon.policy import on_events_queued
+
+    old = sk(tmp_path, "start", env={"SPEC_KITTY_DAEMON_VERSION": "0.0.1"})
+    old_record = record(runtime)
+    assert old_record is not None
+    on_events_queued(RuntimePaths(runtime))
+    new = wait_for(lambda: (lambda r: r if r and r.pid != old["pid"] else None)(
+        record(runtime)), "the successor's owner record")
+    assert new.package_version == __version__
+    assert process_gone(old["pid"], old_record.process_start)
+    wait_for(lambda: daemon_pids(runtime) == [new.pid], "exactly one daemon")
