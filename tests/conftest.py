@@ -73,6 +73,7 @@ def _template_env(home: Path) -> Iterator[None]:
     old = dict(os.environ)
     os.environ.update(HOME=str(home), SPEC_KITTY_HOME=str(home / ".kittify"),
                       GIT_CONFIG_NOSYSTEM="1", SPEC_KITTY_NON_INTERACTIVE="1",
+                      SPEC_KITTY_SYNC_DISABLE="1",
                       PATH=f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}")
     os.environ.pop("SPEC_KITTY_ACTOR", None)
     try:

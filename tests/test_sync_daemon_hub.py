@@ -115,3 +115,24 @@ def test_kill_9_of_the_daemon_mid_drain(daemons: Daemons, sqlite_hub: HubServer,
     assert len(stored) == len(set(stored)), "the hub stored an event twice"
     assert set(stored) == set(produced), "the hub misses events or holds foreign ones"
     print(f"kill -9 rounds: {rounds}, landed mid-drain: {mid_drain}")
+
+
+def test_shutdown_during_a_drain_lets_the_drain_finish(
+        daemons: Daemons, sqlite_hub: HubServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    person = member(sqlite_hub, tmp_path, "sam", monkeypatch)
+    daemons.watch(person.home)
+    produced = produce(person, "daemon-shutdown", 5000, 0)
+    started = person.sync("daemon", "start")
+    owner = record(person.home)
+    assert owner is not None and owner.pid == started["pid"]
+    # 5,000 events take the drain well over a second; health is polled every 20 ms
+    wait_for(lambda: client.health(owner.port)["draining"], "the drain to start")
+    assert client.shutdown(RuntimePaths(person.home), owner.port)
+    wait_for(lambda: process_gone(owner.pid, owner.process_start), "the daemon's exit")
+    log = log_text(person.home)
+    assert log.index("drained in") < log.index("exiting: shutdown requested")
+    assert queue_depth(person) == 0, "the daemon left in the middle of its drain"
+    assert set(hub_event_ids(person, person.user.private_team, "daemon-shutdown")) == \
+        set(produced)
+    assert record(person.home) is None
