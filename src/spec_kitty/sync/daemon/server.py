@@ -35,6 +35,7 @@ class ControlServer(ThreadingHTTPServer):
     # SO_REUSEADDR: a port left in TIME_WAIT by a crashed daemon is free again, while one
     # with a live listener still refuses the bind (Linux, macOS).
     allow_reuse_address = True
+    request_queue_size = 128  # bursts of nudges from parallel status writes
 
     def __init__(self, port: int, token: str, health: Callable[[], dict[str, Any]],
                  on_trigger: Callable[[], None], on_shutdown: Callable[[], None]) -> None:
