@@ -53,8 +53,15 @@ def seconds(name: str, default: float, environ: Mapping[str, str] | None = None)
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """Release numbers of a version string (``"1.10.2rc1"`` → ``(1, 10, 2)``), for ordering."""
-    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4])
+    """The release numbers of a version, padded to four (``"1.10rc1"`` → ``(1, 10, 0, 0)``).
+
+    Pre-release and local parts are ignored; a string without a release is ``()``.
+    """
+    found = re.match(r"\s*v?(\d+(?:\.\d+)*)", version)
+    if found is None:
+        return ()
+    numbers = [int(part) for part in found.group(1).split(".")[:4]]
+    return tuple(numbers + [0] * (4 - len(numbers)))
 
 
 def is_older(version: str, than: str) -> bool:
