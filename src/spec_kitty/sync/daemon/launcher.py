@@ -96,8 +96,8 @@ def spawn(paths: RuntimePaths, *, lock_wait: float = 0.5) -> Spawned:
     fd = os.open(log_file(paths), os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "spec_kitty.sync.daemon", "--root", str(paths.root),
-             "--lock-wait", str(lock_wait)],
+            [sys.executable, "-m", "spec_kitty.sync.daemon", "--root",
+             str(paths.root.absolute()), "--lock-wait", str(lock_wait)],
             stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT, close_fds=True,
             start_new_session=True, cwd=directory)
     finally:
