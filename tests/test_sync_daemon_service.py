@@ -65,3 +65,8 @@ def test_health_has_no_secret(tmp_path: Path) -> None:
 def test_version_order() -> None:
     assert settings.is_older("0.1.0", "0.10.0") and not settings.is_older("1.2", "1.2.0rc1")
     assert settings.is_older("garbage", "0.0.1") and not settings.is_older("0.2.0", "0.1.9")
+
+
+def test_backoff_doubles_from_half_a_second_to_thirty() -> None:
+    delays = [settings.backoff_delay(n) for n in range(1, 10)]
+    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]

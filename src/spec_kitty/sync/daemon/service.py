@@ -166,9 +166,8 @@ class SyncService:
                     self.consecutive_failures, backoff_until = 0, 0.0
                 else:
                     self.consecutive_failures += 1
-                    backoff_until = now + min(settings.BACKOFF_START * 2 **
-                                              (self.consecutive_failures - 1),
-                                              settings.BACKOFF_MAX)
+                    backoff_until = now + settings.backoff_delay(
+                        self.consecutive_failures)
                     due = True
                 continue
             if now >= next_check:

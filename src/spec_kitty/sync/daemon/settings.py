@@ -52,6 +52,11 @@ def seconds(name: str, default: float, environ: Mapping[str, str] | None = None)
     return value if value > 0 else default
 
 
+def backoff_delay(failures: int) -> float:
+    """Seconds to wait after the ``failures``-th failed drain in a row (1 → 0.5 s)."""
+    return float(min(BACKOFF_START * 2 ** max(failures - 1, 0), BACKOFF_MAX))
+
+
 def version_key(version: str) -> tuple[int, ...]:
     """The release numbers of a version, padded to four (``"1.10rc1"`` → ``(1, 10, 0, 0)``).
 
