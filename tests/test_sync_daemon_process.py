@@ -239,3 +239,19 @@ def test_the_emitter_replaces_an_older_daemon_without_waiting(runtime: Path,
     assert new.package_version == __version__
     assert process_gone(old["pid"], old_record.process_start)
     wait_for(lambda: daemon_pids(runtime) == [new.pid], "exactly one daemon")
+
+
+def test_racing_status_writes_leave_exactly_one_daemon(runtime: Path) -> None:
+    script = ("import sys; from pathlib import Path; "
+              "from spec_kitty.hosted.runtime import RuntimePaths; "
+              "from spec_kitty.sync.daemon.policy import on_events_queued; "
+              "on_events_queued(RuntimePaths(Path(sys.argv[1])))")
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(runtime)],
+                                stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    for proc in writers:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+    owner = wait_for(lambda: record(runtime), "an owner record")
+    # spawners that lost the race exit at once; exactly the owner stays
+    wait_for(lambda: daemon_pids(runtime) == [owner.pid], "a single daemon", 60)
+    assert client.health(owner.port)["pid"] == owner.pid
