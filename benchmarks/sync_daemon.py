@@ -88,6 +88,13 @@ def _visibility(base: Path, hub: HubServer) -> bool:
     try:
         scope = current_scope(paths)
         assert scope is not None
+        os.environ["SPEC_KITTY_SYNC_DISABLE"] = "1"  # the same writes without a daemon
+        baseline = []
+        for row in _rows(40, "bench-baseline"):
+            start = time.perf_counter()
+            emit_status_events(repo, "bench-baseline", [row], paths)
+            baseline.append(time.perf_counter() - start)
+        del os.environ["SPEC_KITTY_SYNC_DISABLE"]
         started = control.start(paths)
         if started.pid is None:
             raise SystemExit(f"daemon not started: {started.message}")
@@ -114,7 +121,8 @@ def _visibility(base: Path, hub: HubServer) -> bool:
         on_events_queued(paths)
         nudges.append(time.perf_counter() - start)
         time.sleep(0.02)
-    ok = _line("emitter cost, whole (enqueue + nudge)", emitter[2:], 0.005)
+    _line("emitter cost without a daemon (baseline)", baseline[2:], 0.005)
+    ok = _line("emitter cost, daemon running (enqueue + nudge)", emitter[2:], 0.005)
     ok &= _line("  of which the daemon nudge alone", nudges[2:], 0.001)
     return _line("status change → on the hub (daemon running)", samples, 1.0) and ok
 
