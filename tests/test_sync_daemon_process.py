@@ -161,7 +161,7 @@ def test_a_newer_cli_replaces_an_older_daemon(runtime: Path, tmp_path: Path) -> 
     assert daemon_pids(runtime) == [new["pid"]]
 
 
-def test_idle_daemon_retires_and_a_failing_drain_backs_off(
+def test_a_failing_drain_backs_off_and_an_idle_daemon_retires(
         runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from spec_kitty.sync.emitter import enqueue
     from spec_kitty.sync.scope import current_scope
@@ -172,14 +172,17 @@ def test_idle_daemon_retires_and_a_failing_drain_backs_off(
     assert scope is not None
     repo = Repo(team=scope.team_slug)
     enqueue([repo.move("m", "WP01", "planned", "claimed", 1)], scope, paths)
-    monkeypatch.setenv("SPEC_KITTY_DAEMON_IDLE_TIMEOUT", "3")
-    started = sk(tmp_path, "start")
+    started = sk(tmp_path, "start")  # nothing listens at the hub's address
     port = record(runtime).port  # type: ignore[union-attr]
     health = wait_for(lambda: (lambda h: h if h["consecutive_failures"] >= 2 else None)(
         client.health(port)), "two failed drains")
     assert health["last_drain"]["ok"] is False and health["queue_depth"] == 1
-    wait_for(lambda: process_gone(started["pid"], None), "idle retirement")
-    assert "idle for 3s" in log_text(runtime) and record(runtime) is None
+    assert health["pid"] == started["pid"]  # the failures did not end the daemon
+    sk(tmp_path, "stop")
+    monkeypatch.setenv("SPEC_KITTY_DAEMON_IDLE_TIMEOUT", "2")
+    idle = sk(tmp_path, "start")
+    wait_for(lambda: process_gone(idle["pid"], None), "idle retirement")
+    assert "idle for 2s" in log_text(runtime) and record(runtime) is None
     assert "access-SECRET" not in log_text(runtime)
 
 
