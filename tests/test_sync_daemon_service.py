@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from auth_helpers import sample_session
 from spec_kitty.auth.storage import SessionStore
 from spec_kitty.hosted.config import set_setting
@@ -70,3 +72,29 @@ def test_version_order() -> None:
 def test_backoff_doubles_from_half_a_second_to_thirty() -> None:
     delays = [settings.backoff_delay(n) for n in range(1, 10)]
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+
+
+def test_the_log_rotates_follows_with_stdio_and_masks_tokens(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spec_kitty.sync.daemon import logs
+
+    moved: list[int] = []
+    monkeypatch.setattr(logs, "MAX_BYTES", 2000)
+    monkeypatch.setattr(logs.os, "dup2", lambda _fd, target: moved.append(target))
+    paths = RuntimePaths(tmp_path / "runtime")
+    owner.daemon_dir(paths).mkdir(parents=True)
+    secrets = ["c0ffee" * 8]
+    log = logs.setup(paths, secrets)
+    try:
+        for n in range(100):
+            log.info("line %d token=%s header=Bearer abc.def-%d", n, secrets[0], n)
+    finally:
+        for handler in log.handlers:
+            handler.close()
+        log.handlers.clear()
+    files = sorted(p.name for p in owner.daemon_dir(paths).iterdir())
+    assert files == ["daemon.log", "daemon.log.1", "daemon.log.2", "daemon.log.3"]
+    assert moved[:2] == [1, 2]  # stdout and stderr follow the fresh file
+    text = "".join((owner.daemon_dir(paths) / name).read_text() for name in files)
+    assert "line 99" in text and secrets[0] not in text and "abc.def" not in text
+    assert "token=[redacted]" in text and "Bearer [redacted]" in text
