@@ -1,4 +1,5 @@
-"""The daemon's retirement rules, in-process: owner record, newer install, login change."""
+"""The daemon in-process: retirement rules (owner record, newer install, login change),
+version order, backoff schedule, the rotated and masked log."""
 
 from __future__ import annotations
 
