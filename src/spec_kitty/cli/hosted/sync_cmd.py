@@ -278,3 +278,12 @@ def _register_boundary() -> None:
 
 
 _register_boundary()
+
+
+def _add_daemon_group() -> None:
+    from spec_kitty.cli.hosted.sync_daemon_cmd import app as daemon_app
+
+    app.add_typer(daemon_app, name="daemon")
+
+
+_add_daemon_group()
