@@ -1,8 +1,9 @@
 """The commands agents call in a loop, answered before typer is imported.
 
 ``agent tasks status … --json``, ``agent tasks move-task … --json`` and ``next … --json``
-run on every step of an agent's loop; typer and click alone take about 80 ms to import on the CI machine class, more
-than everything else these commands do with a warm snapshot cache (docs/performance.md).
+run on every step of an agent's loop; typer and click alone take about 80 ms to import
+on the CI machine class, more than everything else these commands do with a warm
+snapshot cache (docs/performance.md).
 When the arguments have the plain shape agents use (known options, each given a value
 that does not start with ``-``, and ``--json``), they are parsed here and the same
 service and the same JSON rendering run as under typer. Anything else (help, an unknown
