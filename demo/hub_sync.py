@@ -4,7 +4,8 @@ With the project logged in (hub_login.py), the demo turns to sync: `sync backfil
 queues what the agents recorded while the hosted features were off, `sync now`
 delivers it, `sync status` shows the empty queue, and the hub's board API (read with a
 token of the same user, approved with the hub's admin CLI) is compared with the local
-status.json.
+status.json. Last, the background daemon is started, `sync status --check` confirms the
+foreground, the daemon's owner record and the queue agree, and the daemon is stopped.
 """
 
 from __future__ import annotations
@@ -68,3 +69,7 @@ def sync_to_hub(demo: Any, slug: str, hub: DemoHub, env: dict[str, str]) -> None
     if remote != local:
         raise SystemExit("the hub's board differs from the local board")
     print("The hub's board matches the local board.")
+    demo.step("Background delivery: the sync daemon, and the boundary check")
+    demo.sk("sync", "daemon", "start", env_extra=env)
+    demo.sk("sync", "status", "--check", env_extra=env)
+    demo.sk("sync", "daemon", "stop", env_extra=env)
