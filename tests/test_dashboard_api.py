@@ -271,9 +271,11 @@ def test_static_files_cannot_be_escaped(shared: TestClient, path: str) -> None:
 
 def test_only_shipped_static_files_are_on_the_allow_list() -> None:
     files = assets.static_files()
-    assert {"index.html", "dashboard.js", "dashboard.css"} <= set(files)
-    root = assets.STATIC_DIR.resolve()
-    assert all(path.resolve().is_relative_to(root) for path in files.values())
+    assert {"index.html", "dashboard.js", "dashboard.css", "board.js", "board.css"} <= set(files)
+    roots = (assets.STATIC_DIR.resolve(), assets.SHARED_DIR.resolve())
+    assert all(any(path.resolve().is_relative_to(root) for root in roots)
+               for path in files.values())
+    assert not any(name.endswith(".py") for name in files)
 
 
 def test_shutdown_needs_the_token(repo: Path) -> None:

@@ -22,8 +22,10 @@ from spec_kitty_hub.api import (
     dossier,
     identity,
     oauth_endpoints,
+    pages_mission,
     pages_oauth,
     pages_signin,
+    pages_team,
     sync_ingress,
     tracker_bind,
     tracker_sync,
@@ -101,5 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sync_ingress.router)
     app.include_router(dossier.router)
     app.include_router(boards.router)
+    app.include_router(pages_team.router)
+    app.include_router(pages_mission.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

@@ -1,0 +1,101 @@
+"""Timeline entries from stored envelopes: who moved what where, when, and why.
+
+An entry: ``{seq, event_id, event_type, at (occurrence, ISO), wp_id|None, from_lane,
+to_lane, actor (display text)|None, reason, force, review_ref, feedback_path,
+feedback (text)|None, verdict|None}``. Review feedback: a move whose ``review_ref`` is
+``feedback:<path>`` points at the review file the CLI wrote under the mission; when that
+file was pushed to the dossier its text is attached. A move out of review back to work
+is a ``changes_requested`` verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spec_kitty_hub.db.sync_models import DossierDocument, Mission, SyncEvent
+
+REVIEW_LANES = frozenset({"for_review", "in_review"})
+REWORK_LANES = frozenset({"planned", "claimed", "in_progress"})
+FEEDBACK_PREFIX = "feedback:"
+MAX_FEEDBACK_CHARS = 20_000
+
+
+def actor_text(actor: Any) -> str | None:
+    """A person or agent as one string: a plain name, or ``tool``/``role``/``name`` of an
+    actor object."""
+    if isinstance(actor, Mapping):
+        for key in ("name", "tool", "role", "id"):
+            if isinstance(actor.get(key), str) and actor[key]:
+                return str(actor[key])
+        return None
+    return str(actor) if isinstance(actor, str | int) and str(actor) else None
+
+
+def entry(seq: int, envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """One stored envelope as a timeline entry (feedback text not yet attached)."""
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), Mapping) else {}
+    assert isinstance(payload, Mapping)
+    review_ref = payload.get("review_ref") if isinstance(payload.get("review_ref"), str) \
+        else None
+    from_lane, to_lane = payload.get("from_lane"), payload.get("to_lane")
+    verdict = "changes_requested" if (from_lane in REVIEW_LANES and to_lane in REWORK_LANES) \
+        else ("approved" if from_lane in REVIEW_LANES and to_lane in ("approved", "done")
+              else None)
+    feedback_path = review_ref[len(FEEDBACK_PREFIX):] if review_ref and \
+        review_ref.startswith(FEEDBACK_PREFIX) else None
+    reason = payload.get("reason")
+    return {"seq": seq, "event_id": envelope.get("event_id"),
+            "event_type": envelope.get("event_type"), "at": envelope.get("timestamp"),
+            "wp_id": payload.get("wp_id") if isinstance(payload.get("wp_id"), str) else None,
+            "from_lane": from_lane if isinstance(from_lane, str) else None,
+            "to_lane": to_lane if isinstance(to_lane, str) else None,
+            "actor": actor_text(payload.get("actor")),
+            "reason": reason if isinstance(reason, str) and reason.strip() else None,
+            "force": payload.get("force") is True, "review_ref": review_ref,
+            "feedback_path": feedback_path, "feedback": None, "verdict": verdict}
+
+
+def attach_feedback(session: Session, mission: Mission,
+                    entries: Iterable[dict[str, Any]]) -> None:
+    """Fill ``feedback`` from the mission's dossier for entries that reference a file."""
+    wanted = {e["feedback_path"] for e in entries if e["feedback_path"]}
+    if not wanted:
+        return
+    bodies: dict[str, str] = {}
+    for path, body in session.execute(
+            select(DossierDocument.artifact_path, DossierDocument.content_body)
+            .where(DossierDocument.mission_id == mission.id,
+                   DossierDocument.artifact_path.in_(sorted(wanted)))
+            .order_by(DossierDocument.id)):
+        bodies[path] = body[:MAX_FEEDBACK_CHARS]  # the latest version wins
+    for item in entries:
+        if item["feedback_path"]:
+            item["feedback"] = bodies.get(item["feedback_path"])
+
+
+def recent(session: Session, mission: Mission, limit: int) -> list[dict[str, Any]]:
+    """The mission's latest ``limit`` stored events, newest first (arrival order)."""
+    rows = session.execute(
+        select(SyncEvent.id, SyncEvent.envelope)
+        .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id)
+        .order_by(SyncEvent.id.desc()).limit(limit))
+    entries = [entry(seq, orjson.loads(text)) for seq, text in rows]
+    attach_feedback(session, mission, entries)
+    return entries
+
+
+def of_work_package(session: Session, mission: Mission, wp_id: str) -> list[dict[str, Any]]:
+    """Every stored event of one work package, in replay order (oldest first)."""
+    rows = session.execute(
+        select(SyncEvent.id, SyncEvent.envelope)
+        .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id,
+               SyncEvent.aggregate_id == wp_id)
+        .order_by(SyncEvent.occurred_at, SyncEvent.event_id))
+    entries = [entry(seq, orjson.loads(text)) for seq, text in rows]
+    attach_feedback(session, mission, entries)
+    return entries
