@@ -358,3 +358,22 @@ def test_the_cli_command_loads_no_web_stack() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.replace("'", '"')) == []
+
+
+def test_the_sync_panel_reads_nothing_with_hosted_sync_off(repo: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPEC_KITTY_ENABLE_SAAS_SYNC", raising=False)
+    response = client_for(repo).get("/api/sync")
+    assert response.status_code == 200 and response.json() == {"enabled": False}
+
+
+def test_the_sync_panel_names_what_blocks_delivery(repo: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "nobody-home"))
+    monkeypatch.delenv("SPEC_KITTY_SAAS_URL", raising=False)
+    state = client_for(repo).get("/api/sync").json()
+    assert state["enabled"] is True and state["drain_ready"] is False
+    assert "no_auth" in {b["code"] for b in state["blockers"]}
+    assert state["queued"] == 0 and state["last_delivered"] is None
+    assert state["mission_base_url"] is None

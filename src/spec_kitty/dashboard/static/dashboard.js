@@ -106,6 +106,26 @@
     });
   }
 
+  // Sync state of this project (hosted sync on only): queue, last delivery, blockers,
+  // and a link to the mission's page on the team hub once something was delivered.
+  function renderSync(sync) {
+    const box = $("sync-state");
+    box.hidden = !sync || !sync.enabled;
+    if (box.hidden) return;
+    const last = sync.last_delivered;
+    const blockers = sync.blockers.map((b) => b.message);
+    if (last && last.blocker) blockers.push(last.blocker.message || last.blocker.code || String(last.blocker));
+    const parts = [`Sync: ${sync.queued} queued`];
+    parts.push(last ? `last delivered ${formatTime(last.at)} (${last.synced} events)` : "never delivered");
+    if (sync.permanent_failures) parts.push(`${sync.permanent_failures} refused`);
+    if (blockers.length) parts.push(`blocked: ${blockers.join("; ")}`);
+    box.dataset.state = blockers.length ? "blocked" : (sync.queued ? "queued" : "ok");
+    $("sync-text").textContent = parts.join(" · ");
+    const link = $("hub-link");
+    link.hidden = !(sync.mission_base_url && state.mission);
+    if (!link.hidden) link.href = sync.mission_base_url + encodeURIComponent(state.mission);
+  }
+
   function describeDelta(delta) {
     const parts = [];
     for (const [key, value] of Object.entries(delta || {})) {
@@ -197,6 +217,9 @@
     if (!state.mission) { renderTabs(); return; }
     const board = await getJSON(missionApi("/board"));
     if (changed("board", board)) renderBoard(board);
+    // The sync panel is extra: a failure to read it never hides the board.
+    const sync = await getJSON(api("/sync")).catch(() => null);
+    if (changed("sync", [sync, state.mission])) renderSync(sync);
     if (state.tab === "timeline") {
       const events = await getJSON(missionApi("/events?limit=500"));
       if (changed("timeline", events)) renderTimeline(events);

@@ -1,7 +1,7 @@
 """Timeline entries from stored envelopes: who moved what where, when, and why.
 
 An entry: ``{seq, event_id, event_type, at (occurrence, ISO), wp_id|None, from_lane,
-to_lane, actor (display text)|None, reason, force, review_ref, feedback_path,
+to_lane, from_label, to_label, actor (display text)|None, reason, force, review_ref, feedback_path,
 feedback (text)|None, verdict|None}``. Review feedback: a move whose ``review_ref`` is
 ``feedback:<path>`` points at the review file the CLI wrote under the mission; when that
 file was pushed to the dossier its text is attached. A move out of review back to work
@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from spec_kitty.core.board import LANE_LABELS
 from spec_kitty_hub.db.sync_models import DossierDocument, Mission, SyncEvent
 
 REVIEW_LANES = frozenset({"for_review", "in_review"})
@@ -34,6 +35,13 @@ def actor_text(actor: Any) -> str | None:
                 return str(actor[key])
         return None
     return str(actor) if isinstance(actor, str | int) and str(actor) else None
+
+
+def label(lane: Any) -> str:
+    """A lane as the board names it; no lane (or ``genesis``) is ``new``."""
+    if not isinstance(lane, str) or lane in ("", "genesis"):
+        return "new"
+    return LANE_LABELS.get(lane, lane)
 
 
 def entry(seq: int, envelope: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,6 +62,7 @@ def entry(seq: int, envelope: Mapping[str, Any]) -> dict[str, Any]:
             "wp_id": payload.get("wp_id") if isinstance(payload.get("wp_id"), str) else None,
             "from_lane": from_lane if isinstance(from_lane, str) else None,
             "to_lane": to_lane if isinstance(to_lane, str) else None,
+            "from_label": label(from_lane), "to_label": label(to_lane),
             "actor": actor_text(payload.get("actor")),
             "reason": reason if isinstance(reason, str) and reason.strip() else None,
             "force": payload.get("force") is True, "review_ref": review_ref,
