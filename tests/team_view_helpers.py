@@ -9,6 +9,10 @@ from hub_fixtures import HubServer, HubUser
 from sync_hub_helpers import Repo, post_batch, statuses
 
 MISSION = "todo-cli-01KTEAM"
+TASKS = ("# Tasks\n\n## WP01: Parser\n\n**Dependencies**: none\n\n"
+         "## WP02: CSV import\n\n**Dependencies**: WP01\n\n"
+         "## WP03: Docs\n\n**Dependencies**: WP01, WP02\n\n"
+         "## WP04: Release\n\n**Dependencies**: WP03\n")
 FEEDBACK_PATH = "reviews/WP02-cycle-1.md"
 FEEDBACK = "# Review of WP02\n\nThe parser drops quoted commas; add a test for them.\n"
 
@@ -70,4 +74,5 @@ def team_mission(hub: HubServer) -> TeamMission:
     ])
     arranged.push_document("spec.md", "# Todo CLI\n\nUsers keep todos in a CSV file.\n")
     arranged.push_document(FEEDBACK_PATH, FEEDBACK)
+    arranged.push_document("tasks.md", TASKS)
     return arranged

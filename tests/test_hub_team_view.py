@@ -48,6 +48,10 @@ def test_team_project_mission_and_wp_pages(hub_server: HubServer) -> None:
     assert [c["key"] for c in board["columns"]][:3] == ["planned", "in_progress", "review"]
     cards = {card["id"]: card for card in board["work_packages"]}
     assert cards["WP03"]["blocked_reason"] == "waits on the parser"
+    # dependencies from the pushed tasks.md, as the local board shows them
+    assert cards["WP03"]["dependencies"] == ["WP01", "WP02"]
+    assert cards["WP03"]["blocked_by"] == ["WP01", "WP02"]  # neither approved nor done
+    assert cards["WP01"]["dependencies"] == []
     # timeline: actor, reason and the review feedback from the dossier
     assert "reviewer-bot" in mission and "changes requested: quoted commas" in mission
     assert "Review feedback from reviewer-bot" in mission and FEEDBACK.strip() in mission

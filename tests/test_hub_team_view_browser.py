@@ -64,6 +64,8 @@ def test_a_teammates_cli_move_reaches_the_open_board(
     card = bob.locator('#board [data-wp="WP01"]')
     expect(card).to_have_attribute("data-lane", "in_progress")
     expect(bob.locator('#board [data-column="in_progress"] [data-wp="WP01"]')).to_be_visible()
+    # dependencies come from the synced tasks.md, drawn by the shared renderer
+    expect(bob.locator('#board [data-wp="WP03"] .dep')).to_have_text(["← WP01", "← WP02"])
     expect(bob.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
     bob.evaluate("window.__not_reloaded = true")
 
@@ -72,6 +74,7 @@ def test_a_teammates_cli_move_reaches_the_open_board(
     expect(bob.locator('#board [data-column="review"] [data-wp="WP01"]')).to_be_visible(
         timeout=WAIT_MS)
     expect(card).to_have_attribute("data-lane", "for_review")
+    expect(bob.locator("#board-news")).to_have_text("WP01 now For review")
     assert bob.evaluate("window.__not_reloaded") is True  # the same page, re-rendered
     expect(bob.locator("#timeline li").first).to_contain_text("WP01")
     expect(bob.locator("#timeline li").first).to_contain_text("for review")

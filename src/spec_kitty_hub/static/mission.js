@@ -34,6 +34,14 @@
       ...data.problems.map((text) => SpecKittyBoard.el("li", { text })));
   }
 
+  // Screen readers hear what moved, not the whole re-rendered board.
+  function announce(before, after) {
+    const lanes = Object.fromEntries((before ? before.work_packages : []).map((c) => [c.id, c.lane]));
+    const moved = after.work_packages.filter((c) => lanes[c.id] !== c.lane).map(
+      (c) => `${c.id} now ${SpecKittyBoard.LANE_LABELS[c.lane] || c.lane}`);
+    if (moved.length) $("board-news").textContent = moved.join(", ");
+  }
+
   // One reload at a time; a change arriving meanwhile triggers one more afterwards.
   async function reload() {
     if (loading) { again = true; return; }
@@ -46,6 +54,7 @@
           if (response.status === 401 || response.status === 404) { setConnection("gone"); return; }
           if (!response.ok) throw new Error(String(response.status));
           const data = await response.json();
+          announce(board, data.board);
           board = data.board;
           cursor = data.cursor;
           render(board);

@@ -10,11 +10,16 @@ from sqlalchemy.orm import Session
 
 from spec_kitty_hub.db.sync_models import DossierDocument, Mission, Project
 from spec_kitty_hub.services.boards import find_mission, mission_board
-from spec_kitty_hub.services.views import timeline
+from spec_kitty_hub.services.views import timeline, wp_meta
 from spec_kitty_hub.services.views.live import mission_cursor
 from spec_kitty_hub.services.views.teams import iso, project_name
 
 TIMELINE_LIMIT = 100
+
+
+def _board(session: Session, mission: Mission) -> dict[str, Any]:
+    """The board with dependencies from the dossier's tasks.md (see ``wp_meta``)."""
+    return mission_board(session, mission, wp_meta.work_packages(session, mission))
 
 
 def scoped_mission(session: Session, team_id: int, project_uuid: str,
@@ -67,7 +72,7 @@ def mission_page(session: Session, team_id: int, project_uuid: str,
     project, mission = found
     return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
                         "repo_slug": project.repo_slug},
-            "board": mission_board(session, mission),
+            "board": _board(session, mission),
             "documents": documents(session, mission),
             "timeline": timeline.recent(session, mission, TIMELINE_LIMIT),
             "cursor": mission_cursor(session, mission)}
@@ -80,7 +85,7 @@ def live_board(session: Session, team_id: int, project_uuid: str,
     if found is None:
         return None
     _, mission = found
-    return {"board": mission_board(session, mission),
+    return {"board": _board(session, mission),
             "timeline": timeline.recent(session, mission, TIMELINE_LIMIT),
             "cursor": mission_cursor(session, mission)}
 
@@ -93,7 +98,7 @@ def work_package_page(session: Session, team_id: int, project_uuid: str, mission
     if found is None:
         return None
     project, mission = found
-    board = mission_board(session, mission)
+    board = _board(session, mission)
     card = next((c for c in board["work_packages"] if c["id"] == wp_id), None)
     history = timeline.of_work_package(session, mission, wp_id)
     if card is None and not history:

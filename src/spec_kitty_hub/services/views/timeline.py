@@ -1,6 +1,6 @@
 """Timeline entries from stored envelopes: who moved what where, when, and why.
 
-An entry: ``{seq, event_id, event_type, at (occurrence, ISO), wp_id|None, from_lane,
+An entry: ``{seq, event_id, event_type, label, at (occurrence, ISO), wp_id|None, from_lane,
 to_lane, from_label, to_label, actor (display text)|None, reason, force, review_ref, feedback_path,
 feedback (text)|None, verdict|None}``. Review feedback: a move whose ``review_ref`` is
 ``feedback:<path>`` points at the review file the CLI wrote under the mission; when that
@@ -23,6 +23,8 @@ from spec_kitty_hub.db.sync_models import DossierDocument, Mission, SyncEvent
 REVIEW_LANES = frozenset({"for_review", "in_review"})
 REWORK_LANES = frozenset({"planned", "claimed", "in_progress"})
 FEEDBACK_PREFIX = "feedback:"
+EVENT_LABELS = {"WPCreated": "created", "MissionCreated": "mission created",
+                "MissionAccepted": "mission accepted", "MissionMerged": "mission merged"}
 MAX_FEEDBACK_CHARS = 20_000
 
 
@@ -59,6 +61,8 @@ def entry(seq: int, envelope: Mapping[str, Any]) -> dict[str, Any]:
     reason = payload.get("reason")
     return {"seq": seq, "event_id": envelope.get("event_id"),
             "event_type": envelope.get("event_type"), "at": envelope.get("timestamp"),
+            "label": EVENT_LABELS.get(str(envelope.get("event_type")),
+                                      str(envelope.get("event_type"))),
             "wp_id": payload.get("wp_id") if isinstance(payload.get("wp_id"), str) else None,
             "from_lane": from_lane if isinstance(from_lane, str) else None,
             "to_lane": to_lane if isinstance(to_lane, str) else None,
