@@ -74,6 +74,21 @@ def test_team_project_mission_and_wp_pages(hub_server: HubServer) -> None:
     assert "reviewer-bot" in live.json()["timeline_html"]
 
 
+def test_synced_text_is_escaped_on_the_pages(hub_server: HubServer) -> None:
+    arranged = team_mission(hub_server)
+    hostile = '<img src=x onerror="alert(1)">'
+    arranged.push([arranged.repo.move(MISSION, "WP04", "planned", "blocked", 20,
+                                      reason=hostile, actor=hostile)])
+    member = hub_server.browser(arranged.member)
+    page = member.get(arranged.mission_url).text
+    live = member.get(f"{arranged.mission_url}/live").json()["timeline_html"]
+    wp = member.get(f"{arranged.mission_url}/wp/WP04").text
+    for text in (page, live, wp):
+        assert hostile not in text and "&lt;img src=x" in text
+    # the board's JSON data block cannot end its <script> element early
+    assert "</script><img" not in page and "\\u003cimg" in page
+
+
 def test_another_team_gets_404_everywhere(hub_server: HubServer) -> None:
     arranged = team_mission(hub_server)
     outsider = hub_server.browser(arranged.outsider)

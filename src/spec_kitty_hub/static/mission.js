@@ -10,6 +10,7 @@
   let cursor = null;
   let loading = null;
   let again = false;
+  let gone = false;  // signed out, or no longer in the team: stop trying
 
   function setConnection(mode) {
     const badge = $("connection");
@@ -44,14 +45,18 @@
 
   // One reload at a time; a change arriving meanwhile triggers one more afterwards.
   async function reload() {
-    if (loading) { again = true; return; }
+    if (loading) { again = true; return loading; }
     loading = (async () => {
       do {
         again = false;
         try {
           const response = await fetch($("board").dataset.live, { cache: "no-store",
                                                                   credentials: "same-origin" });
-          if (response.status === 401 || response.status === 404) { setConnection("gone"); return; }
+          if (response.status === 401 || response.status === 404) {
+            gone = true;
+            setConnection("gone");
+            return;
+          }
           if (!response.ok) throw new Error(String(response.status));
           const data = await response.json();
           announce(board, data.board);
@@ -80,13 +85,14 @@
     source.addEventListener("change", (event) => {
       if (JSON.parse(event.data).cursor !== cursor) reload();
     });
-    source.addEventListener("gone", () => { source.close(); setConnection("gone"); });
+    source.addEventListener("gone", () => { source.close(); gone = true; setConnection("gone"); });
     source.addEventListener("error", () => {
+      if (gone) return;
+      setConnection("offline");
+      // An open stream that dropped is retried by the browser; a refused one (an error
+      // status) is closed for good: find out why (reload marks 401/404 as gone).
       if (source.readyState === EventSource.CLOSED) {
-        setConnection("offline");
-        setTimeout(connect, 2000);
-      } else {
-        setConnection("offline");  // the browser reconnects by itself
+        reload().then(() => { if (!gone) setTimeout(connect, 2000); });
       }
     });
   }
