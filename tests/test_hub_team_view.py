@@ -35,6 +35,7 @@ def test_team_project_mission_and_wp_pages(hub_server: HubServer) -> None:
     assert f'href="{arranged.project_url}"' in team
     assert "acme/todo-cli" in team  # the repository
     assert "1 <span" in team.split("data-in-flight>")[1][:20]  # one mission in flight
+    assert f'href="{arranged.mission_url}"' in team  # named on the project's tile
 
     project = _page(member, arranged.project_url)
     assert f'href="{arranged.mission_url}"' in project and "in flight" in project

@@ -21,6 +21,7 @@ from spec_kitty_hub.db.models import Membership, Team
 from spec_kitty_hub.db.sync_models import Mission, Project
 
 FINISHED_LANES = frozenset({"done", "canceled"})
+RECENT = 3  # in-flight missions named on a project's tile, most recently active first
 
 
 def iso(value: datetime | None) -> str | None:
@@ -75,15 +76,18 @@ def user_teams(session: Session, user_id: int) -> list[dict[str, Any]]:
 def team_projects(session: Session, team_id: int) -> list[dict[str, Any]]:
     """The team's projects, most recently active first:
     ``[{project_uuid, name, repo_slug, missions, in_flight, last_activity, by_column,
-    progress}]`` (``by_column``/``progress`` over the in-flight missions' cards)."""
+    progress, recent_in_flight: [{mission_slug, name}]}]`` (``by_column``/``progress``
+    over the in-flight missions' cards)."""
     projects = {p.id: p for p in session.scalars(
         select(Project).where(Project.team_id == team_id))}
     rows = session.execute(select(Mission.project_id, Mission.state, Mission.lane_counts,
-                                  Mission.last_event_at)
+                                  Mission.last_event_at, Mission.mission_slug,
+                                  Mission.friendly_name)
                            .where(Mission.team_id == team_id))
     stats: dict[int, dict[str, Any]] = {
-        pid: {"missions": 0, "in_flight": 0, "last": None, "lanes": {}} for pid in projects}
-    for project_id, state, counts, last in rows:
+        pid: {"missions": 0, "in_flight": 0, "last": None, "lanes": {}, "flying": []}
+        for pid in projects}
+    for project_id, state, counts, last, slug, name in rows:
         entry = stats.get(project_id)
         if entry is None:
             continue
@@ -91,6 +95,7 @@ def team_projects(session: Session, team_id: int) -> list[dict[str, Any]]:
         entry["missions"] += 1
         if in_flight(state, lane_counts):
             entry["in_flight"] += 1
+            entry["flying"].append((iso(last) or "", slug, name or slug))
             for lane, count in lane_counts.items():
                 entry["lanes"][lane] = entry["lanes"].get(lane, 0) + count
         if last is not None and (entry["last"] is None or last > entry["last"]):
@@ -102,7 +107,10 @@ def team_projects(session: Session, team_id: int) -> list[dict[str, Any]]:
                        "repo_slug": project.repo_slug, "missions": entry["missions"],
                        "in_flight": entry["in_flight"], "last_activity": iso(entry["last"]),
                        "by_column": column_counts(entry["lanes"]),
-                       "progress": progress(entry["lanes"])})
+                       "progress": progress(entry["lanes"]),
+                       "recent_in_flight": [{"mission_slug": slug, "name": name}
+                                            for _, slug, name in sorted(
+                                                entry["flying"], reverse=True)[:RECENT]]})
     # Most recent first, never-active projects last; ties by name (stable sorts).
     result.sort(key=lambda p: p["name"])
     result.sort(key=lambda p: p["last_activity"] or "", reverse=True)
