@@ -2,8 +2,9 @@
 
 One team with 20 projects × 20 missions × 50 work packages and 200,000 stored events
 (500 per mission). The database is seeded directly (bulk inserts of the rows ingest
-would have written: projects, missions with their lane counts, board cards, events) and
-ANALYZEd, then a real `spec-kitty-hub serve` (one worker) answers a signed-in browser session.
+would have written: projects, missions with their lane counts, board cards, events, and
+each mission's tasks.md and spec.md) and ANALYZEd, then a real `spec-kitty-hub serve`
+(one worker) answers a signed-in browser session.
 
 Figures: p50/p99 of the HTTP round trip on 127.0.0.1 (an upper bound of server time)
 for the team page, a mission page (board + timeline + documents) and the live board
@@ -80,6 +81,8 @@ def _seed_mission(session: Any, team_id: int, user_id: int, project_id: int,
                   card_model: Any, event_model: Any) -> None:
     from sqlalchemy import insert, select
 
+    from spec_kitty_hub.db.sync_models import DossierDocument
+
     lanes = {f"WP{w + 1:02d}": LANES[(w + index) % len(LANES)] for w in range(WPS)}
     counts: dict[str, int] = {}
     for lane in lanes.values():
@@ -117,6 +120,17 @@ def _seed_mission(session: Any, team_id: int, user_id: int, project_id: int,
                      "sender_id": user_id, "content_hash": hashlib.sha256(text.encode())
                      .hexdigest(), "envelope": text})
     session.execute(insert(event_model), rows)
+    # tasks.md (dependencies for the cards) and a spec, as `sync now` pushes them.
+    tasks = "# Tasks\n\n" + "".join(
+        f"## {wp}: Work {wp}\n\n**Dependencies**: {f'WP{n:02d}' if n else 'none'}\n\n"
+        f"- [ ] T{n * 2 + 1:03d} first\n- [ ] T{n * 2 + 2:03d} second\n\n"
+        for n, wp in enumerate(lanes))
+    spec = "# Spec\n\n" + "Users can do things.\n" * 200
+    session.execute(insert(DossierDocument), [
+        {"mission_id": mission_id, "artifact_path": path, "size_bytes": len(body),
+         "content_hash": hashlib.sha256(body.encode()).hexdigest(), "content_body": body,
+         "uploaded_by": user_id, "created_at": last}
+        for path, body in (("tasks.md", tasks), ("spec.md", spec))])
 
 
 def _line(label: str, samples: list[float]) -> float:
