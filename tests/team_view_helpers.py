@@ -15,6 +15,9 @@ TASKS = ("# Tasks\n\n## WP01: Parser\n\n**Dependencies**: none\n\n"
          "## WP04: Release\n\n**Dependencies**: WP03\n")
 FEEDBACK_PATH = "reviews/WP02-cycle-1.md"
 FEEDBACK = "# Review of WP02\n\nThe parser drops quoted commas; add a test for them.\n"
+# As the CLI writes it: frontmatter, and referenced from the project root.
+FEEDBACK_FILE = f"---\nwp_id: WP02\ncycle_number: 1\nverdict: changes_requested\n---\n{FEEDBACK}"
+FEEDBACK_REF = f"feedback:kitty-specs/{MISSION}/{FEEDBACK_PATH}"
 
 
 @dataclass
@@ -69,10 +72,10 @@ def team_mission(hub: HubServer) -> TeamMission:
         repo.move(m, "WP02", "in_progress", "for_review", 5),
         repo.move(m, "WP02", "for_review", "in_progress", 6, actor="reviewer-bot",
                   reason="changes requested: quoted commas",
-                  review_ref=f"feedback:{FEEDBACK_PATH}"),
+                  review_ref=FEEDBACK_REF),
         repo.move(m, "WP03", "planned", "blocked", 7, reason="waits on the parser"),
     ])
     arranged.push_document("spec.md", "# Todo CLI\n\nUsers keep todos in a CSV file.\n")
-    arranged.push_document(FEEDBACK_PATH, FEEDBACK)
+    arranged.push_document(FEEDBACK_PATH, FEEDBACK_FILE)
     arranged.push_document("tasks.md", TASKS)
     return arranged

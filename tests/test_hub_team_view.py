@@ -56,6 +56,7 @@ def test_team_project_mission_and_wp_pages(hub_server: HubServer) -> None:
     # timeline: actor, reason and the review feedback from the dossier
     assert "reviewer-bot" in mission and "changes requested: quoted commas" in mission
     assert "Review feedback from reviewer-bot" in mission and FEEDBACK.strip() in mission
+    assert "cycle_number" not in mission  # the file's frontmatter is not feedback
     assert f'href="{arranged.mission_url}/documents/spec.md"' in mission
 
     wp = _page(member, f"{arranged.mission_url}/wp/WP02")

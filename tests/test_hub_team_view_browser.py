@@ -79,10 +79,28 @@ def test_a_teammates_cli_move_reaches_the_open_board(
     expect(bob.locator("#timeline li").first).to_contain_text("WP01")
     expect(bob.locator("#timeline li").first).to_contain_text("for review")
 
+    # a review sends it back with feedback: the open page shows the feedback text
+    feedback = tmp_path / "feedback.md"
+    feedback.write_text("Storage loses todos on a crash: write atomically.\n")
+    ada.cli("agent", "tasks", "move-task", "WP01", "--to", "in_review", "--mission", slug,
+            "--actor", "reviewer-ada")
+    ada.cli("agent", "tasks", "move-task", "WP01", "--to", "in_progress", "--mission", slug,
+            "--review-feedback-file", str(feedback), "--actor", "reviewer-ada")
+    assert ada.sync("now")["failed"] == 0
+    expect(bob.locator('#board [data-column="in_progress"] [data-wp="WP01"]')).to_be_visible(
+        timeout=WAIT_MS)
+    latest = bob.locator("#timeline li").first
+    expect(latest).to_contain_text("changes requested")
+    expect(latest.locator("details.feedback summary")).to_have_text(
+        "Review feedback from reviewer-ada")
+    expect(latest.locator("details.feedback pre")).to_contain_text(
+        "Storage loses todos on a crash", use_inner_text=False)
+
     # the card links to its history across lanes
     bob.locator('#board a.wp-id', has_text="WP01").click()
-    expect(bob.locator("#wp-history li")).to_have_count(4)  # created, →planned, →ip, →review
-    expect(bob.locator("#wp-lane")).to_have_text("for review")
+    # created, → planned, → in progress, → for review, → in review, → in progress
+    expect(bob.locator("#wp-history li")).to_have_count(6)
+    expect(bob.locator("#wp-lane")).to_have_text("in progress")
 
     # ada's local dashboard shows the sync state and links the mission to the hub page
     _check_local_dashboard(bob, ada, mission_url)
@@ -119,7 +137,7 @@ def _check_local_dashboard(page: Page, ada: Member, mission_url: str) -> None:
         expect(page.locator("#sync-state")).to_have_attribute("data-state", "ok")
         expect(page.locator("#hub-link")).to_have_attribute("href", mission_url)
         # the shared renderer draws the local board too
-        expect(page.locator('#board [data-column="review"] [data-wp="WP01"]')).to_be_visible()
+        expect(page.locator('#board [data-column="in_progress"] [data-wp="WP01"]')).to_be_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard-sync-state-desktop.png"))
     finally:

@@ -73,9 +73,29 @@ def entry(seq: int, envelope: Mapping[str, Any]) -> dict[str, Any]:
             "feedback_path": feedback_path, "feedback": None, "verdict": verdict}
 
 
+def dossier_path(mission: Mission, feedback_path: str) -> str:
+    """A feedback file's path within the mission: the CLI records it from the project
+    root (``kitty-specs/<mission>/reviews/…``), the dossier keys it from the mission."""
+    prefix = f"kitty-specs/{mission.mission_slug}/"
+    return feedback_path[len(prefix):] if feedback_path.startswith(prefix) else feedback_path
+
+
+def strip_frontmatter(text: str) -> str:
+    """The body of a feedback file without its YAML frontmatter block."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 4)
+        if end != -1:
+            return text[end + 5:].lstrip("\n")
+    return text
+
+
 def attach_feedback(session: Session, mission: Mission,
                     entries: Iterable[dict[str, Any]]) -> None:
     """Fill ``feedback`` from the mission's dossier for entries that reference a file."""
+    entries = list(entries)
+    for item in entries:
+        if item["feedback_path"]:
+            item["feedback_path"] = dossier_path(mission, item["feedback_path"])
     wanted = {e["feedback_path"] for e in entries if e["feedback_path"]}
     if not wanted:
         return
@@ -85,7 +105,7 @@ def attach_feedback(session: Session, mission: Mission,
             .where(DossierDocument.mission_id == mission.id,
                    DossierDocument.artifact_path.in_(sorted(wanted)))
             .order_by(DossierDocument.id)):
-        bodies[path] = body[:MAX_FEEDBACK_CHARS]  # the latest version wins
+        bodies[path] = strip_frontmatter(body)[:MAX_FEEDBACK_CHARS]  # latest version wins
     for item in entries:
         if item["feedback_path"]:
             item["feedback"] = bodies.get(item["feedback_path"])
