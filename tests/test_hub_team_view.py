@@ -158,3 +158,20 @@ def test_the_stream_reports_events_ingested_by_another_hub_process(
         viewer.close()
     finally:
         second.stop()
+
+
+def test_a_member_removed_from_the_team_loses_the_open_stream(hub_server: HubServer) -> None:
+    from spec_kitty_hub.services.accounts import remove_member
+
+    arranged = team_mission(hub_server)
+    member = hub_server.browser(arranged.member)
+    with member.stream("GET", f"{arranged.mission_url}/events/stream") as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        deadline = time.monotonic() + 60
+        _read_events(lines, "ready", deadline)
+        with hub_server.db.write() as session:
+            remove_member(session, arranged.team, arranged.member.email)
+        assert _read_events(lines, "gone", deadline) == {}
+    assert member.get(arranged.mission_url).status_code == 404
+    assert member.get(f"{arranged.mission_url}/events/stream").status_code == 404

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, Response
 import spec_kitty.core
 from spec_kitty_hub.api.deps import DatabaseDep
 from spec_kitty_hub.api.pages_signin import login_redirect
-from spec_kitty_hub.api.team_scope import TeamScope, not_found, page_scope
+from spec_kitty_hub.api.team_view.scope import TeamScope, not_found, page_scope
 from spec_kitty_hub.api.web import current_user, render
 from spec_kitty_hub.services.views.projects import project_page
 from spec_kitty_hub.services.views.teams import team_projects, user_teams

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from spec_kitty_hub.api.deps import DatabaseDep, get_db
-from spec_kitty_hub.api.team_scope import TeamScope, not_found, page_scope, resolve
+from spec_kitty_hub.api.team_view.scope import TeamScope, not_found, page_scope, resolve
 from spec_kitty_hub.api.web import TEMPLATES, render
 from spec_kitty_hub.services.views import live
 from spec_kitty_hub.services.views.mission import (
