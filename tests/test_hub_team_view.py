@@ -151,8 +151,14 @@ def test_the_stream_reports_events_ingested_by_another_hub_process(
             ready = _read_events(lines, "ready", deadline)
             arranged.push([arranged.repo.move(MISSION, "WP04", "planned", "claimed", 30)])
             change = _read_events(lines, "change", deadline)
-            assert isinstance(change["cursor"], int) and isinstance(ready["cursor"], int)
-            assert change["cursor"] > ready["cursor"]
+            events_before, documents_before = map(int, str(ready["cursor"]).split(":"))
+            events_after, documents_after = map(int, str(change["cursor"]).split(":"))
+            assert events_after > events_before and documents_after == documents_before
+            # a document pushed later (feedback arrives after its move) is a change too
+            arranged.push_document("plan.md", "# Plan\n")
+            later = _read_events(lines, "change", deadline)
+            events_later, documents_later = map(int, str(later["cursor"]).split(":"))
+            assert events_later == events_after and documents_later > documents_after
         board = viewer.get(f"{arranged.mission_url}/live").json()["board"]
         assert {c["id"]: c["lane"] for c in board["work_packages"]}["WP04"] == "claimed"
         viewer.close()

@@ -1,6 +1,6 @@
 // The hub's mission page: draws the board with the shared renderer (board.js), then
 // keeps it live. The server pushes a `change` event (server-sent events) whenever the
-// mission gets a new stored event; the page then fetches the board and the timeline
+// mission gets a new stored event or document; the page then fetches the board and the timeline
 // again and re-renders them. No reload, no polling while the stream is up.
 (function () {
   "use strict";
@@ -65,7 +65,7 @@
           render(board);
           // Server-rendered (escaped) timeline items from the same template as the page.
           $("timeline").innerHTML = data.timeline_html;
-          $("board").dataset.cursor = String(cursor);
+          $("board").dataset.cursor = cursor;
         } catch (err) {
           setConnection("offline");
         }
@@ -99,7 +99,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     board = JSON.parse($("board-data").textContent);
-    cursor = Number($("board").dataset.cursor);
+    cursor = $("board").dataset.cursor;
     render(board);
     connect();
   });

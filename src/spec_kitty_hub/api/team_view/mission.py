@@ -5,8 +5,8 @@
 - ``GET …/m/{mission}/documents/{path}``: one document's latest body (HTML)
 - ``GET …/m/{mission}/live``: ``{board, timeline_html, cursor}`` the page re-renders
 - ``GET …/m/{mission}/events/stream``: server-sent events, ``change`` with ``{"cursor"}``
-  whenever the mission gets a new stored event (polls the event table, so every worker
-  and every hub process on one database sees every ingest)
+  whenever the mission gets a new stored event or document (polls the database, so
+  every worker and every hub process on one database sees every ingest)
 
 All are scoped to the signed-in user's team: anything else is 404.
 """
@@ -123,7 +123,7 @@ def live_view(request: Request, team: str, project_uuid: str, mission_slug: str,
                     media_type="application/json", headers=JSON_HEADERS)
 
 
-def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+def _sse(event: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {orjson.dumps(data).decode()}\n\n".encode()
 
@@ -131,13 +131,14 @@ def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes
 @router.get(MISSION + "/events/stream")
 async def event_stream(request: Request, team: str, project_uuid: str,
                        mission_slug: str) -> Response:
-    """``ready`` with the current cursor, then ``change`` on each new stored event."""
+    """``ready`` with the current cursor, then ``change`` on each new stored event or
+    document (``cursor``: see ``services.views.live``)."""
     scope = await run_in_threadpool(_api_scope, request, team)
     if not isinstance(scope, TeamScope):
         return scope
     db = get_db(request)
 
-    def start() -> tuple[int, int] | None:
+    def start() -> tuple[int, str] | None:
         with db.read() as session:
             found = scoped_mission(session, scope.team_id, project_uuid, mission_slug)
             return (found[1].id, live.mission_cursor(session, found[1])) if found else None
@@ -147,7 +148,7 @@ async def event_stream(request: Request, team: str, project_uuid: str,
         return JSONResponse({"error": "not_found"}, status_code=404, headers=JSON_HEADERS)
     mission_id, cursor = started
 
-    def poll() -> int | None:
+    def poll() -> str | None:
         with db.read() as session:
             return live.poll(session, scope.user.id, mission_id)
 

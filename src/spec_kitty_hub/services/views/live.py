@@ -1,10 +1,13 @@
-"""Change detection for the live mission page, by polling the event table.
+"""Change detection for the live mission page, by polling the database.
 
 Every hub worker answers its own streams from the shared database, so an event ingested
-by any worker (or any hub process on the same PostgreSQL) reaches every open page:
-there is no in-process fan-out to miss it. The cursor is the highest stored event
-sequence (``sync_events.id``) of the mission; index ``ix_sync_events_mission_id_id``
-makes reading it one index probe.
+by any worker (or any hub process on the same database) reaches every open page: there
+is no in-process fan-out to miss it.
+
+The cursor is ``"<events>:<documents>"``: the mission's highest stored event sequence
+(``sync_events.id``, one probe of index ``ix_sync_events_mission_id_id``) and its highest
+dossier document id. Documents count because ``sync now`` pushes them after the events:
+a review's feedback text can arrive after the move that references it.
 """
 
 from __future__ import annotations
@@ -13,16 +16,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spec_kitty_hub.db.models import Membership
-from spec_kitty_hub.db.sync_models import Mission, SyncEvent
+from spec_kitty_hub.db.sync_models import DossierDocument, Mission, SyncEvent
 
 
-def mission_cursor(session: Session, mission: Mission) -> int:
-    """The mission's latest stored event sequence (0 when it has none)."""
-    return int(session.scalar(select(func.max(SyncEvent.id)).where(
-        SyncEvent.mission_id == mission.id)) or 0)
+def _cursor(session: Session, mission_id: int) -> str:
+    events = session.scalar(select(func.max(SyncEvent.id)).where(
+        SyncEvent.mission_id == mission_id)) or 0
+    documents = session.scalar(select(func.max(DossierDocument.id)).where(
+        DossierDocument.mission_id == mission_id)) or 0
+    return f"{int(events)}:{int(documents)}"
 
 
-def poll(session: Session, user_id: int, mission_id: int) -> int | None:
+def mission_cursor(session: Session, mission: Mission) -> str:
+    """The mission's cursor (``"0:0"`` when it has neither events nor documents)."""
+    return _cursor(session, mission.id)
+
+
+def poll(session: Session, user_id: int, mission_id: int) -> str | None:
     """The cursor of ``mission_id`` while ``user_id`` is still a member of its team,
     else None (membership removed or mission deleted: the stream ends)."""
     team_id = session.scalar(
@@ -30,5 +40,4 @@ def poll(session: Session, user_id: int, mission_id: int) -> int | None:
         .where(Mission.id == mission_id, Membership.user_id == user_id))
     if team_id is None:
         return None
-    return int(session.scalar(select(func.max(SyncEvent.id)).where(
-        SyncEvent.mission_id == mission_id)) or 0)
+    return _cursor(session, mission_id)

@@ -65,7 +65,8 @@ def document(session: Session, mission: Mission, path: str) -> dict[str, Any] | 
 def mission_page(session: Session, team_id: int, project_uuid: str,
                  mission_slug: str) -> dict[str, Any] | None:
     """``{project: {project_uuid, name, repo_slug}, board: mission_board(...),
-    documents: [...], timeline: [entry] (newest first), cursor: int}`` or None."""
+    documents: [...], timeline: [entry] (newest first), cursor: str}`` or None
+    (``cursor``: see ``views.live``)."""
     found = scoped_mission(session, team_id, project_uuid, mission_slug)
     if found is None:
         return None
