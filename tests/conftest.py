@@ -15,7 +15,7 @@ from helpers import BIN_DIR, git, make_git_repo, run_cli
 
 # Loopback doubles of third-party trackers (GitHub, GitLab, Jira, Linear, bd, fp), and
 # the team hub's fixtures (a throwaway PostgreSQL cluster, hub servers: hub_fixtures.py).
-pytest_plugins = ["doubles.fixtures", "hub_fixtures", "browser_fixtures"]
+pytest_plugins = ["doubles.fixtures", "hub_fixtures", "browser_fixtures", "daemon_helpers"]
 
 # Property tests must not assume the machine's speed: no per-example deadline, and no
 # "generation too slow" verdict when the suite shares two cores with other processes.
@@ -36,6 +36,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("SPEC_KITTY_HOME", str(home / ".kittify"))
     monkeypatch.setenv("SPEC_KITTY_NON_INTERACTIVE", "1")
+    # No test starts a background sync daemon unless it unsets this itself
+    # (tests/test_sync_daemon*.py), so no test leaks a process.
+    monkeypatch.setenv("SPEC_KITTY_SYNC_DISABLE", "1")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("SPECIFY_REPO_ROOT", raising=False)
     monkeypatch.delenv("SPEC_KITTY_DEBUG", raising=False)
@@ -70,6 +73,7 @@ def _template_env(home: Path) -> Iterator[None]:
     old = dict(os.environ)
     os.environ.update(HOME=str(home), SPEC_KITTY_HOME=str(home / ".kittify"),
                       GIT_CONFIG_NOSYSTEM="1", SPEC_KITTY_NON_INTERACTIVE="1",
+                      SPEC_KITTY_SYNC_DISABLE="1",
                       PATH=f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}")
     os.environ.pop("SPEC_KITTY_ACTOR", None)
     try:

@@ -3,7 +3,9 @@
 Used to learn and pin down the contract of clients nobody here wrote (the published
 spec-kitty CLI): it forwards every request unchanged to the real hub and keeps, per
 request, the method, path, content type, the names (never the values) of form or JSON
-fields, and the scheme of the Authorization header.
+fields, the scheme of the Authorization header and the sync protocol header.
+``set_headers`` (changeable while running) overrides request headers on the way, e.g.
+to make the hub see another sync protocol version.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Seen:
     fields: dict[str, str] = field(default_factory=dict)
     auth_scheme: str | None = None
     status: int = 0
+    sync_protocol: str | None = None
 
 
 def _fields(content_type: str, body: bytes) -> dict[str, str]:
@@ -48,9 +51,10 @@ def _fields(content_type: str, body: bytes) -> dict[str, str]:
 
 
 class RecordingProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, set_headers: dict[str, str] | None = None) -> None:
         self.upstream = upstream
         self.seen: list[Seen] = []
+        self.set_headers = dict(set_headers or {})
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,9 +66,12 @@ class RecordingProxy:
                 content_type = self.headers.get("Content-Type", "")
                 auth = self.headers.get("Authorization")
                 seen = Seen(self.command, self.path.split("?")[0], content_type,
-                            _fields(content_type, body), auth.split()[0] if auth else None)
+                            _fields(content_type, body), auth.split()[0] if auth else None,
+                            sync_protocol=self.headers.get("X-Spec-Kitty-Sync-Protocol"))
                 proxy.seen.append(seen)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
+                           and k.lower() not in {h.lower() for h in proxy.set_headers}}
+                headers.update(proxy.set_headers)
                 answer = httpx.request(self.command, proxy.upstream + self.path, content=body,
                                        headers=headers, timeout=30, follow_redirects=False,
                                        trust_env=False)

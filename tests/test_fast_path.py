@@ -20,6 +20,7 @@ from helpers import run_cli
 from missions_fixture import make_mission
 
 STATUS = ["agent", "tasks", "status"]
+MOVE = ["agent", "tasks", "move-task"]
 CASES = {
     "status": [*STATUS, "--mission", "demo", "--json"],
     "status short": [*STATUS, "-m", "demo-01JDEMQ0", "--json"],
@@ -47,15 +48,37 @@ CASES = {
     "next equals": ["next", "--agent=claude", "--json", "--mission=demo", "--json"],
     "next positional": ["next", "extra", "--json"],
     "next help": ["next", "--help"],
+    "move": [*MOVE, "WP01", "--to", "claimed", "--mission", "demo", "--json"],
+    "move agent first": [*MOVE, "--agent", "claude", "WP1", "--to=claimed", "--json"],
+    "move alias": [*MOVE, "WP01", "--to", "doing", "--actor", "me", "--json"],
+    "move forced": [*MOVE, "WP03", "--to", "done", "--force", "--reason", "done by hand",
+                    "-m", "demo", "--json"],
+    "move force without reason": [*MOVE, "WP03", "--to", "done", "--force", "--json"],
+    "move illegal": [*MOVE, "WP02", "--to", "approved", "--json"],
+    "move unknown wp": [*MOVE, "WP09", "--to", "claimed", "--json"],
+    "move bad lane": [*MOVE, "WP01", "--to", "nowhere", "--json"],
+    "move upper lane": [*MOVE, "WP01", "--to", "CLAIMED", "--json"],
+    "move no lane": [*MOVE, "WP01", "--json"],
+    "move no wp": [*MOVE, "--to", "claimed", "--json"],
+    "move two wps": [*MOVE, "WP01", "WP02", "--to", "claimed", "--json"],
+    "move bad evidence": [*MOVE, "WP01", "--to", "claimed", "--evidence-json", "[1]", "--json"],
+    "move evidence": [*MOVE, "WP01", "--to", "claimed", "--evidence-json",
+                      '{"note": "x"}', "--note", "starting", "--json"],
+    "move human": [*MOVE, "WP01", "--to", "claimed"],
+    "move dash value": [*MOVE, "WP01", "--to", "claimed", "--reason", "--json"],
 }
 
 
 TIMESTAMP = re.compile(r'"timestamp": "[^"]*"')
+EVENT_IDS = re.compile(r'"event_ids": \[[^\]]*\]')
+SHA = re.compile(r'"sha": "[0-9a-f]+"')
 
 
 def normalised(text: str) -> str:
-    """stdout byte for byte, with the wall-clock value of `next`'s timestamp blanked out."""
-    return TIMESTAMP.sub('"timestamp": "<now>"', text)
+    """stdout byte for byte, with wall-clock and random values blanked out: `next`'s
+    timestamp, a move's new event ids (ULIDs) and its status commit (dated)."""
+    text = TIMESTAMP.sub('"timestamp": "<now>"', text)
+    return SHA.sub('"sha": "<sha>"', EVENT_IDS.sub('"event_ids": ["<ulid>"]', text))
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +130,7 @@ def test_fast_path_answers_exactly_like_typer(template: Path, tmp_path: Path, ca
 
 
 @pytest.mark.parametrize("case", ["status", "status unknown mission", "next query",
-                                  "next blocked"])
+                                  "next blocked", "move", "move illegal"])
 def test_plain_shapes_never_import_typer(project: Path, case: str) -> None:
     probe = ("import sys\n"
              "from spec_kitty.cli.main import main\n"

@@ -50,7 +50,7 @@ def test_two_members_sync_to_their_team_and_only_there(
         assert any(path.startswith("tasks/WP01") for path in by_path)
         assert summary["documents"]["pushed"] == len(docs)
         assert person.sync("now")["documents"] == {"pushed": 0, "unchanged": len(docs),
-                                                   "failed": []}
+                                                   "failed": [], "protocol_refused": None}
 
     # each member sees both projects of the team; a second drain sends nothing
     projects = hub_get(bob, f"/api/v1/teams/{team}/projects")

@@ -86,15 +86,18 @@ def test_gate_on_and_logged_in_queues_every_step(project: Path,
 
 def test_not_logged_in_or_gate_off_queues_nothing(project: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
-    plan_mission(project)  # gate on, nobody logged in
+    # Planned with the gate off: with it on, setup-plan refuses without a login
+    # (test_sync_boundary.py).
+    slug = plan_mission(project).name
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")  # gate on, nobody logged in
+    assert sk(project, "agent", "tasks", "move-task", "WP01", "--to", "claimed", "--actor",
+              "claude", "--mission", slug)[0] == 0
     assert not (runtime().root / "queues").exists()
     assert not (runtime().root / "clock.json").exists()
     monkeypatch.delenv("SPEC_KITTY_ENABLE_SAAS_SYNC")
     log_in()
-    slug = next((project / "kitty-specs").iterdir()).name
-    assert sk(project, "agent", "tasks", "move-task", "WP01", "--to", "claimed", "--actor",
-              "claude", "--mission", slug)[0] == 0
+    assert sk(project, "agent", "tasks", "move-task", "WP01", "--to", "in_progress",
+              "--actor", "claude", "--mission", slug)[0] == 0
     assert not (runtime().root / "queues").exists()
 
 

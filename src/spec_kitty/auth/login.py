@@ -4,7 +4,10 @@ Login: gate and hub URL first (readiness without auth), then the chosen flow, th
 ``GET /api/v1/me`` (a user without a team cannot log in), then the session is written
 under the session lock. An existing session is kept unless ``force`` is given or it
 belongs to another hub or cannot be refreshed any more; a replaced session's refresh
-token is revoked afterwards (best effort).
+token is revoked afterwards (best effort). A ``switch_guard`` (the sync layer's
+account-switch guard) is consulted before the flow with the hub URL and after
+``/api/v1/me`` with the new session; if it raises, the new grant is revoked and
+nothing is saved.
 
 Logout: the local session is always removed (under the lock); revoking its refresh token
 on the hub is best effort with a 5 s timeout and reported, never fatal.
@@ -24,6 +27,8 @@ from spec_kitty.auth.storage import SessionStore
 from spec_kitty.hosted.runtime import RuntimePaths
 
 Method = Literal["browser", "device"]
+# (existing session or None, hub URL of this login, new session or None before the flow)
+SwitchGuard = Callable[[Session | None, str, Session | None], None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ class LoginResult:
 
 def login(method: Method, ui: LoginUI, *, force: bool = False, open_browser: bool = True,
           paths: RuntimePaths | None = None,
-          oauth_factory: Callable[[str], OAuthClient] = OAuthClient) -> LoginResult:
+          oauth_factory: Callable[[str], OAuthClient] = OAuthClient,
+          switch_guard: SwitchGuard | None = None) -> LoginResult:
     """Log in to the configured hub; see the module docstring.
 
     Raises ``NotReady`` (gate off, no hub URL), ``LoginFailed``, ``OAuthError``,
@@ -68,6 +74,8 @@ def login(method: Method, ui: LoginUI, *, force: bool = False, open_browser: boo
     if (existing is not None and not force and existing.server_url == server_url
             and existing.refresh_usable(utc_now())):
         return LoginResult(existing, already_logged_in=True)
+    if switch_guard is not None:
+        switch_guard(existing, server_url, None)
     with oauth_factory(server_url) as oauth:
         if method == "device":
             from spec_kitty.auth.device import device_login
@@ -84,6 +92,12 @@ def login(method: Method, ui: LoginUI, *, force: bool = False, open_browser: boo
             raise
         session = Session.create(server_url, grant, identity,
                                  DEVICE if method == "device" else BROWSER, utc_now())
+        if switch_guard is not None:
+            try:
+                switch_guard(existing, server_url, session)
+            except BaseException:
+                _revoke_quietly(oauth, grant.refresh_token)
+                raise
         with store.lock():
             store.save(session)
     revoked = None

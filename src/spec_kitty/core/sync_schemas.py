@@ -97,7 +97,28 @@ def _schema_problems(name: str, value: Any, prefix: str) -> list[FieldProblem]:
     return [FieldProblem(_path(prefix, err.absolute_path), err.message) for err in errors]
 
 
+def _may_hold_forbidden(value: Any) -> bool:
+    """False when no object inside ``value`` has a forbidden key: one walk without
+    building paths over plain dicts and lists (what parsed JSON is), which is what the
+    hub pays per received event. Any other container is left to :func:`_forbidden`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if not FORBIDDEN_KEYS.isdisjoint(item):
+                return True
+            stack.extend(v for v in item.values() if type(v) in (dict, list))
+        elif kind is list:
+            stack.extend(v for v in item if type(v) in (dict, list))
+        elif isinstance(item, Mapping | list):
+            return True
+    return False
+
+
 def _forbidden(value: Any, path: str) -> Iterator[FieldProblem]:
+    if path == "" and not _may_hold_forbidden(value):
+        return
     if isinstance(value, Mapping):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)

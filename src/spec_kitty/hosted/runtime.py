@@ -6,17 +6,25 @@
 (login, refresh, config writes) calls :func:`ensure_private_dir`, so a machine with the
 gate off never sees the directory appear.
 
-Layout (the daemon files come later):
+Layout:
 
-=========================  =====================================================
-``config.toml``            user settings, ``[sync] server_url`` and friends
-``auth/``                  0700
-``auth/session.json``      the encrypted session, 0600
-``auth/session.salt``      per-installation key material, 0600
-``auth/refresh.lock``      machine-wide lock for every session write
-``clock.json``, ``.lock``  the machine's Lamport clock (:mod:`spec_kitty.sync.clock`)
-``queues/``                sync queues per auth scope (:mod:`spec_kitty.sync.scope`)
-=========================  =====================================================
+===============================  ===============================================
+``config.toml``                  user settings, ``[sync] server_url`` and friends
+``auth/``                        0700
+``auth/session.json``            the encrypted session, 0600
+``auth/session.salt``            per-installation key material, 0600
+``auth/refresh.lock``            machine-wide lock for every session write
+``clock.json``, ``.lock``        the machine's Lamport clock (:mod:`spec_kitty.sync.clock`)
+``queues/``                      sync queues per auth scope (:mod:`spec_kitty.sync.scope`)
+``sync/daemon/``                 the background sync daemon (0700,
+                                 :mod:`spec_kitty.sync.daemon`)
+``sync/daemon/owner.json``       who the running daemon is, 0600, written before it
+                                 serves, removed by it at exit
+``sync/daemon/control.token``    the running daemon's API token, 0600
+``sync/daemon/daemon.lock``      held exclusively by the running daemon (one per user)
+``sync/daemon/spawn.lock``       serialises foreground processes starting one
+``sync/daemon/daemon.log``       its log (and stdout/stderr), rotated at 1 MiB, 3 kept
+===============================  ===============================================
 """
 
 from __future__ import annotations

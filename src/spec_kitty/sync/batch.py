@@ -3,8 +3,10 @@
 - ``GET /api/v1/sync/health/``: ``sync_ingress.limits`` (reference §2.2), read into
   :class:`Limits`; any failure falls back to the defaults.
 - ``POST /api/v1/events/batch/``: gzip of ``{"events": [...]}``, ``X-Team-Slug``,
-  answered by :class:`BatchAnswer` (reference §2.3). Transport failures are retried
-  once and then reported as status 0; nothing here raises for an HTTP answer.
+  ``X-Spec-Kitty-Sync-Protocol``, answered by :class:`BatchAnswer` (reference §2.3; a
+  412 carries the hub's upgrade guidance, :mod:`spec_kitty.core.sync_protocol`).
+  Transport failures are retried once and then reported as status 0; nothing here
+  raises for an HTTP answer.
 
 The request body is assembled from the queue's stored JSON text, so a drain never
 re-serialises envelopes.
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from spec_kitty.core import sync_protocol
 from spec_kitty.sync.queue import QueuedEvent
 
 if TYPE_CHECKING:
@@ -77,7 +80,8 @@ class BatchAnswer:
     """The hub's answer to one batch.
 
     ``status`` is the HTTP status (0: no answer). ``results`` maps event_id to
-    ``(status, error)`` for a 200; ``details`` maps event_id to its reason for a 400.
+    ``(status, error)`` for a 200; ``details`` maps event_id to its reason for a 400;
+    ``guidance`` is the upgrade guidance of a 412 (protocol not served).
     """
 
     status: int
@@ -85,6 +89,14 @@ class BatchAnswer:
     error_code: str = ""
     results: dict[str, tuple[str, str]] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)
+    guidance: str = ""
+
+
+def upgrade_guidance(body: Any) -> str:
+    """``sync_protocol.upgrade_guidance`` of a 412 body ("" when absent)."""
+    section = body.get("sync_protocol") if isinstance(body, dict) else None
+    text = section.get("upgrade_guidance") if isinstance(section, dict) else None
+    return text if isinstance(text, str) else ""
 
 
 def body_of(events: Sequence[QueuedEvent]) -> bytes:
@@ -126,6 +138,8 @@ def parse_answer(status: int, body: Any) -> BatchAnswer:
                     ("success", "duplicate") else "")
     elif status == 400:
         answer.details = _details(data.get("details"))
+    elif status == 412:
+        answer.guidance = upgrade_guidance(data)
     return answer
 
 
@@ -138,7 +152,8 @@ def post_batch(client: httpx.Client, events: Sequence[QueuedEvent],
     """
     import httpx
 
-    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
+               sync_protocol.HEADER: sync_protocol.CURRENT}
     if team_slug:
         headers["X-Team-Slug"] = team_slug
     content = gzip.compress(body_of(events), compresslevel=5)

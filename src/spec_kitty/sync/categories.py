@@ -16,6 +16,7 @@ UNAUTHENTICATED = "unauthenticated"
 MISSING_TEAM = "direct_ingress_missing_private_team"
 RETRYABLE_TRANSPORT = "retryable_transport"
 SERVER_ERROR = "server_error"
+PROTOCOL_MISMATCH = "protocol_mismatch"
 UNKNOWN = "unknown"
 
 _KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -43,6 +44,8 @@ HINTS: dict[str, str] = {
     RETRYABLE_TRANSPORT: "check the network and the hub URL (`spec-kitty sync server`), "
                          "then retry",
     SERVER_ERROR: "the hub failed; retry later or ask its admin to check the hub's log",
+    PROTOCOL_MISMATCH: "the hub does not serve this CLI's sync protocol: follow its "
+                       "upgrade guidance; events stay queued",
     UNKNOWN: "run `spec-kitty sync diagnose` and `spec-kitty sync status` for details",
 }
 
@@ -67,6 +70,8 @@ def category_of_status(status: int) -> str:
         return AUTH_EXPIRED
     if status == 403:
         return MISSING_TEAM
+    if status == 412:
+        return PROTOCOL_MISMATCH
     if status == 413:
         return OVERSIZED_BATCH
     if status == 429:

@@ -5,7 +5,13 @@ plan.md, tasks.md, WP files and review feedback files (``reviews/*.md``, which t
 timeline shows beside the move that sent work back), by SHA-256 content hash. What the
 hub has acknowledged (201 ``stored`` or 200 ``already_exists``) is remembered per scope
 in the queue file's ``documents`` table, so an unchanged file is never sent twice. Files
-over 512 KiB are skipped (the hub's limit) and reported.
+over 512 KiB are skipped (the hub's limit) and reported. Every upload carries
+``X-Spec-Kitty-Sync-Protocol``; a 412 (protocol not served) stops the push with the
+hub's upgrade guidance in ``protocol_refused``.
+
+The acknowledgements live in the *scoped* queue file (the caller passes the queue of
+the current auth scope), never in the legacy ``<runtime>/queue.db``: a document pushed
+for one account is pushed again for another.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from spec_kitty.core import sync_protocol
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.sync.queue import EventQueue
 
@@ -33,9 +40,11 @@ class DocumentSummary:
     pushed: int = 0
     unchanged: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    protocol_refused: str | None = None  # the hub's upgrade guidance after a 412
 
     def to_json(self) -> dict[str, Any]:
-        return {"pushed": self.pushed, "unchanged": self.unchanged, "failed": self.failed}
+        return {"pushed": self.pushed, "unchanged": self.unchanged, "failed": self.failed,
+                "protocol_refused": self.protocol_refused}
 
 
 def mission_documents(project: ProjectPaths) -> Iterator[tuple[str, str, str]]:
@@ -64,7 +73,9 @@ def push_documents(client: httpx.Client, queue: EventQueue, project: ProjectPath
     summary = DocumentSummary()
     conn = queue.connection
     conn.execute(_TABLE)
-    headers = {"X-Team-Slug": team_slug} if team_slug else {}
+    headers = {sync_protocol.HEADER: sync_protocol.CURRENT}
+    if team_slug:
+        headers["X-Team-Slug"] = team_slug
     for slug, rel, text in mission_documents(project):
         body = text.encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()
@@ -94,6 +105,15 @@ def push_documents(client: httpx.Client, queue: EventQueue, project: ProjectPath
             continue
         summary.failed.append({"artifact_path": f"{slug}/{rel}",
                                "error": f"HTTP {response.status_code}: {response.text[:200]}"})
+        if response.status_code == 412:
+            from spec_kitty.sync.batch import upgrade_guidance
+
+            try:
+                refusal: Any = response.json()
+            except ValueError:
+                refusal = None
+            summary.protocol_refused = upgrade_guidance(refusal) or response.text[:200]
+            break
         if response.status_code in (401, 403) or response.status_code >= 500:
             break
     return summary

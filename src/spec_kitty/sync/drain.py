@@ -10,7 +10,8 @@ failure (``oversized_event``) and is never sent. Per batch (reference §2.3, §(
 - 413 or an ``oversized`` error: halve the batch; a single event → permanent failure;
 - 400 with per-event details: those events are rejected, the rest are sent again;
 - 400 without details: bisect down to the single event at fault;
-- 401 (after the client's one refresh), 403, 408, 429, 5xx, no answer: the pass stops
+- 401 (after the client's one refresh), 403, 408, 412 (protocol not served: the
+  message carries the hub's upgrade guidance), 429, 5xx, no answer: the pass stops
   there (a whole-batch failure: no retry is counted, nothing is lost).
 
 Each batch's outcomes are applied in one transaction before the next batch is sent,
@@ -67,6 +68,7 @@ class DrainSummary:
     blocker: Blocker | None = None
     batches: int = 0
     documents: dict[str, Any] | None = None  # set by sync now inside a project
+    migrated: dict[str, Any] | None = None  # legacy rows moved first (sync now)
 
     @property
     def failed(self) -> int:
@@ -83,7 +85,7 @@ class DrainSummary:
                 "categories": {c: {"count": n, "hint": categories.HINTS[c]}
                                for c, n in cats.items()},
                 "blocker": self.blocker.to_json() if self.blocker else None,
-                "documents": self.documents}
+                "documents": self.documents, "migrated": self.migrated}
 
 
 class _Stop(Exception):
@@ -164,6 +166,8 @@ class Drainer:
             self._bisect_or_reject(batch, answer)
         else:
             message = answer.error or f"HTTP {answer.status}"
+            if answer.guidance:
+                message = f"{message} {answer.guidance}"
             raise _Stop(Blocker(categories.category_of_status(answer.status), message,
                                 answer.status))
 

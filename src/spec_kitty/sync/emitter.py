@@ -5,6 +5,9 @@ and only when the rollout gate is on. Nobody logged in means nothing to do: the 
 stays in the repository's log (the source of truth) and ``sync backfill`` queues it
 after login. Every function here may raise; the observer seam turns any failure into a
 one-line warning so the command itself never fails because of sync.
+
+Once events are queued, the background daemon is nudged (or started, policy allowing:
+:func:`spec_kitty.sync.daemon.policy.on_events_queued`), which never raises.
 """
 
 from __future__ import annotations
@@ -77,7 +80,16 @@ def emit_status_events(repo_root: Path, mission_slug: str,
 
     context = envelope_context(ProjectPaths(repo_root), scope.team_slug, paths)
     envelopes = [envelope_for_status_event(row, context, 0) for row in rows]
-    return enqueue(envelopes, scope, paths)
+    queued = enqueue(envelopes, scope, paths)
+    _nudge_daemon(paths, queued)
+    return queued
+
+
+def _nudge_daemon(paths: RuntimePaths, queued: int) -> None:
+    if queued:
+        from spec_kitty.sync.daemon.policy import on_events_queued
+
+        on_events_queued(paths)
 
 
 def _first_transitions(transitions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -123,4 +135,6 @@ def emit_mission(repo_root: Path, mission_slug: str, paths: RuntimePaths | None 
         return 0
     envelopes = mission_envelopes(ProjectPaths(repo_root), mission_slug, scope.team_slug,
                                   lifecycle_only=True)
-    return enqueue(envelopes, scope, paths, skip_known=True)
+    queued = enqueue(envelopes, scope, paths, skip_known=True)
+    _nudge_daemon(paths, queued)
+    return queued

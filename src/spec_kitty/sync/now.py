@@ -1,7 +1,9 @@
 """``spec-kitty sync now``: drain the current scope's queue to the hub.
 
 Preconditions (each an exit-1 error naming the fix): the rollout gate is on, a hub is
-configured, the user is logged in, the session has a team. Then the hub's limits are
+configured, the user is logged in, the session has a team. Rows left in the legacy
+unscoped queue are migrated into the scope's queue first
+(:mod:`spec_kitty.sync.boundary.migrate`). Then the hub's limits are
 read from ``GET /api/v1/sync/health/`` and one :class:`~spec_kitty.sync.drain.Drainer`
 pass runs over the authenticated client. The result is kept in the queue's ``meta``
 table (``last_sync``) for ``sync status``.
@@ -67,11 +69,13 @@ def run_sync(paths: RuntimePaths | None = None,
     from spec_kitty.auth.errors import ReauthRequired
     from spec_kitty.auth.transport import authenticated_client
     from spec_kitty.sync.batch import post_batch, probe_limits
+    from spec_kitty.sync.boundary.migrate import migrate_legacy
     from spec_kitty.sync.drain import Drainer
     from spec_kitty.sync.emitter import open_queue
 
     paths = paths or RuntimePaths.current()
     scope = ready_scope(paths)
+    migration = migrate_legacy(paths, scope)
     with authenticated_client(paths) as client, open_queue(scope, paths) as queue:
         limits = probe_limits(client)
 
@@ -83,6 +87,8 @@ def run_sync(paths: RuntimePaths | None = None,
 
         progress = on_start(queue.depth(), limits) if on_start else None
         summary = Drainer(queue, send, limits, progress).run()
+        if migration.moved or migration.already_present or migration.error:
+            summary.migrated = migration.to_json()
         if project is not None and summary.blocker is None:
             summary.documents = _documents(client, queue, project, scope, paths)
         queue.set_meta(LAST_SYNC, json.dumps({

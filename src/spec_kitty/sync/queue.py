@@ -40,6 +40,7 @@ from spec_kitty.core.errors import SpecKittyError
 DEFAULT_MAX_QUEUE_SIZE = 100_000
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
+_DELETE_PAGE = 500
 
 # Outcomes of one event in one drain pass.
 SUCCESS, DUPLICATE, REJECTED, PENDING, FAILED_PERMANENT = (
@@ -133,6 +134,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     # or damage the file, and a damaged file is set aside at open (see EventQueue).
     conn.execute("PRAGMA synchronous = OFF")
     return conn
+
+
+def _delete(conn: sqlite3.Connection, event_ids: Sequence[str]) -> int:
+    """Delete the queue rows of ``event_ids`` (one statement per 500 ids, under SQLite's
+    oldest limit of 999 parameters); returns how many rows existed."""
+    deleted = 0
+    for start in range(0, len(event_ids), _DELETE_PAGE):
+        chunk = event_ids[start:start + _DELETE_PAGE]
+        deleted += conn.execute(f"DELETE FROM queue WHERE event_id IN "
+                                f"({','.join('?' * len(chunk))})", chunk).rowcount
+    return deleted
 
 
 class EventQueue:
@@ -233,28 +245,29 @@ class EventQueue:
                 after = row_id
 
     def apply(self, outcomes: Iterable[Outcome], events: Mapping[str, QueuedEvent]) -> None:
-        """Apply one pass's outcomes in a single transaction (reference §1.2 table)."""
+        """Apply one pass's outcomes in a single transaction (reference §1.2 table):
+        a fixed handful of statements per batch, whatever its size."""
         now = int(time.time())
+        done: list[str] = []
+        failed: list[tuple[str, str, str, str, int, str]] = []
+        rejected: list[tuple[str, str]] = []
+        for outcome in outcomes:
+            if outcome.status in (SUCCESS, DUPLICATE):
+                done.append(outcome.event_id)
+            elif outcome.status == FAILED_PERMANENT:
+                event = events[outcome.event_id]
+                failed.append((outcome.event_id, event.event_type, outcome.category,
+                               outcome.reason, now, event.data))
+            elif outcome.status == REJECTED:
+                rejected.append((outcome.reason[:500], outcome.event_id))
         with self._write() as conn:
-            deleted = 0
-            for outcome in outcomes:
-                if outcome.status in (SUCCESS, DUPLICATE):
-                    deleted += conn.execute("DELETE FROM queue WHERE event_id = ?",
-                                            (outcome.event_id,)).rowcount
-                    conn.execute("INSERT OR IGNORE INTO acknowledged VALUES (?, ?)",
-                                 (outcome.event_id, now))
-                elif outcome.status == FAILED_PERMANENT:
-                    event = events[outcome.event_id]
-                    conn.execute(
-                        "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
-                        (outcome.event_id, event.event_type, outcome.category,
-                         outcome.reason, now, event.data))
-                    deleted += conn.execute("DELETE FROM queue WHERE event_id = ?",
-                                            (outcome.event_id,)).rowcount
-                elif outcome.status == REJECTED:
-                    conn.execute("UPDATE queue SET retry_count = retry_count + 1, "
-                                 "last_error = ? WHERE event_id = ?",
-                                 (outcome.reason[:500], outcome.event_id))
+            conn.executemany("INSERT OR IGNORE INTO acknowledged VALUES (?, ?)",
+                             [(event_id, now) for event_id in done])
+            conn.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
+                             failed)
+            conn.executemany("UPDATE queue SET retry_count = retry_count + 1, "
+                             "last_error = ? WHERE event_id = ?", rejected)
+            deleted = _delete(conn, done + [row[0] for row in failed])
             conn.execute("UPDATE queue_count SET n = n - ? WHERE id = 1", (deleted,))
 
     def known_ids(self) -> set[str]:

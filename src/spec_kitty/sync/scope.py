@@ -22,9 +22,12 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_kitty.hosted.runtime import RuntimePaths
+
+if TYPE_CHECKING:
+    from spec_kitty.auth.session import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +76,11 @@ def _from_session(paths: RuntimePaths) -> SyncScope | None:
     from spec_kitty.auth.storage import SessionStore
 
     session = SessionStore(paths).load()
-    if session is None:
-        return None
+    return None if session is None else scope_of(session, paths)
+
+
+def scope_of(session: Session, paths: RuntimePaths) -> SyncScope:
+    """The scope ``session`` would queue into (``[sync] team`` wins over its default)."""
     server_url = session.server_url
     if not server_url:  # a session written by the published CLI names no hub
         from spec_kitty.hosted.server import resolve_server_url
@@ -104,6 +110,20 @@ def _read_cache(paths: RuntimePaths, fingerprint: list[int]) -> SyncScope | None
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("session") != fingerprint:
+        return None
+    values = [data.get(key) for key in ("server_url", "user", "team_slug")]
+    texts = [value for value in values if isinstance(value, str) and value]
+    return SyncScope(*texts) if len(texts) == 3 else None
+
+
+def last_scope(paths: RuntimePaths) -> SyncScope | None:
+    """The scope last resolved on this machine (the cache, whatever the session now is):
+    after a logout it still names whose queue was in use."""
+    try:
+        data: Any = json.loads(_cache_file(paths).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
         return None
     values = [data.get(key) for key in ("server_url", "user", "team_slug")]
     texts = [value for value in values if isinstance(value, str) and value]

@@ -11,7 +11,8 @@ caller's private teamspace.
 
 Answers: 201 ``{"status": "stored", …}``, 200 ``{"status": "already_exists", …}``,
 400 ``invalid_request``/``hash_mismatch``/``invalid_json``, 401, 403
-``team_forbidden``, 413 ``oversized_document``/``oversized_batch``.
+``team_forbidden``, 412 for a sync protocol this hub does not serve (as the batch
+endpoint), 413 ``oversized_document``/``oversized_batch``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from spec_kitty_hub.api.bounded_body import BodyProblem, read_json
 from spec_kitty_hub.api.deps import ApiErrorBody, DatabaseDep, PrincipalDep, SettingsDep
-from spec_kitty_hub.api.sync_ingress import IngestError, SyncProblem
+from spec_kitty_hub.api.sync_ingress import IngestError, SyncProblem, protocol_refusal
 from spec_kitty_hub.db.engine import Database
 from spec_kitty_hub.errors import HubError
 from spec_kitty_hub.services.dossier import DocumentPush, parse_push, store_document
@@ -54,6 +55,7 @@ PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": IngestError, "description": "Invalid body"},
     401: {"model": ApiErrorBody, "description": "Missing, invalid or expired token"},
     403: {"model": IngestError, "description": "Not a team of the caller"},
+    412: {"description": "Sync protocol not served: body has sync_protocol.upgrade_guidance"},
     413: {"model": IngestError, "description": "Body too large"},
     415: {"model": IngestError, "description": "Unsupported Content-Encoding"},
 }
@@ -76,6 +78,9 @@ def _store(db: Database, team_id: int, user_id: int, push: DocumentPush) -> tupl
 async def push_content(request: Request, principal: PrincipalDep, db: DatabaseDep,
                        settings: SettingsDep) -> Any:
     """Store one mission document body (see the module docstring)."""
+    refused = protocol_refusal(request)
+    if refused is not None:
+        return refused
     try:
         body = await read_json(request, settings.ingest_max_bytes)
         push = parse_push(body)

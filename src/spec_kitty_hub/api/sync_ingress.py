@@ -19,6 +19,10 @@ Answers (bodies are ``{"error": sentence, "error_code": code, …}`` unless note
 - 401 ``{"error": "invalid_token", "error_description"}``;
 - 403 ``team_forbidden``: the team is not one of the caller's;
 - 413 ``oversized_batch``: more events or bytes (raw or inflated) than advertised;
+- 412 ``client-too-old`` / ``client-too-new`` / ``client-protocol-unparseable``: the
+  ``X-Spec-Kitty-Sync-Protocol`` header names a protocol this hub does not serve; the body
+  carries ``sync_protocol.upgrade_guidance`` (:mod:`spec_kitty.core.sync_protocol`;
+  a missing header is accepted);
 - 415 ``unsupported_encoding``;
 - 429 ``throttled`` with ``Retry-After``: this worker is already busy with its maximum
   number of batches.
@@ -35,6 +39,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from spec_kitty.core import sync_protocol
 from spec_kitty_hub import __version__
 from spec_kitty_hub.api.bounded_body import BodyProblem, read_json
 from spec_kitty_hub.api.deps import ApiErrorBody, DatabaseDep, PrincipalDep, SettingsDep
@@ -47,7 +52,7 @@ from spec_kitty_hub.services.sync_teams import upload_team
 from spec_kitty_hub.services.tokens import Principal
 
 router = APIRouter(tags=["sync"])
-SYNC_PROTOCOL = "2.0"
+SYNC_PROTOCOL = sync_protocol.CURRENT
 RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1, 60
 
 
@@ -109,6 +114,15 @@ class SyncProblem(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
+def protocol_refusal(request: Request) -> JSONResponse | None:
+    """The 412 answer for a sync protocol this hub does not serve, else None."""
+    sent = request.headers.get(sync_protocol.HEADER)
+    code = sync_protocol.verdict(sent)
+    if code is None or sent is None:
+        return None
+    return JSONResponse(sync_protocol.refusal(code, sent), status_code=412)
+
+
 def _error_doc(description: str) -> dict[str, Any]:
     return {"model": IngestError, "description": description}
 
@@ -117,6 +131,7 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error_doc("Malformed body or envelopes; nothing stored"),
     401: {"model": ApiErrorBody, "description": "Missing, invalid or expired token"},
     403: _error_doc("Not a team of the caller"),
+    412: {"description": "Sync protocol not served: body has sync_protocol.upgrade_guidance"},
     413: _error_doc("Too many events or bytes"),
     415: _error_doc("Unsupported Content-Encoding"),
     429: _error_doc("Busy: retry after Retry-After seconds"),
@@ -230,6 +245,9 @@ def ingest_slots(request: Request) -> _Slots:
 async def events_batch(request: Request, principal: PrincipalDep, db: DatabaseDep,
                        settings: SettingsDep) -> Any:
     """Store a batch of sync envelopes for one team (see the module docstring)."""
+    refused = protocol_refusal(request)
+    if refused is not None:
+        return refused
     slots = ingest_slots(request)
     if not slots.try_acquire():
         return SyncProblem(429, "throttled", "Throttled: too many batches in progress; "

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from spec_kitty_hub.api.deps import DatabaseDep, PrincipalDep
 from spec_kitty_hub.api.tracker_common import (
@@ -103,35 +105,46 @@ def mission_origin_bind(body: OriginIn, db: DatabaseDep, principal: PrincipalDep
     team = team_of(db, principal, team_slug)
     require_key(idempotency_key)
     provider = provider_of(body.provider)
-    with db.write() as session:
-        ref = None
-        if body.binding_ref or body.project_slug:
-            ref = bindings.route(session, team.id, provider, body.binding_ref,
-                                 body.project_slug)[0].binding_ref
-        row = session.scalar(select(TrackerMissionOrigin).where(
-            TrackerMissionOrigin.team_id == team.id,
-            TrackerMissionOrigin.mission_id == body.mission_id))
-        if row is not None:
-            if (row.provider, row.external_issue_id) != (provider, body.external_issue_id):
-                bound = row.external_issue_key or row.external_issue_id
-                raise TrackerProblem(409, "already_bound",
-                                     f"Mission {body.mission_slug} is already bound to "
-                                     f"{row.provider}:{bound}.", provider=provider)
-            replayed = True
-        else:
-            row = TrackerMissionOrigin(
-                team_id=team.id, mission_id=body.mission_id, mission_slug=body.mission_slug,
-                provider=provider, external_issue_id=body.external_issue_id,
-                external_issue_key=body.external_issue_key,
-                external_issue_url=body.external_issue_url,
-                external_title=body.external_title, external_status=body.external_status,
-                binding_ref=ref)
-            session.add(row)
-            session.flush()
-            replayed = False
-        return {"bound": True, "replayed": replayed, "mission_id": row.mission_id,
-                "mission_slug": row.mission_slug, "provider": row.provider,
-                "external_issue_id": row.external_issue_id,
-                "external_issue_key": row.external_issue_key,
-                "external_issue_url": row.external_issue_url,
-                "binding_ref": row.binding_ref, "bound_at": row.bound_at.isoformat()}
+    try:
+        with db.write() as session:
+            return _bind_origin(session, team.id, provider, body)
+    except IntegrityError:
+        # Another request bound this mission between our read and our insert (PostgreSQL;
+        # SQLite serialises writers): read again, which answers replayed or 409.
+        with db.write() as session:
+            return _bind_origin(session, team.id, provider, body)
+
+
+def _bind_origin(session: Session, team_id: int, provider: str,
+                 body: OriginIn) -> dict[str, Any]:
+    ref = None
+    if body.binding_ref or body.project_slug:
+        ref = bindings.route(session, team_id, provider, body.binding_ref,
+                             body.project_slug)[0].binding_ref
+    row = session.scalar(select(TrackerMissionOrigin).where(
+        TrackerMissionOrigin.team_id == team_id,
+        TrackerMissionOrigin.mission_id == body.mission_id))
+    if row is not None:
+        if (row.provider, row.external_issue_id) != (provider, body.external_issue_id):
+            bound = row.external_issue_key or row.external_issue_id
+            raise TrackerProblem(409, "already_bound",
+                                 f"Mission {body.mission_slug} is already bound to "
+                                 f"{row.provider}:{bound}.", provider=provider)
+        replayed = True
+    else:
+        row = TrackerMissionOrigin(
+            team_id=team_id, mission_id=body.mission_id, mission_slug=body.mission_slug,
+            provider=provider, external_issue_id=body.external_issue_id,
+            external_issue_key=body.external_issue_key,
+            external_issue_url=body.external_issue_url,
+            external_title=body.external_title, external_status=body.external_status,
+            binding_ref=ref)
+        session.add(row)
+        session.flush()
+        replayed = False
+    return {"bound": True, "replayed": replayed, "mission_id": row.mission_id,
+            "mission_slug": row.mission_slug, "provider": row.provider,
+            "external_issue_id": row.external_issue_id,
+            "external_issue_key": row.external_issue_key,
+            "external_issue_url": row.external_issue_url,
+            "binding_ref": row.binding_ref, "bound_at": row.bound_at.isoformat()}

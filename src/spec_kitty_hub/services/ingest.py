@@ -1,8 +1,9 @@
 """Store a batch of checked envelopes for one team, exactly once, and update the board.
 
 One transaction per batch: projects and missions are upserted, the touched mission
-rows locked, the events inserted with ``ON CONFLICT (team_id, event_id) DO NOTHING``
-and the projection updated (:mod:`spec_kitty_hub.services.projection`). Two workers
+rows locked, the events inserted with ``ON CONFLICT (team_id, event_id) DO NOTHING
+RETURNING event_id`` in one statement, and only the events that statement inserted
+folded into the projection (:mod:`spec_kitty_hub.services.projection`). Two workers
 receiving the same event therefore store it once: the loser of the unique-index race
 waits for the winner's commit and sees a conflict (``duplicate``). Locks are always
 taken in one order (projects by uuid, missions by (project, slug), events by id), so
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select, tuple_
+from sqlalchemy import TextClause, select, text, tuple_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -70,6 +71,47 @@ def _insert(session: Session) -> Callable[..., Any]:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert
+
+
+# PostgreSQL: one short statement whose only large parameter is the batch as one JSON
+# array, unpacked by the server (json_to_recordset). The equivalent multi-row VALUES
+# statement carries ~14 placeholders per event and psycopg re-parses such a long query
+# text on every call; per-column array parameters are escaped element by element in
+# Python. Both cost more than the rest of a 500-event batch's ingest together.
+_PG_INSERT_EVENTS: TextClause = text("""
+INSERT INTO sync_events (team_id, received_at, sender_id, event_id, event_type,
+    aggregate_id, project_id, mission_id, lamport_clock, node_id, occurred_at,
+    content_hash, envelope)
+SELECT :team_id, :received_at, :sender_id, e.event_id, e.event_type, e.aggregate_id,
+    e.project_id, e.mission_id, e.lamport_clock, e.node_id, e.occurred_at,
+    e.content_hash, e.envelope
+FROM json_to_recordset(CAST(:rows AS json)) AS e(event_id varchar, event_type varchar,
+    aggregate_id varchar, project_id integer, mission_id integer, lamport_clock bigint,
+    node_id varchar, occurred_at timestamptz, content_hash varchar, envelope text)
+ORDER BY e.event_id
+ON CONFLICT (team_id, event_id) DO NOTHING
+RETURNING event_id""")
+
+
+def insert_events(session: Session, team_id: int, sender_id: int,
+                  rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert ``rows`` (the per-event columns of ``sync_events``), skipping ids the team
+    already has; returns the ids inserted now. One statement on PostgreSQL; on SQLite
+    SQLAlchemy renders the executemany as multi-row statements (its "insertmanyvalues"
+    pages), in the same transaction."""
+    if not rows:
+        return set()
+    received_at = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        params = {"team_id": team_id, "received_at": received_at, "sender_id": sender_id,
+                  "rows": orjson.dumps(rows).decode()}
+        return set(session.scalars(_PG_INSERT_EVENTS, params))
+    full = [{**row, "team_id": team_id, "received_at": received_at, "sender_id": sender_id}
+            for row in rows]
+    return set(session.scalars(
+        _insert(session)(SyncEvent).on_conflict_do_nothing(
+            index_elements=["team_id", "event_id"]).returning(SyncEvent.event_id),
+        full))
 
 
 def upsert_projects(session: Session, team_id: int,
@@ -154,22 +196,18 @@ def store_batch(session: Session, team_id: int, sender_id: int,
         mission = missions.get((project_id, envelope.mission_slug or ""))
         mission_of[event_id] = mission.id if mission is not None else None
         rows.append({
-            "team_id": team_id, "event_id": event_id, "event_type": envelope.event_type[:100],
+            "event_id": event_id, "event_type": envelope.event_type[:100],
             "aggregate_id": envelope.aggregate_id, "project_id": project_id,
             "mission_id": mission_of[event_id], "lamport_clock": envelope.lamport_clock,
             "node_id": envelope.node_id, "occurred_at": envelope.occurred_at,
-            "received_at": utcnow(), "sender_id": sender_id,
             "content_hash": identity_hash(envelope), "envelope": envelope.text})
-    inserted = set(session.scalars(
-        _insert(session)(SyncEvent).on_conflict_do_nothing(
-            index_elements=["team_id", "event_id"]).returning(SyncEvent.event_id),
-        rows))
+    inserted = insert_events(session, team_id, sender_id, rows)
     by_id = {e.event_id: e for e in first.values()}
     results = {r.event_id: r for r in _classify(
         session, team_id, {i: e for i, e in by_id.items() if i not in inserted})}
     results.update({i: EventResult(i, SUCCESS) for i in inserted})
     apply_events(session, {m.id: m for m in missions.values()},
-                 [(mission_of[i], by_id[i]) for i in inserted])
+                 [(mission_of[i], by_id[i]) for i in inserted], _insert(session))
     answer = []
     for index, envelope in enumerate(envelopes):
         result = results[envelope.event_id]

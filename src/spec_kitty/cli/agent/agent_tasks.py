@@ -5,12 +5,11 @@ from __future__ import annotations
 import typer
 
 from spec_kitty.cli import options
+from spec_kitty.cli.agent.move_args import LANE_ALIASES, LANE_CHOICES, MoveArgs, run_move
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import emit_json
-from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
+from spec_kitty.cli.values import default_actor
 
-LANE_CHOICES = DISPLAY_LANE_VALUES
-LANE_ALIASES = {"doing": "in_progress"}
 SUBTASK_STATES = ("done", "planned")
 
 app = command_app(no_args_is_help=True,
@@ -50,25 +49,11 @@ def move_task(
     json_out: bool = options.JSON,
 ) -> None:
     """Move a work package to another lane (appends to the status event log)."""
-    from spec_kitty.services.project.context import open_mission
-    from spec_kitty.services.status.transitions import MoveRequest
-    from spec_kitty.services.status.transitions import move_task as run_move
-
-    request = MoveRequest(
-        wp_id=wp_id,
-        to_lane=to,
-        actor=options.default_actor(actor or agent),
-        force=force,
-        reason=reason,
-        note=note,
-        review_ref=review_ref,
-        evidence=options.parse_json_option(evidence_json, "--evidence-json"),
-        review_result=options.parse_json_option(review_result_json, "--review-result-json"),
-        feedback_file=feedback_file,
-        workspace_context=workspace_context,
-    )
-    project, chosen = open_mission(mission)
-    result = run_move(project, chosen, request)
+    result, slug = run_move(MoveArgs(
+        wp_id=wp_id, to=to, mission=mission, note=note, force=force, reason=reason,
+        actor=actor, agent=agent, review_ref=review_ref, evidence_json=evidence_json,
+        review_result_json=review_result_json, feedback_file=feedback_file,
+        workspace_context=workspace_context))
     if json_out:
         emit_json(result)
         return
@@ -76,7 +61,7 @@ def move_task(
 
     if result["transition_applied"]:
         console().print(f"{result['wp_id']}: {result['old_lane']} → [bold]{result['new_lane']}"
-                        f"[/bold] ({chosen.slug})")
+                        f"[/bold] ({slug})")
     else:
         console().print(f"{result['wp_id']} is already {result['new_lane']}; nothing to do.")
 
@@ -116,7 +101,7 @@ def mark_status(
 
     project, chosen = open_mission(mission)
     result = mark_subtasks(project, chosen, task_ids, status,
-                           options.default_actor(actor or agent), wp)
+                           default_actor(actor or agent), wp)
     if json_out:
         emit_json(result)
         return

@@ -7,6 +7,7 @@ import typer
 from spec_kitty.cli import options
 from spec_kitty.cli.lazy import command_app
 from spec_kitty.cli.output import console, emit_json
+from spec_kitty.cli.values import default_actor
 
 app = command_app()
 
@@ -27,7 +28,7 @@ def accept(
     from spec_kitty.services.project.context import open_mission
 
     project, chosen = open_mission(mission)
-    result = run_accept(project, chosen, options.default_actor(actor or agent))
+    result = run_accept(project, chosen, default_actor(actor or agent))
     if json_out:
         emit_json(result)
     elif result.get("already_accepted"):

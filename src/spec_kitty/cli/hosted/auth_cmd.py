@@ -74,24 +74,34 @@ def login(
                                   help="Device flow: print a code to approve elsewhere."),
     no_browser: bool = typer.Option(False, "--no-browser",
                                     help="Print the login URL instead of opening a browser."),
-    force: bool = typer.Option(False, "--force", help="Log in again even if logged in."),
+    force: bool = typer.Option(False, "--force", help="Log in again even if logged in, "
+                               "and even if it leaves events queued for another account."),
     json_out: bool = options.JSON,
 ) -> None:
     """Log in to the configured hub (browser with PKCE, or --headless device flow)."""
     from spec_kitty.auth.login import LoginUI
     from spec_kitty.auth.login import login as run_login
+    from spec_kitty.sync.boundary.switch import SwitchGuard
 
     ui = LoginUI(show_authorize_url=_show_url, show_device_code=_show_device_code)
+    guard = SwitchGuard(force)
     result = run_login("device" if headless else "browser", ui, force=force,
-                       open_browser=not no_browser)
+                       open_browser=not no_browser, switch_guard=guard)
+    guard.settle()
     session = result.session
+    if guard.stranded is not None:
+        left = guard.stranded
+        _prompt(f"Note: {left['pending']} event(s) stay queued for {left['user']} on "
+                f"{left['server_url']} (team {left['team']}); log in as them again to "
+                "deliver them.")
     if json_out:
         emit_json({"result": "already_logged_in" if result.already_logged_in else "logged_in",
                    "server_url": session.server_url,
                    "user": {"id": session.user_id, "email": session.email,
                             "name": session.name},
                    "default_team_id": session.default_team_id,
-                   "session_id": session.session_id, "auth_method": session.auth_method})
+                   "session_id": session.session_id, "auth_method": session.auth_method,
+                   "stranded_events": guard.stranded})
         return
     team = session.default_team
     if result.already_logged_in:

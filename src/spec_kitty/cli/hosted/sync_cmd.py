@@ -93,6 +93,11 @@ def now(
         if docs and (docs["pushed"] or docs["failed"]):
             _out(f"Documents: {docs['pushed']} pushed, {docs['unchanged']} unchanged, "
                  f"{len(docs['failed'])} failed")
+        if docs and docs.get("protocol_refused"):
+            _out(f"Documents stopped: {docs['protocol_refused']}")
+        moved = summary.migrated
+        if moved and moved["moved"]:
+            _out(f"Migrated {moved['moved']} event(s) from the legacy queue first.")
         if summary.blocker is not None:
             _out(f"Stopped: {summary.blocker.message} ({summary.blocker.category})  -- "
                  f"{HINTS[summary.blocker.category]}")
@@ -105,9 +110,20 @@ def now(
 @app.command("status", epilog=options.examples(
     "spec-kitty sync status",
     "spec-kitty sync status --json",
+    "spec-kitty sync status --check --json",
 ))
-def status(json_out: bool = options.JSON) -> None:
+def status(
+    check: bool = typer.Option(False, "--check", help="Compare this CLI with the daemon's "
+                               "owner record, the queues and the hub; exit 2 when they "
+                               "disagree."),
+    json_out: bool = options.JSON,
+) -> None:
     """Queue depth, oldest event, retries, top event types, blockers, hub, last sync."""
+    if check:
+        from spec_kitty.cli.hosted.sync_boundary_cmd import run_check
+
+        run_check(json_out)
+        return
     from spec_kitty.sync.status import status_report
 
     report = status_report()
@@ -253,3 +269,21 @@ def team(
     else:
         _out(f"Events are delivered to team {payload['team']}." if payload["team"] else
              "Not logged in; log in first (`spec-kitty auth login`).")
+
+
+def _register_boundary() -> None:
+    from spec_kitty.cli.hosted.sync_boundary_cmd import register
+
+    register(app)
+
+
+_register_boundary()
+
+
+def _add_daemon_group() -> None:
+    from spec_kitty.cli.hosted.sync_daemon_cmd import app as daemon_app
+
+    app.add_typer(daemon_app, name="daemon")
+
+
+_add_daemon_group()

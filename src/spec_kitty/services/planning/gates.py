@@ -5,6 +5,10 @@ setup-plan answers ``result: "blocked"`` (with ``error``, ``error_code`` and wha
 and substantive and, later, while the plan is half filled in. ``scaffold_only`` right
 after plan.md is created is a success (exit 0); ``phase_complete`` says when the plan
 is committed.
+
+With hosted sync switched on (the rollout gate) and nobody logged in, setup-plan refuses
+with the readiness verdict (``MISSING_AUTH``, exit 1): the plan's evidence (lifecycle
+events, documents) would otherwise be recorded for no hub, silently.
 """
 
 from __future__ import annotations
@@ -78,10 +82,24 @@ def spec_state(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
     }
 
 
+def require_login_when_hosted(project: ProjectPaths) -> None:
+    """Raise ``NotReady`` (``MISSING_AUTH``) when the gate is on and nobody is logged in."""
+    from spec_kitty.hosted import gate
+
+    if not gate.is_enabled():
+        return
+    from spec_kitty.hosted.readiness import ReadinessState, evaluate_readiness
+
+    verdict = evaluate_readiness(repo_root=project.root)
+    if verdict.state is ReadinessState.MISSING_AUTH:
+        verdict.raise_unless_ready()
+
+
 def setup_plan(project: ProjectPaths, mission: Mission, cwd: Path) -> dict[str, Any]:
     from spec_kitty.git import repo as git_repo
 
     _require_main_checkout(project, cwd)
+    require_login_when_hosted(project)
     spec = mission.path / "spec.md"
     plan = mission.path / "plan.md"
     base = {"mission_slug": mission.slug, "spec_file": str(spec), "plan_file": str(plan),

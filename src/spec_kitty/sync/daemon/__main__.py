@@ -1,0 +1,5 @@
+import sys
+
+from spec_kitty.sync.daemon.main import main
+
+sys.exit(main())
