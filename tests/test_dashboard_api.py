@@ -271,9 +271,11 @@ def test_static_files_cannot_be_escaped(shared: TestClient, path: str) -> None:
 
 def test_only_shipped_static_files_are_on_the_allow_list() -> None:
     files = assets.static_files()
-    assert {"index.html", "dashboard.js", "dashboard.css"} <= set(files)
-    root = assets.STATIC_DIR.resolve()
-    assert all(path.resolve().is_relative_to(root) for path in files.values())
+    assert {"index.html", "dashboard.js", "dashboard.css", "board.js", "board.css"} <= set(files)
+    roots = (assets.STATIC_DIR.resolve(), assets.SHARED_DIR.resolve())
+    assert all(any(path.resolve().is_relative_to(root) for root in roots)
+               for path in files.values())
+    assert not any(name.endswith(".py") for name in files)
 
 
 def test_shutdown_needs_the_token(repo: Path) -> None:
@@ -356,3 +358,22 @@ def test_the_cli_command_loads_no_web_stack() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.replace("'", '"')) == []
+
+
+def test_the_sync_panel_reads_nothing_with_hosted_sync_off(repo: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPEC_KITTY_ENABLE_SAAS_SYNC", raising=False)
+    response = client_for(repo).get("/api/sync")
+    assert response.status_code == 200 and response.json() == {"enabled": False}
+
+
+def test_the_sync_panel_names_what_blocks_delivery(repo: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "nobody-home"))
+    monkeypatch.delenv("SPEC_KITTY_SAAS_URL", raising=False)
+    state = client_for(repo).get("/api/sync").json()
+    assert state["enabled"] is True and state["drain_ready"] is False
+    assert "no_auth" in {b["code"] for b in state["blockers"]}
+    assert state["queued"] == 0 and state["last_delivered"] is None
+    assert state["mission_base_url"] is None

@@ -151,6 +151,13 @@ def artifact(request: Request) -> Response:
     return FastJSON(artifacts.artifact(mission, request.path_params["name"], fmt))
 
 
+def sync(request: Request) -> Response:
+    """This project's sync state and its hub link (see ``dashboard.sync_state``)."""
+    from spec_kitty.dashboard.sync_state import sync_state
+
+    return FastJSON(sync_state(_state(request).reader(request).project.paths))
+
+
 async def stream(request: Request) -> Response:
     state = _state(request)
     hello = {"projects": [p.key for p in state.projects]}
@@ -172,6 +179,7 @@ async def shutdown(request: Request) -> Response:
 def _api_routes(prefix: str) -> list[Route]:
     return [
         Route(f"{prefix}/missions", missions),
+        Route(f"{prefix}/sync", sync),
         Route(f"{prefix}/missions/{{mission}}/board", board),
         Route(f"{prefix}/missions/{{mission}}/events", events),
         Route(f"{prefix}/missions/{{mission}}/artifacts", artifact_list),

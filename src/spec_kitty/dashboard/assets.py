@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 STATIC_DIR = Path(__file__).parent / "static"
+# board.js / board.css: the board renderer shared with the hub, shipped with the core.
+SHARED_DIR = Path(__file__).parent.parent / "core" / "static"
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -35,12 +37,14 @@ SECURITY_HEADERS = {
 
 @cache
 def static_files() -> dict[str, Path]:
-    """Relative name → file, for every regular file shipped under ``static/``."""
-    root = STATIC_DIR.resolve()
+    """Relative name → file, for every regular file shipped under ``static/`` and the
+    shared board assets (``core/static/``)."""
     files = {}
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.suffix in MEDIA_TYPES:
-            files[path.relative_to(root).as_posix()] = path
+    for directory in (SHARED_DIR, STATIC_DIR):
+        root = directory.resolve()
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink() and path.suffix in MEDIA_TYPES:
+                files[path.relative_to(root).as_posix()] = path
     return files
 
 

@@ -1,10 +1,11 @@
 """Mission documents to the hub: ``POST /api/dossier/push-content/`` (reference §(a) 7).
 
 After the events, ``sync now`` run inside a project pushes each mission's spec.md,
-plan.md, tasks.md and WP files, by SHA-256 content hash. What the hub has acknowledged
-(201 ``stored`` or 200 ``already_exists``) is remembered per scope in the queue file's
-``documents`` table, so an unchanged file is never sent twice. Files over 512 KiB are
-skipped (the hub's limit) and reported. Every upload carries
+plan.md, tasks.md, WP files and review feedback files (``reviews/*.md``, which the hub's
+timeline shows beside the move that sent work back), by SHA-256 content hash. What the
+hub has acknowledged (201 ``stored`` or 200 ``already_exists``) is remembered per scope
+in the queue file's ``documents`` table, so an unchanged file is never sent twice. Files
+over 512 KiB are skipped (the hub's limit) and reported. Every upload carries
 ``X-Spec-Kitty-Sync-Protocol``; a 412 (protocol not served) stops the push with the
 hub's upgrade guidance in ``protocol_refused``.
 
@@ -53,6 +54,8 @@ def mission_documents(project: ProjectPaths) -> Iterator[tuple[str, str, str]]:
     for mission in list_missions(project):
         paths = [mission.path / name for name in ("spec.md", "plan.md", "tasks.md")]
         paths += sorted(mission.tasks_dir.glob("WP*.md")) if mission.tasks_dir.is_dir() else []
+        reviews = mission.path / "reviews"
+        paths += sorted(reviews.glob("*.md")) if reviews.is_dir() else []
         for path in paths:
             if path.is_file():
                 rel = path.relative_to(mission.path).as_posix()

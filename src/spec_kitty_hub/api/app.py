@@ -29,6 +29,8 @@ from spec_kitty_hub.api import (
     tracker_sync,
 )
 from spec_kitty_hub.api.deps import ApiProblem, DatabaseDep
+from spec_kitty_hub.api.team_view import lists as team_lists
+from spec_kitty_hub.api.team_view import mission as team_mission
 from spec_kitty_hub.config import Settings, load_settings
 from spec_kitty_hub.db.engine import Database
 from spec_kitty_hub.services.signin import csrf_key
@@ -101,5 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sync_ingress.router)
     app.include_router(dossier.router)
     app.include_router(boards.router)
+    app.include_router(team_lists.router)
+    app.include_router(team_mission.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

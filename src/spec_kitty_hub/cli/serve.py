@@ -98,7 +98,9 @@ def serve(
         signal.signal(signum, _exit_cleanly)
     config = uvicorn.Config("spec_kitty_hub.api.app:create_app", factory=True,
                             workers=workers, log_level=log_level, proxy_headers=True,
-                            forwarded_allow_ips=forwarded_allow_ips, server_header=False)
+                            forwarded_allow_ips=forwarded_allow_ips, server_header=False,
+                            # Open live streams (team view) must not hold a shutdown.
+                            timeout_graceful_shutdown=5)
     if workers == 1:
         uvicorn.Server(config).run(sockets=sock)
     else:

@@ -118,6 +118,8 @@ class SyncEvent(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "event_id", name="uq_sync_events_team_id_event_id"),
         Index("ix_sync_events_mission_id_occurred_at", "mission_id", "occurred_at"),
+        # The live page's cursor and newest events (migration 0004_team_view).
+        Index("ix_sync_events_mission_id_id", "mission_id", "id"),
     )
 
 

@@ -11,6 +11,7 @@ and rendered by the one board model, ``spec_kitty.core.board.build_board``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spec_kitty.core.board import build_board
+from spec_kitty.core.board import WorkPackageInfo, build_board
 from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
 from spec_kitty.core.progress import progress
 from spec_kitty_hub.db.sync_models import (
@@ -115,10 +116,14 @@ def snapshot(session: Session, mission: Mission
              "work_packages": dict(sorted(states.items()))}, titles, blocked)
 
 
-def mission_board(session: Session, mission: Mission) -> dict[str, Any]:
-    """The board of ``mission`` in the CLI board model's shape, plus the mission row."""
+def mission_board(session: Session, mission: Mission,
+                  work_packages: Iterable[WorkPackageInfo] = ()) -> dict[str, Any]:
+    """The board of ``mission`` in the CLI board model's shape, plus the mission row.
+
+    ``work_packages``: what is known of the WP files (dependencies, prompt file); the
+    titles synced with WPCreated win over theirs."""
     snap, titles, blocked = snapshot(session, mission)
-    board = build_board(snap, [], blocked)
+    board = build_board(snap, work_packages, blocked)
     for card in board["work_packages"]:
         card["title"] = titles.get(card["id"], card["title"])
     return {"mission": mission_summary(mission), **board}

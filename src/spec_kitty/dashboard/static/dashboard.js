@@ -1,16 +1,12 @@
 // spec-kitty dashboard: plain JavaScript, no dependencies, nothing loaded from elsewhere.
+// The board itself is drawn by board.js (shared with the hub's mission page).
 // Live updates arrive as server-sent events from /api/stream; if that stream drops,
 // the page polls every few seconds until it reconnects.
 (function () {
   "use strict";
 
   const POLL_MS = 2000;
-  const LANE_LABELS = {
-    planned: "Planned", claimed: "Claimed", in_progress: "In progress",
-    for_review: "For review", in_review: "In review", approved: "Approved",
-    done: "Done", blocked: "Blocked", canceled: "Canceled", uninitialized: "Not finalized",
-    genesis: "New",
-  };
+  const { LANE_LABELS, el, progressBar, renderColumns } = window.SpecKittyBoard;
   const TABS = ["board", "documents", "timeline"];
 
   const state = {
@@ -20,18 +16,6 @@
   };
 
   const $ = (id) => document.getElementById(id);
-
-  function el(tag, attrs, children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "text") node.textContent = value;
-      else if (key === "class") node.className = value;
-      else node.setAttribute(key, String(value));
-    }
-    for (const child of children || []) if (child) node.append(child);
-    return node;
-  }
 
   async function getJSON(url) {
     const response = await fetch(url, { cache: "no-store" });
@@ -72,12 +56,6 @@
 
   // -- rendering ----------------------------------------------------------------------------
 
-  function progressBar(percent, label) {
-    const bar = el("div", { class: "progress", title: label }, [el("span")]);
-    bar.firstChild.style.width = `${Math.max(0, Math.min(100, percent || 0))}%`;
-    return bar;
-  }
-
   function renderMissions() {
     const list = $("mission-list");
     list.replaceChildren();
@@ -116,58 +94,36 @@
     $("mission-progress-text").title = p.weighted_note || "";
   }
 
-  function renderCard(card, showLane) {
-    const deps = card.dependencies.map((id) => {
-      const lane = card.dependency_lanes[id];
-      return el("span", {
-        class: card.blocked_by.includes(id) ? "dep" : "dep satisfied",
-        title: `${id}: ${LANE_LABELS[lane] || "unknown"}`, text: `← ${id}`,
-      });
-    });
-    const subtasks = card.subtasks_total
-      ? el("div", { class: "subtasks" }, [
-          progressBar(100 * card.subtasks_done / card.subtasks_total, "subtasks"),
-          el("span", { text: `${card.subtasks_done}/${card.subtasks_total} subtasks` })])
-      : null;
-    const who = card.agent || card.actor;
-    const node = el("article", { class: "card", "data-wp": card.id, tabindex: 0,
-                                 title: card.file ? `Open ${card.file}` : null }, [
-      el("header", {}, [el("span", { class: "wp-id", text: card.id }),
-                        who ? el("span", { class: "agent", text: who }) : null]),
-      showLane ? el("span", { class: `lane-tag lane-${card.lane}`, "data-card-lane": card.lane,
-                              text: LANE_LABELS[card.lane] || card.lane }) : null,
-      el("p", { class: "card-title", text: card.title }),
-      subtasks,
-      deps.length ? el("div", { class: "deps" }, deps) : null,
-      card.force_count ? el("span", { class: "badge warn", text: `forced ×${card.force_count}` }) : null,
-      card.blocked_reason ? el("p", { class: "blocked-reason", text: card.blocked_reason }) : null,
-      card.problem ? el("p", { class: "error-text", text: card.problem }) : null,
-    ]);
-    if (card.file) {
-      const open = () => { state.artifact = card.id; selectTab("documents"); };
-      node.addEventListener("click", open);
-      node.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
-    }
-    return node;
-  }
-
   function renderBoard(board) {
     renderHeader(board);
     // Warnings (a missing meta.json, tasks.md disagreeing with a WP file) as the CLI shows them.
     const notes = [...(board.warnings || []), ...board.problems];
     $("board-problems").replaceChildren(...notes.map((p) => el("li", { text: p })));
-    const cardsById = Object.fromEntries(board.work_packages.map((card) => [card.id, card]));
-    const columns = board.columns.map((column) => {
-      const grouped = column.lanes.length > 1;
-      return el("section", { class: `column lane-${column.lanes[column.lanes.length - 1]}`,
-                             "data-column": column.key, "data-lanes": column.lanes.join(" ") }, [
-        el("h3", { title: column.lanes.map((l) => LANE_LABELS[l] || l).join(" + ") }, [
-          el("span", { text: column.label }),
-          el("span", { class: "count", text: String(column.count) })]),
-        el("div", { class: "cards" }, column.wp_ids.map((id) => renderCard(cardsById[id], grouped))),
-      ]);
+    // The shared renderer (board.js); a card with a WP file opens it in Documents.
+    renderColumns($("board"), board, {
+      openable: (card) => Boolean(card.file),
+      open: (card) => { state.artifact = card.id; selectTab("documents"); },
     });
-    $("board").replaceChildren(...columns);
+  }
+
+  // Sync state of this project (hosted sync on only): queue, last delivery, blockers,
+  // and a link to the mission's page on the team hub once something was delivered.
+  function renderSync(sync) {
+    const box = $("sync-state");
+    box.hidden = !sync || !sync.enabled;
+    if (box.hidden) return;
+    const last = sync.last_delivered;
+    const blockers = sync.blockers.map((b) => b.message);
+    if (last && last.blocker) blockers.push(last.blocker.message || last.blocker.code || String(last.blocker));
+    const parts = [`Sync: ${sync.queued} queued`];
+    parts.push(last ? `last delivered ${formatTime(last.at)} (${last.synced} events)` : "never delivered");
+    if (sync.permanent_failures) parts.push(`${sync.permanent_failures} refused`);
+    if (blockers.length) parts.push(`blocked: ${blockers.join("; ")}`);
+    box.dataset.state = blockers.length ? "blocked" : (sync.queued ? "queued" : "ok");
+    $("sync-text").textContent = parts.join(" · ");
+    const link = $("hub-link");
+    link.hidden = !(sync.mission_base_url && state.mission);
+    if (!link.hidden) link.href = sync.mission_base_url + encodeURIComponent(state.mission);
   }
 
   function describeDelta(delta) {
@@ -261,6 +217,9 @@
     if (!state.mission) { renderTabs(); return; }
     const board = await getJSON(missionApi("/board"));
     if (changed("board", board)) renderBoard(board);
+    // The sync panel is extra: a failure to read it never hides the board.
+    const sync = await getJSON(api("/sync")).catch(() => null);
+    if (changed("sync", [sync, state.mission])) renderSync(sync);
     if (state.tab === "timeline") {
       const events = await getJSON(missionApi("/events?limit=500"));
       if (changed("timeline", events)) renderTimeline(events);

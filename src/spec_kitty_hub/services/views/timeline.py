@@ -1,0 +1,134 @@
+"""Timeline entries from stored envelopes: who moved what where, when, and why.
+
+An entry: ``{seq, event_id, event_type, label, at (occurrence, ISO), wp_id|None, from_lane,
+to_lane, from_label, to_label, actor (display text)|None, reason, force, review_ref, feedback_path,
+feedback (text)|None, verdict|None}``. Review feedback: a move whose ``review_ref`` is
+``feedback:<path>`` points at the review file the CLI wrote under the mission; when that
+file was pushed to the dossier its text is attached. A move out of review back to work
+is a ``changes_requested`` verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spec_kitty.core.board import LANE_LABELS
+from spec_kitty_hub.db.sync_models import DossierDocument, Mission, SyncEvent
+
+REVIEW_LANES = frozenset({"for_review", "in_review"})
+REWORK_LANES = frozenset({"planned", "claimed", "in_progress"})
+FEEDBACK_PREFIX = "feedback:"
+EVENT_LABELS = {"WPCreated": "created", "MissionCreated": "mission created",
+                "MissionAccepted": "mission accepted", "MissionMerged": "mission merged"}
+MAX_FEEDBACK_CHARS = 20_000
+
+
+def actor_text(actor: Any) -> str | None:
+    """A person or agent as one string: a plain name, or ``tool``/``role``/``name`` of an
+    actor object."""
+    if isinstance(actor, Mapping):
+        for key in ("name", "tool", "role", "id"):
+            if isinstance(actor.get(key), str) and actor[key]:
+                return str(actor[key])
+        return None
+    return str(actor) if isinstance(actor, str | int) and str(actor) else None
+
+
+def label(lane: Any) -> str:
+    """A lane as the board names it; no lane (or ``genesis``) is ``new``."""
+    if not isinstance(lane, str) or lane in ("", "genesis"):
+        return "new"
+    return LANE_LABELS.get(lane, lane)
+
+
+def entry(seq: int, envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """One stored envelope as a timeline entry (feedback text not yet attached)."""
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), Mapping) else {}
+    assert isinstance(payload, Mapping)
+    review_ref = payload.get("review_ref") if isinstance(payload.get("review_ref"), str) \
+        else None
+    from_lane, to_lane = payload.get("from_lane"), payload.get("to_lane")
+    verdict = "changes_requested" if (from_lane in REVIEW_LANES and to_lane in REWORK_LANES) \
+        else ("approved" if from_lane in REVIEW_LANES and to_lane in ("approved", "done")
+              else None)
+    feedback_path = review_ref[len(FEEDBACK_PREFIX):] if review_ref and \
+        review_ref.startswith(FEEDBACK_PREFIX) else None
+    reason = payload.get("reason")
+    return {"seq": seq, "event_id": envelope.get("event_id"),
+            "event_type": envelope.get("event_type"), "at": envelope.get("timestamp"),
+            "label": EVENT_LABELS.get(str(envelope.get("event_type")),
+                                      str(envelope.get("event_type"))),
+            "wp_id": payload.get("wp_id") if isinstance(payload.get("wp_id"), str) else None,
+            "from_lane": from_lane if isinstance(from_lane, str) else None,
+            "to_lane": to_lane if isinstance(to_lane, str) else None,
+            "from_label": label(from_lane), "to_label": label(to_lane),
+            "actor": actor_text(payload.get("actor")),
+            "reason": reason if isinstance(reason, str) and reason.strip() else None,
+            "force": payload.get("force") is True, "review_ref": review_ref,
+            "feedback_path": feedback_path, "feedback": None, "verdict": verdict}
+
+
+def dossier_path(mission: Mission, feedback_path: str) -> str:
+    """A feedback file's path within the mission: the CLI records it from the project
+    root (``kitty-specs/<mission>/reviews/…``), the dossier keys it from the mission."""
+    prefix = f"kitty-specs/{mission.mission_slug}/"
+    return feedback_path[len(prefix):] if feedback_path.startswith(prefix) else feedback_path
+
+
+def strip_frontmatter(text: str) -> str:
+    """The body of a feedback file without its YAML frontmatter block."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 4)
+        if end != -1:
+            return text[end + 5:].lstrip("\n")
+    return text
+
+
+def attach_feedback(session: Session, mission: Mission,
+                    entries: Iterable[dict[str, Any]]) -> None:
+    """Fill ``feedback`` from the mission's dossier for entries that reference a file."""
+    entries = list(entries)
+    for item in entries:
+        if item["feedback_path"]:
+            item["feedback_path"] = dossier_path(mission, item["feedback_path"])
+    wanted = {e["feedback_path"] for e in entries if e["feedback_path"]}
+    if not wanted:
+        return
+    bodies: dict[str, str] = {}
+    for path, body in session.execute(
+            select(DossierDocument.artifact_path, DossierDocument.content_body)
+            .where(DossierDocument.mission_id == mission.id,
+                   DossierDocument.artifact_path.in_(sorted(wanted)))
+            .order_by(DossierDocument.id)):
+        bodies[path] = strip_frontmatter(body)[:MAX_FEEDBACK_CHARS]  # latest version wins
+    for item in entries:
+        if item["feedback_path"]:
+            item["feedback"] = bodies.get(item["feedback_path"])
+
+
+def recent(session: Session, mission: Mission, limit: int) -> list[dict[str, Any]]:
+    """The mission's latest ``limit`` stored events, newest first (arrival order)."""
+    rows = session.execute(
+        select(SyncEvent.id, SyncEvent.envelope)
+        .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id)
+        .order_by(SyncEvent.id.desc()).limit(limit))
+    entries = [entry(seq, orjson.loads(text)) for seq, text in rows]
+    attach_feedback(session, mission, entries)
+    return entries
+
+
+def of_work_package(session: Session, mission: Mission, wp_id: str) -> list[dict[str, Any]]:
+    """Every stored event of one work package, in replay order (oldest first)."""
+    rows = session.execute(
+        select(SyncEvent.id, SyncEvent.envelope)
+        .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id,
+               SyncEvent.aggregate_id == wp_id)
+        .order_by(SyncEvent.occurred_at, SyncEvent.event_id))
+    entries = [entry(seq, orjson.loads(text)) for seq, text in rows]
+    attach_feedback(session, mission, entries)
+    return entries
