@@ -92,3 +92,22 @@ def daemons(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemons]:
         yield tracker
     finally:
         tracker.cleanup()
+
+
+def old_install(directory: Path, version: str) -> dict[str, str]:
+    """A second, real install of spec-kitty: a copy of the ``spec_kitty`` package under
+    ``directory`` whose ``__version__`` is ``version``; returns the environment that makes
+    the CLI (and every daemon it spawns) import it (same interpreter, own source checkout)."""
+    import re
+    import shutil
+
+    import spec_kitty
+
+    source = Path(spec_kitty.__file__).resolve().parent
+    target = directory / "spec_kitty"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    init = target / "__init__.py"
+    init.write_text(re.sub(r'^__version__ = .*$', f'__version__ = "{version}"',
+                           init.read_text(encoding="utf-8"), count=1, flags=re.M),
+                    encoding="utf-8")
+    return {"PYTHONPATH": str(directory)}

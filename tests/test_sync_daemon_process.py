@@ -1,5 +1,6 @@
 """The daemon as a real process (no hub needed): started by the CLI, its loopback API and
-token, one per runtime root, crash recovery, version drift, idle retirement, backoff.
+token, one per runtime root, crash recovery, idle retirement, backoff (version drift
+between two real installs: test_sync_daemon_drift.py).
 
 The session is a local stand-in pointing at a port where nothing listens, so drains fail
 (and back off) while everything else is real. Waits poll a condition with generous bounds.
@@ -146,21 +147,6 @@ def test_kill_9_leaves_stale_records_the_next_start_recovers(runtime: Path,
         wait_for(lambda pid=second["pid"]: process_gone(pid, None), "the kill")
 
 
-def test_a_newer_cli_replaces_an_older_daemon(runtime: Path, tmp_path: Path) -> None:
-    old = sk(tmp_path, "start", env={"SPEC_KITTY_DAEMON_VERSION": "0.0.1"})
-    old_record = record(runtime)
-    assert old_record is not None and old_record.package_version == "0.0.1"
-    assert sk(tmp_path, "status")["health"]["package_version"] == "0.0.1"
-    new = sk(tmp_path, "start")
-    assert new["started"] and new["pid"] != old["pid"]
-    assert process_gone(old["pid"], old_record.process_start)  # exit confirmed first
-    from spec_kitty import __version__
-
-    assert record(runtime).package_version == __version__  # type: ignore[union-attr]
-    # an older CLI (simulated the other way round) keeps the newer daemon
-    assert daemon_pids(runtime) == [new["pid"]]
-
-
 def test_a_failing_drain_backs_off_and_an_idle_daemon_retires(
         runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from spec_kitty.sync.emitter import enqueue
@@ -226,22 +212,6 @@ def test_a_daemon_whose_owner_record_names_another_pid_retires_and_keeps_it(
     wait_for(lambda: process_gone(started["pid"], current.process_start), "retirement")
     assert "owner record no longer names this process" in log_text(runtime)
     assert record(runtime) == other  # removed only by its owner
-
-
-def test_the_emitter_replaces_an_older_daemon_without_waiting(runtime: Path,
-                                                             tmp_path: Path) -> None:
-    from spec_kitty import __version__
-    from spec_kitty.sync.daemon.policy import on_events_queued
-
-    old = sk(tmp_path, "start", env={"SPEC_KITTY_DAEMON_VERSION": "0.0.1"})
-    old_record = record(runtime)
-    assert old_record is not None
-    on_events_queued(RuntimePaths(runtime))
-    new = wait_for(lambda: (lambda r: r if r and r.pid != old["pid"] else None)(
-        record(runtime)), "the successor's owner record")
-    assert new.package_version == __version__
-    assert process_gone(old["pid"], old_record.process_start)
-    wait_for(lambda: daemon_pids(runtime) == [new.pid], "exactly one daemon")
 
 
 def test_racing_status_writes_leave_exactly_one_daemon(runtime: Path) -> None:

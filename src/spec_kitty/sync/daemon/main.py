@@ -15,7 +15,6 @@ import argparse
 import logging
 import os
 import signal
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -84,10 +83,6 @@ def _run(paths: RuntimePaths, log: logging.Logger, secrets: list[str]) -> int:
     record = owner.new_record(port=http.server_port, server_url=scope.server_url,
                               user=scope.user, team_slug=scope.team_slug,
                               auth_scope=scope.key, queue_path=str(scope.queue_path(paths)))
-    reported = os.environ.get(settings.VERSION_ENV, "").strip()
-    if reported:
-        record = replace(record, package_version=reported)
-    service.reported_version = record.package_version
     owner.write(paths, record)  # before the first request is accepted
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -48,7 +48,6 @@ class SyncService:
                  idle_timeout: float, port: int = 0) -> None:
         self.paths, self.auth_scope, self.port = paths, auth_scope, port
         self.interval, self.idle_timeout = interval, idle_timeout
-        self.reported_version = ""
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.draining = False
         self.consecutive_failures = 0
@@ -78,7 +77,7 @@ class SyncService:
 
         return {"status": "ok", "daemon_family": "spec-kitty-sync",
                 "protocol_version": settings.PROTOCOL_VERSION, "pid": os.getpid(),
-                "port": self.port, "package_version": self.reported_version or __version__,
+                "port": self.port, "package_version": __version__,
                 "started_at": self.started_at, "queue_depth": self._depth(),
                 "draining": self.draining, "consecutive_failures": self.consecutive_failures,
                 "triggers": self.triggers, "last_drain": self.last_drain,

@@ -6,7 +6,6 @@ variable                           default    meaning
 ``SPEC_KITTY_SYNC_DISABLE``        unset      truthy: no daemon is started or contacted
 ``SPEC_KITTY_DAEMON_INTERVAL``     300        seconds between timer drains
 ``SPEC_KITTY_DAEMON_IDLE_TIMEOUT`` 900        seconds without work before it retires
-``SPEC_KITTY_DAEMON_VERSION``      unset      version the daemon reports (tests: drift)
 =================================  =========  ==============================================
 
 Ports: the first free one of 127.0.0.1:9400-9449. Backoff after a failed drain: 0.5 s,
@@ -22,7 +21,6 @@ from collections.abc import Mapping
 DISABLE_ENV = "SPEC_KITTY_SYNC_DISABLE"
 INTERVAL_ENV = "SPEC_KITTY_DAEMON_INTERVAL"
 IDLE_ENV = "SPEC_KITTY_DAEMON_IDLE_TIMEOUT"
-VERSION_ENV = "SPEC_KITTY_DAEMON_VERSION"
 
 PORT_RANGE = range(9400, 9450)
 HOST = "127.0.0.1"
