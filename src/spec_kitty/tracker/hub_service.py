@@ -99,6 +99,15 @@ class HubTrackerClient(Protocol):
     def list_tickets(self, provider: str, routing: Routing, *, limit: int) -> dict[str, Any]: ...
 
 
+def _keep_queue_flowing() -> None:
+    """A hub-backed tracker sync talks to the hub anyway: make sure the background daemon
+    runs so the event queue keeps flowing too (``REMOTE_REQUIRED``; the policy, the gate
+    and the login still decide). Never fails the command and never waits."""
+    from spec_kitty.sync.daemon.policy import DaemonIntent, ensure_in_background
+
+    ensure_in_background(DaemonIntent.REMOTE_REQUIRED)
+
+
 class HubTrackerService:
     def __init__(self, binding: TrackerBinding, client: HubTrackerClient) -> None:
         if binding.provider is None:
@@ -125,6 +134,7 @@ class HubTrackerService:
         raise HardBreakError(PUBLISH_HUB, "TRACKER_PUBLISH_UNSUPPORTED", provider=self.provider)
 
     def pull(self, limit: int = 100) -> dict[str, Any]:
+        _keep_queue_flowing()
         return self.client.pull(self.provider, self._routing(), limit=limit)
 
     def push(
@@ -138,6 +148,7 @@ class HubTrackerService:
             raise HardBreakError(
                 ITEMS_REQUIRED, "TRACKER_PUSH_ITEMS_REQUIRED", provider=self.provider
             )
+        _keep_queue_flowing()
         return self.client.push(
             self.provider,
             self._routing(),
@@ -146,6 +157,7 @@ class HubTrackerService:
         )
 
     def run(self, limit: int = 100, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        _keep_queue_flowing()
         return self.client.run(
             self.provider,
             self._routing(),

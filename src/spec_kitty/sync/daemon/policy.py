@@ -175,6 +175,23 @@ def _start(paths: RuntimePaths, *, wait: bool, warning: str | None) -> DaemonSta
                              f"{verb}: pid {running.pid}, port {running.port}.", warning)
 
 
+def ensure_in_background(intent: DaemonIntent, *, paths: RuntimePaths | None = None,
+                         environ: Mapping[str, str] | None = None
+                         ) -> DaemonStartResult | None:
+    """:func:`ensure_sync_daemon_running` for a command that must not fail because of the
+    daemon (tracker sync): never raises, never waits; a problem or a policy warning is
+    one line on stderr. Returns the result, or None when it failed."""
+    try:
+        result = ensure_sync_daemon_running(intent, paths=paths, environ=environ)
+    except Exception as exc:
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        print(f"warning: sync daemon: {message}", file=sys.stderr)
+        return None
+    if result.warning:
+        print(f"warning: {result.warning}", file=sys.stderr)
+    return result
+
+
 def on_events_queued(paths: RuntimePaths, environ: Mapping[str, str] | None = None) -> None:
     """After events were queued: nudge the running daemon, or start one (rules above).
 
