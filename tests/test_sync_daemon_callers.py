@@ -60,3 +60,90 @@ def test_hub_backed_tracker_sync_starts_the_daemon_other_commands_do_not(
     wait_for(lambda: daemon_pids(home) == [owner.pid], "exactly one daemon")
     code, _ = sk(repo, "tracker", "sync", "pull", env=env)  # reuses it
     assert code == 0 and daemon_pids(home) == [owner.pid]
+
+
+def _dashboard(repo: Path, env: dict[str, str]) -> str:
+    started = run_cli(["dashboard", "--json"], repo, env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    return str(parse_one_json(started.stdout)["url"]).rstrip("/")
+
+
+def _delivered(person: Any, team: str, slug: str) -> set[str]:
+    """Event ids the hub stored for the mission (none while the hub has no such mission)."""
+    from sync_e2e_helpers import hub_event_ids
+
+    try:
+        return set(hub_event_ids(person, team, slug))
+    except AssertionError:  # mission_not_found until its first events arrive
+        return set()
+
+
+def _sync_now(url: str, **headers: str) -> Any:
+    import httpx
+
+    return httpx.post(f"{url}/api/sync/now", timeout=60,
+                      headers=headers or {"X-Spec-Kitty-Dashboard": "sync-now"})
+
+
+@pytest.mark.hub
+def test_the_dashboards_sync_now_starts_the_daemon_and_delivers(
+        daemons: Daemons, sqlite_hub: HubServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from spec_kitty.hosted.config import set_setting
+    from spec_kitty.hosted.runtime import RuntimePaths
+    from sync_e2e_helpers import member, planned_mission
+    from test_sync_daemon_hub import produce, queue_depth
+
+    person = member(sqlite_hub, tmp_path, "dee", monkeypatch)
+    daemons.watch(person.home)
+    paths = RuntimePaths(person.home)
+    set_setting("sync", "background_daemon", "manual", paths)  # events wait in the queue
+    slug = planned_mission(person)
+    team = person.user.private_team
+    assert queue_depth(person) > 0 and daemon_pids(person.home) == []
+    url = _dashboard(person.repo, person.env)
+    try:
+        refused = _sync_now(url, Origin="https://evil.example",
+                            **{"X-Spec-Kitty-Dashboard": "sync-now"})
+        assert refused.status_code == 403
+        assert refused.json()["error_code"] == "CROSS_SITE_REQUEST"
+        assert _sync_now(url, Accept="application/json").status_code == 403  # no header
+        manual = _sync_now(url)
+        assert manual.status_code == 200, manual.text
+        assert manual.json() == {**manual.json(), "started": False, "triggered": False,
+                                 "skipped_reason": "policy_manual"}
+        assert daemon_pids(person.home) == []
+        set_setting("sync", "background_daemon", "auto", paths)
+        first = _sync_now(url, Origin=url, **{"X-Spec-Kitty-Dashboard": "sync-now"}).json()
+        assert first["started"] is True and first["skipped_reason"] is None
+        wanted = set(person.log_ids(slug))
+        wait_for(lambda: wanted <= _delivered(person, team, slug),
+                 "the queued events to reach the hub")
+        wait_for(lambda: queue_depth(person) == 0, "an empty queue")
+        owner = wait_for(lambda: record(person.home), "the owner record")
+        assert daemon_pids(person.home) == [owner.pid] and owner.pid == first["pid"]
+        more = set(produce(person, slug, 3, 0))  # queued without a nudge
+        second = _sync_now(url).json()
+        assert second == {**second, "started": False, "triggered": True,
+                          "pid": owner.pid, "skipped_reason": None}
+        wait_for(lambda: more <= _delivered(person, team, slug),
+                 "the triggered drain to deliver")
+    finally:
+        run_cli(["dashboard", "--kill", "--json"], person.repo, env=person.env)
+
+
+def test_with_hosted_sync_off_sync_now_is_404_and_spawns_nothing(
+        daemons: Daemons, initialized_repo: Path) -> None:
+    home = Path(os.environ["SPEC_KITTY_HOME"])
+    off = {"SPEC_KITTY_ENABLE_SAAS_SYNC": "0"}
+    url = _dashboard(initialized_repo, off)
+    try:
+        import httpx
+
+        assert httpx.get(f"{url}/api/sync", timeout=30).json() == {"enabled": False}
+        answer = _sync_now(url)
+        assert answer.status_code == 404 and answer.json()["error_code"] == "SYNC_DISABLED"
+        assert daemon_pids(home) == [] and record(home) is None
+        assert not (home / "sync").exists()
+    finally:
+        run_cli(["dashboard", "--kill", "--json"], initialized_repo, env=off)

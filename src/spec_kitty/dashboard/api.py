@@ -1,7 +1,10 @@
 """The starlette application: JSON API, event stream, page and static files.
 
 Every route is read-only except ``POST /api/shutdown``, which needs the token from
-the lifecycle file. Handlers are plain functions, so starlette runs them on its
+the lifecycle file, and ``POST /api/sync/now`` (the page's "Sync now" button; hosted
+sync on only, else 404), which needs the ``X-Spec-Kitty-Dashboard: sync-now`` header
+and, when the browser sends an ``Origin``, this dashboard's own origin: a cross-site page
+can neither add the header without a CORS preflight (never granted) nor fake the origin. Handlers are plain functions, so starlette runs them on its
 thread pool and a slow disk read never stalls the event streams.
 """
 
@@ -45,7 +48,11 @@ STATUS_BY_CODE = {
     "EVENT_LOG_UNREADABLE": 500,
     "USAGE_ERROR": 400,
     "INVALID_TOKEN": 403,
+    "CROSS_SITE_REQUEST": 403,
+    "SYNC_DISABLED": 404,
 }
+SYNC_NOW_HEADER = "X-Spec-Kitty-Dashboard"
+SYNC_NOW_VALUE = "sync-now"
 
 
 class FastJSON(JSONResponse):
@@ -158,6 +165,24 @@ def sync(request: Request) -> Response:
     return FastJSON(sync_state(_state(request).reader(request).project.paths))
 
 
+def sync_now(request: Request) -> Response:
+    """Start or trigger the sync daemon: ``{started, skipped_reason, pid, triggered,
+    message}`` (see ``sync.daemon.control.sync_now``)."""
+    from spec_kitty.hosted import gate
+
+    if not gate.is_enabled():
+        raise SpecKittyError("Hosted sync is off.", "SYNC_DISABLED")
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if request.headers.get(SYNC_NOW_HEADER) != SYNC_NOW_VALUE or (
+            origin is not None and origin != own):
+        raise SpecKittyError("Sync now is only accepted from the dashboard's own page.",
+                             "CROSS_SITE_REQUEST")
+    from spec_kitty.sync.daemon.control import sync_now as request_sync
+
+    return FastJSON(request_sync())
+
+
 async def stream(request: Request) -> Response:
     state = _state(request)
     hello = {"projects": [p.key for p in state.projects]}
@@ -216,6 +241,7 @@ def create_app(projects: list[ServedProject], *, token: str, watch: bool = True,
         Route("/api/projects", list_projects),
         Route("/api/stream", stream),
         Route("/api/shutdown", shutdown, methods=["POST"]),
+        Route("/api/sync/now", sync_now, methods=["POST"]),
         *_api_routes("/api"),
         *_api_routes("/api/projects/{project}"),
     ]

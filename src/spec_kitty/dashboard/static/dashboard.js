@@ -126,6 +126,31 @@
     if (!link.hidden) link.href = sync.mission_base_url + encodeURIComponent(state.mission);
   }
 
+  // "Sync now": starts the background sync daemon (policy and login permitting) or asks the
+  // running one to deliver at once. The custom header marks the request as this page's own.
+  async function syncNow() {
+    const button = $("sync-now");
+    const result = $("sync-now-result");
+    button.disabled = true;
+    result.textContent = "Requesting sync…";
+    try {
+      const response = await fetch("/api/sync/now", {
+        method: "POST", cache: "no-store", headers: { "X-Spec-Kitty-Dashboard": "sync-now" },
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
+      result.textContent = answer.started ? "Sync started."
+        : answer.triggered ? "Sync requested." : (answer.message || answer.skipped_reason || "");
+      result.dataset.outcome = answer.started || answer.triggered ? "ok" : "skipped";
+    } catch (err) {
+      result.textContent = `Sync now failed: ${err.message}`;
+      result.dataset.outcome = "error";
+    } finally {
+      button.disabled = false;
+    }
+    refresh();
+  }
+
   function describeDelta(delta) {
     const parts = [];
     for (const [key, value] of Object.entries(delta || {})) {
@@ -311,6 +336,7 @@
     for (const button of document.querySelectorAll("[data-tab]")) {
       button.addEventListener("click", () => selectTab(button.dataset.tab));
     }
+    $("sync-now").addEventListener("click", syncNow);
     try {
       state.projects = (await getJSON("/api/projects")).projects;
     } catch (err) {

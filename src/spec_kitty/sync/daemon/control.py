@@ -7,6 +7,7 @@ Shapes (JSON-ready)::
               "policy_warning", "log_file", "daemon_dir"}
     start  → DaemonStartResult.to_json()
     stop   → {"result": "stopped" | "not_running" | "still_running", "pid"}
+    sync_now → {"started", "skipped_reason", "pid", "triggered": bool, "message"}
 """
 
 from __future__ import annotations
@@ -61,3 +62,34 @@ def stop(paths: RuntimePaths | None = None) -> dict[str, Any]:
         return {"result": "not_running", "pid": None}
     gone = launcher.stop(paths, record)
     return {"result": "stopped" if gone else "still_running", "pid": record.pid}
+
+
+def sync_now(paths: RuntimePaths | None = None) -> dict[str, Any]:
+    """The dashboard's "Sync now": ``REMOTE_REQUIRED`` (the policy, gate and login still
+    decide, without waiting), then a trigger to the daemon that runs.
+
+    ``triggered`` is true when a running daemon accepted the trigger; a daemon this call
+    started (``started`` true) drains at once without one. Under the manual policy a
+    daemon started by hand is still triggered. Never raises for the daemon's sake: a
+    problem ends up in ``skipped_reason``/``message``.
+    """
+    paths = paths or RuntimePaths.current()
+    result = ensure_sync_daemon_running(DaemonIntent.REMOTE_REQUIRED, paths=paths)
+    answer = {key: value for key, value in result.to_json().items() if key != "warning"}
+    answer["triggered"] = False
+    if result.started or result.skipped_reason not in (None, "policy_manual"):
+        return answer  # started (drains at once), or nothing may be contacted
+    record = launcher.live_record(paths)
+    if record is None:
+        return answer
+    try:
+        answer["triggered"] = client.trigger(paths, record.port, timeout=2.0)
+    except client.DaemonUnreachable:
+        answer["message"] = (f"The daemon (pid {record.pid}) does not answer; run "
+                             "`spec-kitty sync doctor`.")
+        answer["skipped_reason"] = answer["skipped_reason"] or "unresponsive"
+        return answer
+    answer["pid"] = record.pid
+    if answer["triggered"]:
+        answer["message"] = f"Sync requested (daemon pid {record.pid})."
+    return answer
