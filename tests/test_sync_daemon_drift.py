@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon_helpers import Daemons, daemon_pids, old_install, record, wait_for
+from daemon_helpers import daemon_pids, old_install, record, wait_for
 from spec_kitty import __version__
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.daemon import client

@@ -4,8 +4,9 @@ Every route is read-only except ``POST /api/shutdown``, which needs the token fr
 the lifecycle file, and ``POST /api/sync/now`` (the page's "Sync now" button; hosted
 sync on only, else 404), which needs the ``X-Spec-Kitty-Dashboard: sync-now`` header
 and, when the browser sends an ``Origin``, this dashboard's own origin: a cross-site page
-can neither add the header without a CORS preflight (never granted) nor fake the origin. Handlers are plain functions, so starlette runs them on its
-thread pool and a slow disk read never stalls the event streams.
+can neither add the header without a CORS preflight (never granted) nor fake the origin.
+Handlers are plain functions, so starlette runs them on its thread pool and a slow disk
+read never stalls the event streams.
 """
 
 from __future__ import annotations

@@ -44,6 +44,9 @@ def status(json_out: bool = options.JSON) -> None:
         else:
             synced = f", synced {last['synced']}" if "synced" in last else ""
             _out(f"Last drain:  {last['at']} ({'ok' if last['ok'] else 'failed'}{synced})")
+    elif report["state"] == "unresponsive":
+        _out(f"Daemon:      UNRESPONSIVE (pid {report['pid']}, 127.0.0.1:{report['port']}: "
+             "alive, but no answer to its health check); run `spec-kitty sync daemon stop`")
     else:
         _out("Daemon:      not running")
     _out(f"Policy:      {report['policy']} ([sync] background_daemon)")
@@ -91,4 +94,5 @@ def stop(json_out: bool = options.JSON) -> None:
         emit_json(result)
         return
     _out("The daemon was not running." if result["result"] == "not_running" else
-         f"Stopped the daemon (pid {result['pid']}).")
+         f"Killed the unresponsive daemon (pid {result['pid']})." if result["unresponsive"]
+         else f"Stopped the daemon (pid {result['pid']}).")

@@ -9,7 +9,8 @@ Findings (``{check, severity: ok|warn|error, message, fix}``):
                        accepted by the hub (``GET /api/v1/me``)
 ``hub``                ``GET /api/v1/sync/health/`` answers, with a protocol we speak
 ``daemon``             the owner record: running (singleton), none, orphan, invalid,
-                       or a running daemon that differs from this CLI
+                       a running daemon that differs from this CLI, or one that is
+                       alive but does not answer its health check (unresponsive)
 ``legacy_queue``       rows left in the unscoped ``<runtime>/queue.db``
 ``login``              gate on but nobody logged in, or logged in to another hub
                        than the configured one
@@ -128,7 +129,8 @@ def _boundary(facts: BoundaryFacts) -> list[Finding]:
                              f"{daemon['port']}) serves this CLI's scope."))
     elif daemon.get("state") == "not_running":
         found.append(Finding("daemon", "ok", "No daemon is running (sync runs on demand)."))
-    for code, check in (("mismatch", "daemon"), ("orphan_owner_record", "daemon"),
+    for code, check in (("mismatch", "daemon"), ("unresponsive_daemon", "daemon"),
+                        ("orphan_owner_record", "daemon"),
                         ("invalid_owner_record", "daemon"), ("legacy_rows", "legacy_queue"),
                         ("not_logged_in", "login"), ("hub_changed", "login")):
         if code in codes:
@@ -136,6 +138,29 @@ def _boundary(facts: BoundaryFacts) -> list[Finding]:
     if "legacy_rows" not in codes:
         found.append(Finding("legacy_queue", "ok", "No rows in the legacy queue."))
     return found
+
+
+def _probe_daemon(paths: RuntimePaths, facts: BoundaryFacts) -> None:
+    """A live daemon must answer its health check; one that does not is hung (or stopped
+    with SIGSTOP) and is never treated as healthy."""
+    if facts.daemon.get("state") != "running":
+        return
+    from spec_kitty.sync.daemon import client
+    from spec_kitty.sync.daemon.logs import log_file
+    from spec_kitty.sync.daemon.settings import HEALTH_TIMEOUT
+
+    try:
+        client.health(int(facts.daemon["port"]), timeout=HEALTH_TIMEOUT)
+    except client.DaemonUnreachable:
+        pid = facts.daemon["pid"]
+        facts.daemon["state"] = "unresponsive"
+        facts.problems.append({
+            "code": "unresponsive_daemon",
+            "message": f"The daemon (pid {pid}) is alive but does not answer its health "
+                       f"check on 127.0.0.1:{facts.daemon['port']} within "
+                       f"{HEALTH_TIMEOUT:g} s (hung or stopped).",
+            "fix": "Run `spec-kitty sync daemon stop` (kills it when it stays silent); the "
+                   f"next sync starts a fresh one. Its log: {log_file(paths)}."})
 
 
 def repair(paths: RuntimePaths) -> list[str]:
@@ -161,6 +186,7 @@ def doctor_report(paths: RuntimePaths | None = None, *, fix: bool = False) -> di
     paths = paths or RuntimePaths.current()
     repaired = repair(paths) if fix else []
     facts = gather(paths)
+    _probe_daemon(paths, facts)
     findings = [*_queue(facts), _token(facts, paths), _hub(facts), *_boundary(facts)]
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warn" for f in findings)

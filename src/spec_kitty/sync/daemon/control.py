@@ -2,11 +2,13 @@
 
 Shapes (JSON-ready)::
 
-    status → {"running": bool, "pid", "port", "owner": <owner record> | None,
+    status → {"running": bool, "state": "running" | "unresponsive" | "not_running",
+              "pid", "port", "owner": <owner record> | None,
               "health": <GET /api/health> | None, "policy": "auto" | "manual",
               "policy_warning", "log_file", "daemon_dir"}
     start  → DaemonStartResult.to_json()
-    stop   → {"result": "stopped" | "not_running" | "still_running", "pid"}
+    stop   → {"result": "stopped" | "not_running" | "still_running", "pid",
+              "unresponsive": bool (it did not answer; killed after a short grace)}
     sync_now → {"started", "skipped_reason", "pid", "triggered": bool, "message"}
 """
 
@@ -24,6 +26,7 @@ from spec_kitty.sync.daemon.policy import (
     ensure_sync_daemon_running,
     read_policy,
 )
+from spec_kitty.sync.daemon.settings import HEALTH_TIMEOUT
 
 
 def status(paths: RuntimePaths | None = None) -> dict[str, Any]:
@@ -33,11 +36,13 @@ def status(paths: RuntimePaths | None = None) -> dict[str, Any]:
     health = None
     if record is not None:
         try:
-            health = client.health(record.port)
+            health = client.health(record.port, timeout=HEALTH_TIMEOUT)
         except client.DaemonUnreachable:
             health = None
     policy, warning = read_policy(paths)
-    return {"running": record is not None and health is not None,
+    state = "not_running" if record is None else (
+        "running" if health is not None else "unresponsive")
+    return {"running": state == "running", "state": state,
             "pid": record.pid if record else None, "port": record.port if record else None,
             "owner": record.to_json() if record else None, "health": health,
             "policy": str(policy), "policy_warning": warning,
@@ -59,9 +64,15 @@ def stop(paths: RuntimePaths | None = None) -> dict[str, Any]:
     paths = paths or RuntimePaths.current()
     record = launcher.live_record(paths)
     if record is None:
-        return {"result": "not_running", "pid": None}
+        return {"result": "not_running", "pid": None, "unresponsive": False}
+    try:
+        client.health(record.port, timeout=HEALTH_TIMEOUT)
+        unresponsive = False
+    except client.DaemonUnreachable:
+        unresponsive = True
     gone = launcher.stop(paths, record)
-    return {"result": "stopped" if gone else "still_running", "pid": record.pid}
+    return {"result": "stopped" if gone else "still_running", "pid": record.pid,
+            "unresponsive": unresponsive}
 
 
 def sync_now(paths: RuntimePaths | None = None) -> dict[str, Any]:

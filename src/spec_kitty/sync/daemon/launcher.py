@@ -131,11 +131,17 @@ def stop(paths: RuntimePaths, record: OwnerRecord, timeout: float = STOP_TIMEOUT
     """Ask the daemon to exit and wait for its confirmed exit; True when it is gone.
 
     After ``timeout`` seconds a daemon that still matches both identity markers is
-    killed (the drain is crash-safe: a repeated batch is answered ``duplicate``).
+    killed (the drain is crash-safe: a repeated batch is answered ``duplicate``); one
+    that does not answer the shutdown request at all (hung) only gets
+    ``UNANSWERED_STOP_GRACE`` seconds.
     """
-    with contextlib.suppress(client.DaemonUnreachable):
-        client.shutdown(paths, record.port)
-    if _wait_gone(record, timeout):
+    from spec_kitty.sync.daemon.settings import HEALTH_TIMEOUT, UNANSWERED_STOP_GRACE
+
+    try:
+        answered = client.shutdown(paths, record.port, timeout=HEALTH_TIMEOUT)
+    except client.DaemonUnreachable:
+        answered = False
+    if _wait_gone(record, timeout if answered else min(timeout, UNANSWERED_STOP_GRACE)):
         owner.remove_orphan(paths)
         return True
     if not process_gone(record.pid, record.process_start):

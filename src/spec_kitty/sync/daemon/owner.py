@@ -147,9 +147,20 @@ def is_alive(record: OwnerRecord) -> bool:
         return False
     except PermissionError:  # exists, owned by someone else: not our daemon
         return False
+    if _is_zombie(record.pid):  # dead, waiting for a parent (or init) to reap it
+        return False
     if record.process_start is None:
         return True
     return process_start_ticks(record.pid) == record.process_start
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[:1]
+    return state in (["Z"], ["X"])
 
 
 def is_orphan(record: OwnerRecord) -> bool:

@@ -8,7 +8,9 @@
 4. nobody logged in → ``"not_logged_in"``
 5. ``[sync] background_daemon = "manual"`` (unless the user asked explicitly) →
    ``"policy_manual"``
-6. a live daemon of this or a newer version → reused (``started`` False, its ``pid``)
+6. a live daemon of this or a newer version → reused (``started`` False, its ``pid``),
+   unless it does not answer its health check within 2 s → ``"unresponsive"`` (its
+   ``pid``; ``sync daemon stop`` or ``sync doctor`` deal with it)
 7. otherwise start one (replacing an older version) → ``started`` True, or
    ``"start_failed: …"``
 
@@ -27,10 +29,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.daemon import settings
+
+if TYPE_CHECKING:
+    from spec_kitty.sync.daemon.owner import OwnerRecord
 
 POLICY_KEY = "background_daemon"
 DISABLED_REASON = f"{settings.DISABLE_ENV} is set"
@@ -123,6 +128,22 @@ def ensure_sync_daemon_running(intent: DaemonIntent, *, paths: RuntimePaths | No
     return _start(paths, wait=wait, warning=warning)
 
 
+def _reuse(record: OwnerRecord, warning: str | None) -> DaemonStartResult:
+    """The live daemon of this or a newer version, if it answers its health check."""
+    from spec_kitty.sync.daemon import client
+
+    try:
+        client.health(record.port, timeout=settings.HEALTH_TIMEOUT)
+    except client.DaemonUnreachable:
+        return DaemonStartResult(False, "unresponsive", record.pid, f"The daemon (pid "
+                                 f"{record.pid}) is alive but does not answer its health "
+                                 "check; run `spec-kitty sync daemon stop` (it is killed "
+                                 "if it stays silent) or `spec-kitty sync doctor`.",
+                                 warning)
+    return DaemonStartResult(False, None, record.pid, f"Already running (pid {record.pid}, "
+                             f"port {record.port}).", warning)
+
+
 def _start(paths: RuntimePaths, *, wait: bool, warning: str | None) -> DaemonStartResult:
     from filelock import FileLock, Timeout
 
@@ -141,9 +162,7 @@ def _start(paths: RuntimePaths, *, wait: bool, warning: str | None) -> DaemonSta
             lock_wait = 0.5
             if record is not None:
                 if not settings.is_older(record.package_version, __version__):
-                    return DaemonStartResult(False, None, record.pid, f"Already running "
-                                             f"(pid {record.pid}, port {record.port}).",
-                                             warning)
+                    return _reuse(record, warning)
                 if wait:
                     if not launcher.stop(paths, record):
                         return _skip("start_failed: the older daemon (pid "

@@ -8,8 +8,10 @@ variable                           default    meaning
 ``SPEC_KITTY_DAEMON_IDLE_TIMEOUT`` 900        seconds without work before it retires
 =================================  =========  ==============================================
 
-Ports: the first free one of 127.0.0.1:9400-9449. Backoff after a failed drain: 0.5 s,
-doubling, at most 30 s. Every duration is in seconds (float).
+Ports: the first free one of 127.0.0.1:9400-9449. A daemon whose process is alive but
+whose health check does not answer within 2 s is *unresponsive* (hung, or stopped with
+SIGSTOP): never reused; ``sync daemon stop`` kills it after a 5 s grace. Backoff after a
+failed drain: 0.5 s, doubling, at most 30 s. Every duration is in seconds (float).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ DEFAULT_INTERVAL = 300.0
 DEFAULT_IDLE_TIMEOUT = 900.0
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
+HEALTH_TIMEOUT = 2.0  # a live daemon that does not answer health within this is hung
+UNANSWERED_STOP_GRACE = 5.0  # a hung daemon gets this long to exit before SIGKILL
 SUPERSEDE_CHECK = 2.0  # how often the daemon re-reads its owner record and the install
 PROTOCOL_VERSION = 1
 TOKEN_HEADER = "X-Spec-Kitty-Daemon-Token"
