@@ -20,6 +20,8 @@ from spec_kitty.sync.daemon.launcher import process_gone
 from spec_kitty.sync.daemon.owner import source_checkout
 from test_sync_daemon_process import runtime, sk  # noqa: F401 - the fixture
 
+from helpers import parse_one_json, run_cli
+
 OLD = "0.0.1"
 
 
@@ -29,8 +31,6 @@ def old_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_the_old_copy_is_a_real_second_install(old_env: dict[str, str]) -> None:
-    from helpers import run_cli
-
     proc = run_cli(["--version"], Path(old_env["PYTHONPATH"]), env=old_env)
     assert proc.returncode == 0 and OLD in proc.stdout, proc.stdout + proc.stderr
     assert __version__ != OLD
@@ -44,6 +44,15 @@ def test_a_newer_cli_retires_the_older_installs_daemon(
     assert old_record.package_version == OLD
     assert old_record.source_checkout == str(Path(old_env["PYTHONPATH"]) / "spec_kitty")
     assert client.health(old_record.port)["package_version"] == OLD
+    plain = run_cli(["sync", "status"], tmp_path).stdout  # the owner record only
+    assert f"running (pid {old['pid']}, 127.0.0.1:{old_record.port}, version {OLD})" in plain
+    assert ("Boundary:     differs in package_version, source_checkout; run `spec-kitty "
+            "sync status --check`") in plain
+    summary = parse_one_json(run_cli(["sync", "status", "--json"], tmp_path).stdout)
+    assert summary["daemon"] == {"state": "running", "pid": old["pid"],
+                                 "port": old_record.port, "package_version": OLD,
+                                 "coherent": False,
+                                 "differs": ["package_version", "source_checkout"]}
     new = sk(tmp_path, "start")  # the real (newer) CLI
     assert new["started"] and new["pid"] != old["pid"]
     assert process_gone(old["pid"], old_record.process_start)  # exit confirmed first
@@ -53,6 +62,12 @@ def test_a_newer_cli_retires_the_older_installs_daemon(
     assert fresh.source_checkout == source_checkout()
     assert client.health(fresh.port)["package_version"] == __version__
     assert daemon_pids(runtime) == [new["pid"]]
+    plain = run_cli(["sync", "status"], tmp_path).stdout
+    assert f"(pid {new['pid']}, 127.0.0.1:{fresh.port}, version {__version__})" in plain
+    assert "Boundary:     coherent" in plain
+    sk(tmp_path, "stop")
+    plain = run_cli(["sync", "status"], tmp_path).stdout
+    assert "Daemon:       not running" in plain and "Boundary:     coherent" in plain
 
 
 def test_a_status_write_from_the_newer_cli_replaces_it_without_waiting(

@@ -3,7 +3,9 @@
 Status never talks to the network and never creates a queue: it reports the drain
 blockers (``sync_disabled``, ``no_auth``, ``no_host``, ``no_team``), the hub, the queue
 (``depth / max`` with percentage, oldest event age, retry histogram, top event
-types, recorded permanent failures) and the last ``sync now`` result.
+types, recorded permanent failures), the last ``sync now`` result and the daemon as its
+owner record describes it, compared with this CLI (``daemon``: see
+:func:`spec_kitty.sync.boundary.identity.daemon_summary`; no health check).
 Diagnose validates every queued envelope against the published schemas
 (:mod:`spec_kitty.core.sync_schemas`) and lists per-event field errors.
 """
@@ -61,7 +63,10 @@ def status_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
     paths = paths or RuntimePaths.current()
     blockers, scope, server = _blockers(paths)
     limit = max_queue_size(paths)
+    from spec_kitty.sync.boundary.identity import daemon_summary
+
     report: dict[str, Any] = {
+        "daemon": daemon_summary(paths, scope),
         "drain_ready": not blockers, "blockers": blockers,
         "server_url": scope.server_url if scope else server,
         "scope": {"user": scope.user, "team": scope.team_slug,

@@ -149,12 +149,28 @@ def status(
     _out("Last sync:    " + (f"{last['at']} (synced {last['synced']}, duplicates "
                              f"{last['duplicates']}, failed {last['failed']})" if last else
                              "never"))
+    _daemon_lines(report["daemon"])
     if report["drain_ready"]:
         _out("Drain:        ready")
     else:
         _out("Drain:        blocked")
         for blocker in report["blockers"]:
             _out(f"  {blocker['code']}: {blocker['message']}")
+
+
+def _daemon_lines(daemon: dict[str, Any]) -> None:
+    if daemon["state"] == "running":
+        _out(f"Daemon:       running (pid {daemon['pid']}, 127.0.0.1:{daemon['port']}, "
+             f"version {daemon['package_version']})")
+    else:
+        _out("Daemon:       " + {"stale": "not running (stale owner record)",
+                                 "invalid": "unreadable owner record"}.get(
+                                     daemon["state"], "not running"))
+    if daemon["coherent"]:
+        _out("Boundary:     coherent")
+    else:
+        differs = f"differs in {', '.join(daemon['differs'])}; " if daemon["differs"] else ""
+        _out(f"Boundary:     {differs}run `spec-kitty sync status --check`")
 
 
 @app.command("diagnose", epilog=options.examples(

@@ -30,16 +30,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.hosted.runtime import RuntimePaths
+from spec_kitty.sync.boundary.identity import COMPARED
+from spec_kitty.sync.boundary.identity import foreground as _foreground
+from spec_kitty.sync.boundary.identity import same as _same
 from spec_kitty.sync.boundary.migrate import legacy_depth, legacy_queue_path
 from spec_kitty.sync.scope import SyncScope, current_scope
 
 PING_TIMEOUT_SECONDS = 2.0
 HEALTH_PATH = "/api/v1/sync/health/"
 EXIT_INCOHERENT = 2
-COMPARED = ("package_version", "executable", "source_checkout", "server_url", "auth_scope",
-            "queue_path")
 
 
 @dataclass
@@ -64,34 +64,6 @@ class BoundaryFacts:
                 "active_queue": self.active_queue, "legacy_queue": self.legacy_queue,
                 "mismatches": self.mismatches, "orphan_records": self.orphans,
                 "problems": self.problems, "hub": self.hub}
-
-
-def _foreground(paths: RuntimePaths, scope: SyncScope | None) -> dict[str, Any]:
-    from spec_kitty.hosted import gate
-    from spec_kitty.hosted.server import resolve_server_url
-    from spec_kitty.sync.daemon.owner import current_identity
-
-    try:
-        configured = resolve_server_url(paths=paths)
-        server = configured.url if configured else None
-    except SpecKittyError:
-        server = None
-    return {**current_identity(), "gate_enabled": gate.is_enabled(),
-            "logged_in": scope is not None,
-            "server_url": scope.server_url if scope else server,
-            "configured_server_url": server,
-            "user": scope.user if scope else None,
-            "team_slug": scope.team_slug if scope else None,
-            "auth_scope": scope.key if scope else None,
-            "queue_path": str(scope.queue_path(paths)) if scope else None}
-
-
-def _same(name: str, mine: Any, theirs: Any, scope: SyncScope | None) -> bool:
-    if name == "server_url":
-        return str(mine or "").lower().rstrip("/") == str(theirs or "").lower().rstrip("/")
-    if name == "auth_scope" and scope is not None:
-        return theirs in (scope.key, scope.digest)
-    return bool(mine == theirs)
 
 
 def _daemon(paths: RuntimePaths, facts: BoundaryFacts) -> None:
