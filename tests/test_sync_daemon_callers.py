@@ -1,5 +1,6 @@
-"""Who may start the daemon: a hub-backed tracker sync declares ``REMOTE_REQUIRED`` (the
-queue keeps flowing), other commands never start one. Real hub, real CLI subprocesses."""
+"""Who may start the daemon: a hub-backed tracker sync and the local dashboard's "Sync
+now" button declare ``REMOTE_REQUIRED``; other commands never start one. Real hub, real
+CLI and dashboard processes, the button clicked in chromium."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, expect
 
 from auth_cli import ON, headless_login, hub_env
 from daemon_helpers import Daemons, daemon_pids, record, wait_for
@@ -17,6 +19,8 @@ from tracker_hub_helpers import connect_github
 
 from doubles.github import GitHubDouble
 from helpers import parse_one_json, run_cli
+
+WAIT_MS = 60_000  # bounds the wait on a slow, shared machine; never a timing claim
 
 
 def sk(cwd: Path, *args: str, env: dict[str, str] | None = None,
@@ -87,7 +91,7 @@ def _sync_now(url: str, **headers: str) -> Any:
 
 @pytest.mark.hub
 def test_the_dashboards_sync_now_starts_the_daemon_and_delivers(
-        daemons: Daemons, sqlite_hub: HubServer, tmp_path: Path,
+        daemons: Daemons, sqlite_hub: HubServer, tmp_path: Path, browser: Browser,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from spec_kitty.hosted.config import set_setting
     from spec_kitty.hosted.runtime import RuntimePaths
@@ -114,16 +118,24 @@ def test_the_dashboards_sync_now_starts_the_daemon_and_delivers(
                                  "skipped_reason": "policy_manual"}
         assert daemon_pids(person.home) == []
         set_setting("sync", "background_daemon", "auto", paths)
-        first = _sync_now(url, Origin=url, **{"X-Spec-Kitty-Dashboard": "sync-now"}).json()
-        assert first["started"] is True and first["skipped_reason"] is None
+        page = browser.new_page()
+        try:  # the button itself, in a real browser
+            page.goto(url)
+            button = page.locator("#sync-now")
+            expect(button).to_be_visible(timeout=WAIT_MS)
+            button.click()
+            expect(page.locator("#sync-now-result")).to_have_text("Sync started.",
+                                                                  timeout=WAIT_MS)
+        finally:
+            page.close()
         wanted = set(person.log_ids(slug))
         wait_for(lambda: wanted <= _delivered(person, team, slug),
                  "the queued events to reach the hub")
         wait_for(lambda: queue_depth(person) == 0, "an empty queue")
         owner = wait_for(lambda: record(person.home), "the owner record")
-        assert daemon_pids(person.home) == [owner.pid] and owner.pid == first["pid"]
+        assert daemon_pids(person.home) == [owner.pid]
         more = set(produce(person, slug, 3, 0))  # queued without a nudge
-        second = _sync_now(url).json()
+        second = _sync_now(url, Origin=url, **{"X-Spec-Kitty-Dashboard": "sync-now"}).json()
         assert second == {**second, "started": False, "triggered": True,
                           "pid": owner.pid, "skipped_reason": None}
         wait_for(lambda: more <= _delivered(person, team, slug),
