@@ -81,6 +81,7 @@ def test_start_status_api_and_stop(runtime: Path, tmp_path: Path) -> None:
 
     status = sk(tmp_path, "status")
     assert status["running"] and status["pid"] == pid and status["policy"] == "auto"
+    assert status["state"] == "running"
     health = status["health"]
     assert health["pid"] == pid and health["queue_depth"] == 0
     assert token not in json.dumps(status)
@@ -98,10 +99,11 @@ def test_start_status_api_and_stop(runtime: Path, tmp_path: Path) -> None:
     assert raw(port, b"garbage\r\n\r\n").startswith(b"HTTP/1.0 400")  # and keeps serving
     assert client.health(port)["pid"] == pid
 
-    assert sk(tmp_path, "stop") == {"result": "stopped", "pid": pid}
+    assert sk(tmp_path, "stop") == {"result": "stopped", "pid": pid, "unresponsive": False}
     assert process_gone(pid, owner.process_start)
     assert record(runtime) is None and not token_path.exists()
-    assert sk(tmp_path, "stop") == {"result": "not_running", "pid": None}
+    assert sk(tmp_path, "stop") == {"result": "not_running", "pid": None,
+                                    "unresponsive": False}
     log = log_text(runtime)
     assert "serving on 127.0.0.1" in log and "shutdown requested" in log
     assert token not in log and "access-SECRET" not in log and "refresh-SECRET" not in log
