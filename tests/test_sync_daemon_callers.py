@@ -159,3 +159,45 @@ def test_with_hosted_sync_off_sync_now_is_404_and_spawns_nothing(
         assert not (home / "sync").exists()
     finally:
         run_cli(["dashboard", "--kill", "--json"], initialized_repo, env=off)
+
+
+def test_sync_now_in_process_policy_errors_and_a_foreign_page(
+        daemons: Daemons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    with warnings.catch_warnings():  # starlette prefers `httpx2`; `httpx` still works
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from auth_helpers import sample_session
+    from spec_kitty.auth.storage import SessionStore
+    from spec_kitty.dashboard.api import create_app
+    from spec_kitty.dashboard.projects import served_projects
+    from spec_kitty.hosted.runtime import RuntimePaths
+
+    root = daemons.watch(tmp_path / "runtime")
+    paths = RuntimePaths(root)
+    SessionStore(paths).save(sample_session("http://127.0.0.1:9"))
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(root))
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
+    project = tmp_path / "repo"
+    (project / ".kittify").mkdir(parents=True)
+    (project / ".kittify" / "config.yaml").write_text("vcs:\n  type: git\n")
+    app = create_app(served_projects([project]), token="t" * 32, watch=False)
+    web = TestClient(app, base_url="http://127.0.0.1")
+    header = {"X-Spec-Kitty-Dashboard": "sync-now"}
+    assert web.post("/api/sync/now").status_code == 403  # a plain form post
+    assert web.post("/api/sync/now", headers={**header, "Origin": "http://127.0.0.1.evil"}
+                    ).status_code == 403
+    assert web.get("/api/sync/now").status_code == 405
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text('[sync]\nbackground_daemon = ""\n')
+    broken = web.post("/api/sync/now", headers=header)
+    assert broken.status_code == 400 and broken.json()["error_code"] == "CONFIG_INVALID"
+    assert str(paths.config_file) in broken.json()["error"]
+    monkeypatch.setenv("SPEC_KITTY_SYNC_DISABLE", "1")  # the kill switch: nothing contacted
+    paths.config_file.write_text('[sync]\nbackground_daemon = "auto"\n')
+    killed = web.post("/api/sync/now", headers=header).json()
+    assert killed["skipped_reason"] == "SPEC_KITTY_SYNC_DISABLE is set"
+    assert killed["triggered"] is False and killed["started"] is False
+    assert daemon_pids(root) == [] and record(root) is None
