@@ -134,6 +134,10 @@ def test_the_dashboards_sync_now_starts_the_daemon_and_delivers(
         wait_for(lambda: queue_depth(person) == 0, "an empty queue")
         owner = wait_for(lambda: record(person.home), "the owner record")
         assert daemon_pids(person.home) == [owner.pid]
+        import httpx
+
+        panel = httpx.get(f"{url}/api/sync", timeout=30).json()
+        assert panel["daemon"]["state"] == "running" and panel["daemon"]["pid"] == owner.pid
         more = set(produce(person, slug, 3, 0))  # queued without a nudge
         second = _sync_now(url, Origin=url, **{"X-Spec-Kitty-Dashboard": "sync-now"}).json()
         assert second == {**second, "started": False, "triggered": True,

@@ -9,7 +9,9 @@ Shape: ``{"enabled": False}`` or ``{"enabled": True, "drain_ready": bool,
 "blockers": [{code, message}], "queued": int (events waiting in this login's queue,
 all projects), "permanent_failures": int, "last_delivered": {at, synced, failed,
 blocker, ...}|None, "hub_url": str|None, "team": str|None, "project_uuid": str|None,
-"mission_base_url": str|None}``. ``mission_base_url`` + a mission slug is the mission's
+"mission_base_url": str|None, "daemon": {state, pid, port, package_version, coherent,
+differs}}`` (the background daemon as its owner record says, no health check: see
+``sync.boundary.identity.daemon_summary``). ``mission_base_url`` + a mission slug is the mission's
 page on the hub; it is set once this login delivered to a hub and the project has an
 identity (a mission's page exists there once its events are delivered).
 """
@@ -48,4 +50,5 @@ def sync_state(project: ProjectPaths) -> dict[str, Any]:
         "last_delivered": last, "hub_url": hub, "team": team, "project_uuid": project_uuid,
         "mission_base_url": f"{str(hub).rstrip('/')}/t/{team}/p/{project_uuid}/m/"
         if linked else None,
+        "daemon": report["daemon"],
     }

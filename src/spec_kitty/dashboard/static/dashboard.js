@@ -118,6 +118,8 @@
     const parts = [`Sync: ${sync.queued} queued`];
     parts.push(last ? `last delivered ${formatTime(last.at)} (${last.synced} events)` : "never delivered");
     if (sync.permanent_failures) parts.push(`${sync.permanent_failures} refused`);
+    const daemon = sync.daemon || {};
+    parts.push(daemon.state === "running" ? `daemon pid ${daemon.pid}` : "no daemon");
     if (blockers.length) parts.push(`blocked: ${blockers.join("; ")}`);
     box.dataset.state = blockers.length ? "blocked" : (sync.queued ? "queued" : "ok");
     $("sync-text").textContent = parts.join(" · ");
