@@ -70,7 +70,7 @@ def stop(paths: RuntimePaths | None = None) -> dict[str, Any]:
         unresponsive = False
     except client.DaemonUnreachable:
         unresponsive = True
-    gone = launcher.stop(paths, record)
+    gone = launcher.stop(paths, record, unresponsive=unresponsive)
     return {"result": "stopped" if gone else "still_running", "pid": record.pid,
             "unresponsive": unresponsive}
 

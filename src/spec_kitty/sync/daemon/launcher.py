@@ -127,20 +127,22 @@ def wait_healthy(paths: RuntimePaths, spawned: Spawned,
     return None
 
 
-def stop(paths: RuntimePaths, record: OwnerRecord, timeout: float = STOP_TIMEOUT) -> bool:
+def stop(paths: RuntimePaths, record: OwnerRecord, timeout: float = STOP_TIMEOUT, *,
+         unresponsive: bool = False) -> bool:
     """Ask the daemon to exit and wait for its confirmed exit; True when it is gone.
 
     After ``timeout`` seconds a daemon that still matches both identity markers is
     killed (the drain is crash-safe: a repeated batch is answered ``duplicate``); one
     that does not answer the shutdown request at all (hung) only gets
-    ``UNANSWERED_STOP_GRACE`` seconds.
+    ``UNANSWERED_STOP_GRACE`` seconds. ``unresponsive``: the caller already saw it fail
+    its health check, so no request is sent (it would only time out).
     """
     from spec_kitty.sync.daemon.settings import HEALTH_TIMEOUT, UNANSWERED_STOP_GRACE
 
-    try:
-        answered = client.shutdown(paths, record.port, timeout=HEALTH_TIMEOUT)
-    except client.DaemonUnreachable:
-        answered = False
+    answered = False
+    if not unresponsive:
+        with contextlib.suppress(client.DaemonUnreachable):
+            answered = client.shutdown(paths, record.port, timeout=HEALTH_TIMEOUT)
     if _wait_gone(record, timeout if answered else min(timeout, UNANSWERED_STOP_GRACE)):
         owner.remove_orphan(paths)
         return True
