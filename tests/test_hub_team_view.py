@@ -6,12 +6,14 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
 from hub_fixtures import HubServer
+from sync_e2e_helpers import member, planned_mission
 from team_view_helpers import FEEDBACK, FEEDBACK_PATH, MISSION, team_mission
 
 pytestmark = pytest.mark.hub
@@ -181,3 +183,37 @@ def test_a_member_removed_from_the_team_loses_the_open_stream(hub_server: HubSer
         assert _read_events(lines, "gone", deadline) == {}
     assert member.get(arranged.mission_url).status_code == 404
     assert member.get(f"{arranged.mission_url}/events/stream").status_code == 404
+
+
+def test_subtask_marks_reach_the_hub_card(hub_server: HubServer, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    ada_user, bob_user = hub_server.create_user(), hub_server.create_user()
+    team = hub_server.create_team(owner=ada_user.email, members=(bob_user.email,))
+    ada = member(hub_server, tmp_path, "ada", monkeypatch, ada_user)
+    assert ada.sync("team", team)["team"] == team
+    slug = planned_mission(ada)  # WP01 lists T001 and T002
+    ada.move(slug, "WP01", "in_progress")
+    assert ada.sync("now")["failed"] == 0
+    mission_url = f"/t/{team}/p/{ada.project_uuid}/m/{slug}"
+    bob = hub_server.browser(bob_user)
+
+    def card(wp: str) -> tuple[int, int]:
+        live = bob.get(f"{mission_url}/live")
+        assert live.status_code == 200, live.text
+        found = {c["id"]: c for c in live.json()["board"]["work_packages"]}[wp]
+        return found["subtasks_done"], found["subtasks_total"]
+
+    assert card("WP01") == (0, 2)
+    ada.cli("agent", "tasks", "mark-status", "T001", "--mission", slug)
+    assert ada.sync("now")["documents"]["pushed"] >= 1
+    assert card("WP01") == (1, 2) and card("WP02") == (0, 1)
+    # the local board shows the same figure
+    local = {c["id"]: c for c in ada.cli("status", "--mission", slug)["work_packages"]}
+    assert (local["WP01"]["subtasks_done"], local["WP01"]["subtasks_total"]) == (1, 2)
+    ada.cli("agent", "tasks", "mark-status", "T002", "T003", "--mission", slug)
+    ada.sync("now")
+    assert card("WP01") == (2, 2) and card("WP02") == (1, 1)
+    page = _page(bob, mission_url)  # the initial board data carries it too
+    board = orjson.loads(page.split('id="board-data">')[1].split("</script>")[0])
+    cards = {c["id"]: c for c in board["work_packages"]}
+    assert (cards["WP01"]["subtasks_done"], cards["WP01"]["subtasks_total"]) == (2, 2)

@@ -18,8 +18,12 @@ TIMELINE_LIMIT = 100
 
 
 def _board(session: Session, mission: Mission) -> dict[str, Any]:
-    """The board with dependencies from the dossier's tasks.md (see ``wp_meta``)."""
-    return mission_board(session, mission, wp_meta.work_packages(session, mission))
+    """The board with dependencies and subtask progress from the dossier's tasks.md and
+    status.json (see ``wp_meta``)."""
+    marks = wp_meta.subtask_marks(session, mission)
+    return mission_board(session, mission,
+                         wp_meta.work_packages(session, mission, rosters=marks is not None),
+                         marks or {})
 
 
 def scoped_mission(session: Session, team_id: int, project_uuid: str,
