@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spec_kitty_hub.db.sync_models import DossierDocument, Mission, Project
-from spec_kitty_hub.services.boards import find_mission, mission_board
+from spec_kitty_hub.services.boards import find_mission, mission_board, mission_summary
 from spec_kitty_hub.services.views import timeline, wp_meta
 from spec_kitty_hub.services.views.live import mission_cursor
 from spec_kitty_hub.services.views.teams import iso, project_name
@@ -69,8 +69,8 @@ def document(session: Session, mission: Mission, path: str) -> dict[str, Any] | 
 def mission_page(session: Session, team_id: int, project_uuid: str,
                  mission_slug: str) -> dict[str, Any] | None:
     """``{project: {project_uuid, name, repo_slug}, board: mission_board(...),
-    documents: [...], timeline: [entry] (newest first), cursor: str}`` or None
-    (``cursor``: see ``views.live``)."""
+    documents: [...], timeline: [entry] (newest first), older_before: seq|None (the
+    older-events page's cursor), cursor: str}`` or None (``cursor``: see ``views.live``)."""
     found = scoped_mission(session, team_id, project_uuid, mission_slug)
     if found is None:
         return None
@@ -79,20 +79,40 @@ def mission_page(session: Session, team_id: int, project_uuid: str,
                         "repo_slug": project.repo_slug},
             "board": _board(session, mission),
             "documents": documents(session, mission),
-            "timeline": timeline.recent(session, mission, TIMELINE_LIMIT),
+            **_timeline(session, mission),
             "cursor": mission_cursor(session, mission)}
 
 
 def live_board(session: Session, team_id: int, project_uuid: str,
                mission_slug: str) -> dict[str, Any] | None:
-    """What the open page re-renders on a change: ``{board, timeline, cursor}``."""
+    """What the open page re-renders on a change: ``{board, timeline, older_before,
+    cursor}``."""
     found = scoped_mission(session, team_id, project_uuid, mission_slug)
     if found is None:
         return None
     _, mission = found
-    return {"board": _board(session, mission),
-            "timeline": timeline.recent(session, mission, TIMELINE_LIMIT),
+    return {"board": _board(session, mission), **_timeline(session, mission),
             "cursor": mission_cursor(session, mission)}
+
+
+def _timeline(session: Session, mission: Mission,
+              before: int | None = None) -> dict[str, Any]:
+    entries, older = timeline.page(session, mission, TIMELINE_LIMIT, before)
+    return {"timeline": entries, "older_before": older}
+
+
+def timeline_page(session: Session, team_id: int, project_uuid: str, mission_slug: str,
+                  before: int | None) -> dict[str, Any] | None:
+    """The older-events page: ``{project, mission (summary), timeline: [entry] newest
+    first, older_before: seq|None}`` of the ``TIMELINE_LIMIT`` events below sequence
+    ``before`` (the latest ones without it), or None when the mission is not the team's."""
+    found = scoped_mission(session, team_id, project_uuid, mission_slug)
+    if found is None:
+        return None
+    project, mission = found
+    return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
+                        "repo_slug": project.repo_slug},
+            "mission": mission_summary(mission), **_timeline(session, mission, before)}
 
 
 def work_package_page(session: Session, team_id: int, project_uuid: str, mission_slug: str,
