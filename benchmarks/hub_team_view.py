@@ -3,12 +3,13 @@
 One team with 20 projects × 20 missions × 50 work packages and 200,000 stored events
 (500 per mission). The database is seeded directly (bulk inserts of the rows ingest
 would have written: projects, missions with their lane counts, board cards, events, and
-each mission's tasks.md and spec.md) and ANALYZEd, then a real `spec-kitty-hub serve`
-(one worker) answers a signed-in browser session.
+each mission's tasks.md, spec.md and status.json) and ANALYZEd, then a real
+`spec-kitty-hub serve` (one worker) answers a signed-in browser session.
 
 Figures: p50/p99 of the HTTP round trip on 127.0.0.1 (an upper bound of server time)
-for the team page, a mission page (board + timeline + documents) and the live board
-JSON the open page re-fetches on each change. Goal: p50 ≤ 100 ms.
+for the team page, a mission page (board + timeline + documents), a page of older
+events and the live board JSON the open page re-fetches on each change. Goal: p50 ≤
+100 ms.
 
 Live latency, on the same seeded database: a signed-in client holds the mission's
 server-sent-event stream open (httpx, streaming) while a WPStatusChanged batch is posted
@@ -137,11 +138,15 @@ def _seed_mission(session: Any, team_id: int, user_id: int, project_id: int,
         f"- [ ] T{n * 2 + 1:03d} first\n- [ ] T{n * 2 + 2:03d} second\n\n"
         for n, wp in enumerate(lanes))
     spec = "# Spec\n\n" + "Users can do things.\n" * 200
+    # status.json as the CLI pushes it: its subtask marks give the cards their progress.
+    status = orjson.dumps({"mission_slug": mission_slug, "work_packages": {
+        wp: {"lane": lane, "subtasks": {f"T{n * 2 + 1:03d}": "done"}}
+        for n, (wp, lane) in enumerate(lanes.items())}}).decode()
     session.execute(insert(DossierDocument), [
         {"mission_id": mission_id, "artifact_path": path, "size_bytes": len(body),
          "content_hash": hashlib.sha256(body.encode()).hexdigest(), "content_body": body,
          "uploaded_by": user_id, "created_at": last}
-        for path, body in (("tasks.md", tasks), ("spec.md", spec))])
+        for path, body in (("tasks.md", tasks), ("spec.md", spec), ("status.json", status))])
 
 
 def _line(label: str, samples: list[float]) -> float:
@@ -164,6 +169,8 @@ def _measure(hub: HubServer, backend: str) -> bool:
     pages = {"team page (20 projects, 400 missions)": f"/t/{team}",
              "project page (20 missions)": f"/t/{team}/p/{project_uuid}",
              "mission page (50 cards, timeline, docs)": mission,
+             # the first mission seeded holds sequences 1-500: a page from its middle
+             "older events page (100 events)": f"{mission}/timeline?before=300",
              "live board JSON (on each change)": f"{mission}/live"}
     ok = True
     with httpx.Client(base_url=hub.url, timeout=60, trust_env=False,
