@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from hub_fixtures import HubServer
-from sync_e2e_helpers import member, planned_mission
+from sync_e2e_helpers import hub_get, member, planned_mission
 from team_view_helpers import FEEDBACK, FEEDBACK_PATH, MISSION, team_mission
 
 pytestmark = pytest.mark.hub
@@ -218,6 +218,11 @@ def test_subtask_marks_reach_the_hub_card(hub_server: HubServer, tmp_path: Path,
     board = orjson.loads(page.split('id="board-data">')[1].split("</script>")[0])
     cards = {c["id"]: c for c in board["work_packages"]}
     assert (cards["WP01"]["subtasks_done"], cards["WP01"]["subtasks_total"]) == (2, 2)
+    api = hub_get(ada, f"/api/v1/teams/{team}/projects/{ada.project_uuid}/missions/{slug}"
+                  "/board")  # the bearer API's board is the same board
+    cards = {c["id"]: c for c in api["work_packages"]}
+    assert (cards["WP02"]["subtasks_done"], cards["WP02"]["subtasks_total"]) == (1, 1)
+    assert cards["WP03"]["dependencies"] == ["WP01", "WP02"]
 
 
 def _seqs(page: str) -> list[int]:

@@ -17,9 +17,9 @@ from spec_kitty_hub.services.views.teams import iso, project_name
 TIMELINE_LIMIT = 100
 
 
-def _board(session: Session, mission: Mission) -> dict[str, Any]:
+def dossier_board(session: Session, mission: Mission) -> dict[str, Any]:
     """The board with dependencies and subtask progress from the dossier's tasks.md and
-    status.json (see ``wp_meta``)."""
+    status.json (see ``wp_meta``): what the pages and the bearer API both show."""
     marks = wp_meta.subtask_marks(session, mission)
     return mission_board(session, mission,
                          wp_meta.work_packages(session, mission, rosters=marks is not None),
@@ -77,7 +77,7 @@ def mission_page(session: Session, team_id: int, project_uuid: str,
     project, mission = found
     return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
                         "repo_slug": project.repo_slug},
-            "board": _board(session, mission),
+            "board": dossier_board(session, mission),
             "documents": documents(session, mission),
             **_timeline(session, mission),
             "cursor": mission_cursor(session, mission)}
@@ -91,7 +91,7 @@ def live_board(session: Session, team_id: int, project_uuid: str,
     if found is None:
         return None
     _, mission = found
-    return {"board": _board(session, mission), **_timeline(session, mission),
+    return {"board": dossier_board(session, mission), **_timeline(session, mission),
             "cursor": mission_cursor(session, mission)}
 
 
@@ -123,7 +123,7 @@ def work_package_page(session: Session, team_id: int, project_uuid: str, mission
     if found is None:
         return None
     project, mission = found
-    board = _board(session, mission)
+    board = dossier_board(session, mission)
     card = next((c for c in board["work_packages"] if c["id"] == wp_id), None)
     history = timeline.of_work_package(session, mission, wp_id)
     if card is None and not history:
