@@ -6,12 +6,14 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
 from hub_fixtures import HubServer
+from sync_e2e_helpers import hub_get, member, planned_mission
 from team_view_helpers import FEEDBACK, FEEDBACK_PATH, MISSION, team_mission
 
 pytestmark = pytest.mark.hub
@@ -100,7 +102,8 @@ def test_another_team_gets_404_everywhere(hub_server: HubServer) -> None:
     # guessed URLs of the other team, and the other team's ids under the outsider's team
     other_urls = [f"/t/{arranged.team}", arranged.project_url, arranged.mission_url,
                   f"{arranged.mission_url}/wp/WP01", f"{arranged.mission_url}/documents/spec.md",
-                  f"{arranged.mission_url}/live", f"{arranged.mission_url}/events/stream"]
+                  f"{arranged.mission_url}/live", f"{arranged.mission_url}/events/stream",
+                  f"{arranged.mission_url}/timeline?before=1000000"]
     mine = f"/t/{arranged.outsider.private_team}"
     guessed = [url.replace(f"/t/{arranged.team}", mine) for url in other_urls[1:]]
     for url in other_urls + guessed + [f"{arranged.mission_url}/wp/WP99",
@@ -181,3 +184,85 @@ def test_a_member_removed_from_the_team_loses_the_open_stream(hub_server: HubSer
         assert _read_events(lines, "gone", deadline) == {}
     assert member.get(arranged.mission_url).status_code == 404
     assert member.get(f"{arranged.mission_url}/events/stream").status_code == 404
+
+
+def test_subtask_marks_reach_the_hub_card(hub_server: HubServer, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    ada_user, bob_user = hub_server.create_user(), hub_server.create_user()
+    team = hub_server.create_team(owner=ada_user.email, members=(bob_user.email,))
+    ada = member(hub_server, tmp_path, "ada", monkeypatch, ada_user)
+    assert ada.sync("team", team)["team"] == team
+    slug = planned_mission(ada)  # WP01 lists T001 and T002
+    ada.move(slug, "WP01", "in_progress")
+    assert ada.sync("now")["failed"] == 0
+    mission_url = f"/t/{team}/p/{ada.project_uuid}/m/{slug}"
+    bob = hub_server.browser(bob_user)
+
+    def card(wp: str) -> tuple[int, int]:
+        live = bob.get(f"{mission_url}/live")
+        assert live.status_code == 200, live.text
+        found = {c["id"]: c for c in live.json()["board"]["work_packages"]}[wp]
+        return found["subtasks_done"], found["subtasks_total"]
+
+    assert card("WP01") == (0, 2)
+    ada.cli("agent", "tasks", "mark-status", "T001", "--mission", slug)
+    assert ada.sync("now")["documents"]["pushed"] >= 1
+    assert card("WP01") == (1, 2) and card("WP02") == (0, 1)
+    # the local board shows the same figure
+    local = {c["id"]: c for c in ada.cli("status", "--mission", slug)["work_packages"]}
+    assert (local["WP01"]["subtasks_done"], local["WP01"]["subtasks_total"]) == (1, 2)
+    ada.cli("agent", "tasks", "mark-status", "T002", "T003", "--mission", slug)
+    ada.sync("now")
+    assert card("WP01") == (2, 2) and card("WP02") == (1, 1)
+    page = _page(bob, mission_url)  # the initial board data carries it too
+    board = orjson.loads(page.split('id="board-data">')[1].split("</script>")[0])
+    cards = {c["id"]: c for c in board["work_packages"]}
+    assert (cards["WP01"]["subtasks_done"], cards["WP01"]["subtasks_total"]) == (2, 2)
+    api = hub_get(ada, f"/api/v1/teams/{team}/projects/{ada.project_uuid}/missions/{slug}"
+                  "/board")  # the bearer API's board is the same board
+    cards = {c["id"]: c for c in api["work_packages"]}
+    assert (cards["WP02"]["subtasks_done"], cards["WP02"]["subtasks_total"]) == (1, 1)
+    assert cards["WP03"]["dependencies"] == ["WP01", "WP02"]
+
+
+def _seqs(page: str) -> list[int]:
+    return [int(chunk.split('"')[0]) for chunk in page.split('data-seq="')[1:]]
+
+
+def test_older_events_are_paged_by_cursor_within_the_team(hub_server: HubServer) -> None:
+    arranged = team_mission(hub_server)
+    member = hub_server.browser(arranged.member)
+    arranged_count = len(_seqs(_page(member, arranged.mission_url)))  # creations + moves
+    lanes = ("claimed", "planned")
+    arranged.push([arranged.repo.move(MISSION, "WP04", lanes[(n + 1) % 2], lanes[n % 2],
+                                      100 + n) for n in range(140)])
+    total = arranged_count + 140
+    mission = _page(member, arranged.mission_url)
+    latest = _seqs(mission)
+    assert len(latest) == 100 and latest == sorted(latest, reverse=True)
+    link = mission.split('<li class="older"><a href="')[1].split('"')[0]
+    assert link == f"{arranged.mission_url}/timeline?before={latest[-1]}"
+    # the live re-render carries the same link (the page swaps the whole list)
+    live = html.unescape(member.get(f"{arranged.mission_url}/live").json()["timeline_html"])
+    assert f'href="{link}"' in live
+
+    older = _page(member, link)
+    second = _seqs(older)
+    assert len(second) == total - 100 and max(second) < min(latest)
+    assert 'class="older"' not in older  # nothing before the first event
+    assert "created" in older  # the oldest events: the work packages' creation
+    assert len(set(latest) | set(second)) == total  # the whole history, each event once
+    # a deeper cursor pages the same way; without one the page shows the latest events
+    assert _seqs(_page(member, f"{arranged.mission_url}/timeline?before={second[9]}")) \
+        == second[10:]
+    assert _seqs(_page(member, f"{arranged.mission_url}/timeline"))[:100] == latest
+    assert member.get(f"{arranged.mission_url}/timeline?before=nope").status_code == 422
+
+    # another team: 404 on the real URL and with the ids under its own team
+    outsider = hub_server.browser(arranged.outsider)
+    mine = link.replace(f"/t/{arranged.team}", f"/t/{arranged.outsider.private_team}")
+    for url in (link, mine):
+        response = outsider.get(url)
+        assert response.status_code == 404 and "WP04" not in response.text, url
+    anonymous = hub_server.browser().get(link)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")

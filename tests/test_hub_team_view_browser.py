@@ -1,5 +1,6 @@
-"""The team view in a real browser (Debian's chromium) against a real hub and the real
-CLI: a teammate's open board follows a move made with `move-task` + `sync now` without
+"""The team view in a real browser (Debian's chromium) against a real hub (SQLite and
+PostgreSQL) and the real CLI: a teammate's open board follows a move made with
+`move-task` + `sync now`, and a subtask marked with `mark-status` + `sync now`, without
 a reload; another team gets 404. Screenshots go to test-artifacts/ (desktop and phone).
 """
 
@@ -46,9 +47,9 @@ def _signed_in(browser: Browser, contexts: list[BrowserContext], hub: HubServer,
 
 
 def test_a_teammates_cli_move_reaches_the_open_board(
-        browser: Browser, contexts: list[BrowserContext], postgres_hub: HubServer,
+        browser: Browser, contexts: list[BrowserContext], hub_server: HubServer,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = postgres_hub
+    hub = hub_server
     ada_user, bob_user = hub.create_user(), hub.create_user()
     team = hub.create_team(owner=ada_user.email, members=(bob_user.email,))
     ada = member(hub, tmp_path, "ada", monkeypatch, ada_user)
@@ -68,6 +69,12 @@ def test_a_teammates_cli_move_reaches_the_open_board(
     expect(bob.locator('#board [data-wp="WP03"] .dep')).to_have_text(["← WP01", "← WP02"])
     expect(bob.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
     bob.evaluate("window.__not_reloaded = true")
+
+    # subtask progress: a mark-status + sync reaches the open card (WP01 lists T001, T002)
+    expect(card.locator(".subtasks > span")).to_have_text("0/2 subtasks")
+    ada.cli("agent", "tasks", "mark-status", "T001", "--mission", slug)
+    assert ada.sync("now")["failed"] == 0
+    expect(card.locator(".subtasks > span")).to_have_text("1/2 subtasks", timeout=WAIT_MS)
 
     ada.move(slug, "WP01", "for_review")
     assert ada.sync("now")["synced"] >= 1

@@ -1,8 +1,9 @@
 """Mission documents to the hub: ``POST /api/dossier/push-content/`` (reference §(a) 7).
 
 After the events, ``sync now`` run inside a project pushes each mission's spec.md,
-plan.md, tasks.md, WP files and review feedback files (``reviews/*.md``, which the hub's
-timeline shows beside the move that sent work back), by SHA-256 content hash. What the
+plan.md, tasks.md, WP files, review feedback files (``reviews/*.md``, which the hub's
+timeline shows beside the move that sent work back) and ``status.json`` (whose subtask
+marks give the hub's cards their subtask progress), by SHA-256 content hash. What the
 hub has acknowledged (201 ``stored`` or 200 ``already_exists``) is remembered per scope
 in the queue file's ``documents`` table, so an unchanged file is never sent twice. Files
 over 512 KiB are skipped (the hub's limit) and reported. Every upload carries
@@ -56,6 +57,9 @@ def mission_documents(project: ProjectPaths) -> Iterator[tuple[str, str, str]]:
         paths += sorted(mission.tasks_dir.glob("WP*.md")) if mission.tasks_dir.is_dir() else []
         reviews = mission.path / "reviews"
         paths += sorted(reviews.glob("*.md")) if reviews.is_dir() else []
+        # The reduced snapshot carries the subtask marks (annotations, which have no
+        # envelope of their own): the hub's board counts subtask progress from it.
+        paths.append(mission.snapshot_file)
         for path in paths:
             if path.is_file():
                 rel = path.relative_to(mission.path).as_posix()

@@ -28,6 +28,7 @@ from spec_kitty_hub.db.engine import Database
 from spec_kitty_hub.db.sync_models import Mission
 from spec_kitty_hub.services import boards
 from spec_kitty_hub.services.tokens import Principal
+from spec_kitty_hub.services.views.mission import dossier_board
 
 router = APIRouter(prefix="/api/v1/teams/{team}", tags=["boards"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -132,10 +133,11 @@ def missions(team: str, project_uuid: str, principal: PrincipalDep,
 @router.get(MISSION + "/board", response_model=BoardOut, responses=RESPONSES)
 def board(team: str, project_uuid: str, mission_slug: str, principal: PrincipalDep,
           db: DatabaseDep) -> dict[str, Any]:
-    """The mission's board, as the CLI's board model shapes it."""
+    """The mission's board, as the CLI's board model shapes it (dependencies and subtask
+    progress from the mission's pushed tasks.md and status.json)."""
     mission = _mission(db, principal, team, project_uuid, mission_slug)
     with db.read() as session:
-        return boards.mission_board(session, mission)
+        return dossier_board(session, mission)
 
 
 @router.get(MISSION + "/events", response_model=EventPageOut, responses=RESPONSES)

@@ -11,7 +11,7 @@ and rendered by the one board model, ``spec_kitty.core.board.build_board``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -117,12 +117,17 @@ def snapshot(session: Session, mission: Mission
 
 
 def mission_board(session: Session, mission: Mission,
-                  work_packages: Iterable[WorkPackageInfo] = ()) -> dict[str, Any]:
+                  work_packages: Iterable[WorkPackageInfo] = (),
+                  subtasks: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """The board of ``mission`` in the CLI board model's shape, plus the mission row.
 
-    ``work_packages``: what is known of the WP files (dependencies, prompt file); the
-    titles synced with WPCreated win over theirs."""
+    ``work_packages``: what is known of the WP files (dependencies, subtask roster,
+    prompt file); the titles synced with WPCreated win over theirs. ``subtasks``:
+    ``{wp_id: {task_id: status}}`` marks (status.json's slot) for cards on the board."""
     snap, titles, blocked = snapshot(session, mission)
+    for wp_id, marks in (subtasks or {}).items():
+        if wp_id in snap["work_packages"]:
+            snap["work_packages"][wp_id]["subtasks"] = dict(marks)
     board = build_board(snap, work_packages, blocked)
     for card in board["work_packages"]:
         card["title"] = titles.get(card["id"], card["title"])

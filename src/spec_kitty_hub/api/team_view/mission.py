@@ -1,6 +1,7 @@
 """A mission's page, a work package's history, a document, and the live stream.
 
 - ``GET /t/{team}/p/{project}/m/{mission}``: board, documents, timeline (HTML)
+- ``GET …/m/{mission}/timeline?before=SEQ``: older events, 100 a page (HTML)
 - ``GET …/m/{mission}/wp/{wp_id}``: the work package's history across lanes (HTML)
 - ``GET …/m/{mission}/documents/{path}``: one document's latest body (HTML)
 - ``GET …/m/{mission}/live``: ``{board, timeline_html, cursor}`` the page re-renders
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
@@ -32,6 +33,7 @@ from spec_kitty_hub.services.views.mission import (
     live_board,
     mission_page,
     scoped_mission,
+    timeline_page,
     work_package_page,
 )
 
@@ -63,6 +65,22 @@ def mission_view(request: Request, team: str, project_uuid: str, mission_slug: s
     return render(request, "mission.html", {
         "user": scope.user, "team": scope, "links": _links(team, project_uuid, mission_slug),
         **page})
+
+
+@router.get(MISSION + "/timeline")
+def timeline_view(request: Request, team: str, project_uuid: str, mission_slug: str,
+                  db: DatabaseDep, before: int | None = Query(default=None, ge=1)) -> Response:
+    """The mission's events below sequence ``before``, newest first, 100 a page."""
+    scope = page_scope(request, team)
+    if not isinstance(scope, TeamScope):
+        return scope
+    with db.read() as session:
+        page = timeline_page(session, scope.team_id, project_uuid, mission_slug, before)
+    if page is None:
+        return not_found(request, scope.user)
+    return render(request, "timeline.html", {
+        "user": scope.user, "team": scope, "before": before,
+        "links": _links(team, project_uuid, mission_slug), **page})
 
 
 @router.get(MISSION + "/wp/{wp_id}")
@@ -117,7 +135,8 @@ def live_view(request: Request, team: str, project_uuid: str, mission_slug: str,
     if data is None:
         return JSONResponse({"error": "not_found"}, status_code=404, headers=JSON_HEADERS)
     timeline_html = TEMPLATES.get_template("_timeline.html").render(
-        timeline=data["timeline"], links=_links(team, project_uuid, mission_slug))
+        timeline=data["timeline"], older_before=data["older_before"],
+        links=_links(team, project_uuid, mission_slug))
     return Response(orjson.dumps({"board": data["board"], "timeline_html": timeline_html,
                                   "cursor": data["cursor"]}),
                     media_type="application/json", headers=JSON_HEADERS)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spec_kitty_hub.db.sync_models import DossierDocument, Mission, Project
-from spec_kitty_hub.services.boards import find_mission, mission_board
+from spec_kitty_hub.services.boards import find_mission, mission_board, mission_summary
 from spec_kitty_hub.services.views import timeline, wp_meta
 from spec_kitty_hub.services.views.live import mission_cursor
 from spec_kitty_hub.services.views.teams import iso, project_name
@@ -17,9 +17,13 @@ from spec_kitty_hub.services.views.teams import iso, project_name
 TIMELINE_LIMIT = 100
 
 
-def _board(session: Session, mission: Mission) -> dict[str, Any]:
-    """The board with dependencies from the dossier's tasks.md (see ``wp_meta``)."""
-    return mission_board(session, mission, wp_meta.work_packages(session, mission))
+def dossier_board(session: Session, mission: Mission) -> dict[str, Any]:
+    """The board with dependencies and subtask progress from the dossier's tasks.md and
+    status.json (see ``wp_meta``): what the pages and the bearer API both show."""
+    marks = wp_meta.subtask_marks(session, mission)
+    return mission_board(session, mission,
+                         wp_meta.work_packages(session, mission, rosters=marks is not None),
+                         marks or {})
 
 
 def scoped_mission(session: Session, team_id: int, project_uuid: str,
@@ -65,30 +69,50 @@ def document(session: Session, mission: Mission, path: str) -> dict[str, Any] | 
 def mission_page(session: Session, team_id: int, project_uuid: str,
                  mission_slug: str) -> dict[str, Any] | None:
     """``{project: {project_uuid, name, repo_slug}, board: mission_board(...),
-    documents: [...], timeline: [entry] (newest first), cursor: str}`` or None
-    (``cursor``: see ``views.live``)."""
+    documents: [...], timeline: [entry] (newest first), older_before: seq|None (the
+    older-events page's cursor), cursor: str}`` or None (``cursor``: see ``views.live``)."""
     found = scoped_mission(session, team_id, project_uuid, mission_slug)
     if found is None:
         return None
     project, mission = found
     return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
                         "repo_slug": project.repo_slug},
-            "board": _board(session, mission),
+            "board": dossier_board(session, mission),
             "documents": documents(session, mission),
-            "timeline": timeline.recent(session, mission, TIMELINE_LIMIT),
+            **_timeline(session, mission),
             "cursor": mission_cursor(session, mission)}
 
 
 def live_board(session: Session, team_id: int, project_uuid: str,
                mission_slug: str) -> dict[str, Any] | None:
-    """What the open page re-renders on a change: ``{board, timeline, cursor}``."""
+    """What the open page re-renders on a change: ``{board, timeline, older_before,
+    cursor}``."""
     found = scoped_mission(session, team_id, project_uuid, mission_slug)
     if found is None:
         return None
     _, mission = found
-    return {"board": _board(session, mission),
-            "timeline": timeline.recent(session, mission, TIMELINE_LIMIT),
+    return {"board": dossier_board(session, mission), **_timeline(session, mission),
             "cursor": mission_cursor(session, mission)}
+
+
+def _timeline(session: Session, mission: Mission,
+              before: int | None = None) -> dict[str, Any]:
+    entries, older = timeline.page(session, mission, TIMELINE_LIMIT, before)
+    return {"timeline": entries, "older_before": older}
+
+
+def timeline_page(session: Session, team_id: int, project_uuid: str, mission_slug: str,
+                  before: int | None) -> dict[str, Any] | None:
+    """The older-events page: ``{project, mission (summary), timeline: [entry] newest
+    first, older_before: seq|None}`` of the ``TIMELINE_LIMIT`` events below sequence
+    ``before`` (the latest ones without it), or None when the mission is not the team's."""
+    found = scoped_mission(session, team_id, project_uuid, mission_slug)
+    if found is None:
+        return None
+    project, mission = found
+    return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
+                        "repo_slug": project.repo_slug},
+            "mission": mission_summary(mission), **_timeline(session, mission, before)}
 
 
 def work_package_page(session: Session, team_id: int, project_uuid: str, mission_slug: str,
@@ -99,7 +123,7 @@ def work_package_page(session: Session, team_id: int, project_uuid: str, mission
     if found is None:
         return None
     project, mission = found
-    board = _board(session, mission)
+    board = dossier_board(session, mission)
     card = next((c for c in board["work_packages"] if c["id"] == wp_id), None)
     history = timeline.of_work_package(session, mission, wp_id)
     if card is None and not history:

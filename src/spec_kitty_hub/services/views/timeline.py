@@ -111,15 +111,26 @@ def attach_feedback(session: Session, mission: Mission,
             item["feedback"] = bodies.get(item["feedback_path"])
 
 
+def page(session: Session, mission: Mission, limit: int,
+         before: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the mission's stored events, newest first (arrival order): the latest
+    ``limit`` ones, or the latest ``limit`` whose sequence is below ``before``. Returns
+    ``(entries, older)``: ``older`` is the ``before`` cursor of the next older page (the
+    oldest sequence shown), None when there is nothing older. One probe of the
+    ``(mission_id, id)`` index, whatever the page's depth."""
+    query = (select(SyncEvent.id, SyncEvent.envelope)
+             .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id))
+    if before is not None:
+        query = query.where(SyncEvent.id < before)
+    rows = list(session.execute(query.order_by(SyncEvent.id.desc()).limit(limit + 1)))
+    entries = [entry(seq, orjson.loads(text)) for seq, text in rows[:limit]]
+    attach_feedback(session, mission, entries)
+    return entries, (entries[-1]["seq"] if len(rows) > limit else None)
+
+
 def recent(session: Session, mission: Mission, limit: int) -> list[dict[str, Any]]:
     """The mission's latest ``limit`` stored events, newest first (arrival order)."""
-    rows = session.execute(
-        select(SyncEvent.id, SyncEvent.envelope)
-        .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id)
-        .order_by(SyncEvent.id.desc()).limit(limit))
-    entries = [entry(seq, orjson.loads(text)) for seq, text in rows]
-    attach_feedback(session, mission, entries)
-    return entries
+    return page(session, mission, limit)[0]
 
 
 def of_work_package(session: Session, mission: Mission, wp_id: str) -> list[dict[str, Any]]:
