@@ -70,6 +70,11 @@ def sync_to_hub(demo: Any, slug: str, hub: DemoHub, env: dict[str, str]) -> None
         raise SystemExit("the hub's board differs from the local board")
     print("The hub's board matches the local board.")
     demo.step("Background delivery: the sync daemon, and the boundary check")
-    demo.sk("sync", "daemon", "start", env_extra=env)
-    demo.sk("sync", "status", "--check", env_extra=env)
-    demo.sk("sync", "daemon", "stop", env_extra=env)
+    # The demo's own runtime root, so its daemon may run even where the caller's
+    # environment (the test suite) switches daemons off with SPEC_KITTY_SYNC_DISABLE.
+    daemon_env = {**env, "SPEC_KITTY_SYNC_DISABLE": ""}
+    demo.sk("sync", "daemon", "start", env_extra=daemon_env)
+    try:
+        demo.sk("sync", "status", "--check", env_extra=daemon_env)
+    finally:
+        demo.sk("sync", "daemon", "stop", env_extra=daemon_env)
