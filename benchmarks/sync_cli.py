@@ -72,7 +72,7 @@ def _log_in(paths: Any, server_url: str, hub: HubServer | None = None) -> None:
 
 
 def _enqueue(envelope_rows: list[dict[str, Any]], repo: Path, paths: Any) -> float:
-    from spec_kitty.core.sync_envelope import envelope_for_status_event
+    from spec_kitty.core.sync.envelope import envelope_for_status_event
     from spec_kitty.repo.paths import ProjectPaths
     from spec_kitty.sync.context import envelope_context
     from spec_kitty.sync.emitter import enqueue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from spec_kitty.core.sync_schemas import load_schema, schema_names
+from spec_kitty.core.sync.schemas import load_schema, schema_names
 
 
 def section() -> str:

@@ -14,9 +14,9 @@ import random
 import sys
 from pathlib import Path
 
-from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.services.status import events_factory
 
 

@@ -1,4 +1,4 @@
-"""Build real sync envelopes (with ``spec_kitty.core.sync_envelope``) and post batches
+"""Build real sync envelopes (with ``spec_kitty.core.sync.envelope``) and post batches
 to a running hub, for the hub's event-sync tests and benchmarks."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import httpx
 import orjson
 from ulid import ULID
 
-from spec_kitty.core.sync_envelope import (
+from spec_kitty.core.sync.envelope import (
     EnvelopeContext,
     envelope_for_status_event,
     wp_created_envelope,

@@ -178,7 +178,7 @@ def test_result_blocked_is_recorded_and_shown(mission: tuple[Path, str]) -> None
     assert "WP01 is blocked (claude): needs the database credentials" in human.stderr
 
     dash = dashboard(repo).get(f"/api/missions/{slug}/board").json()
-    # One board model (core/board.py): columns list card ids, cards sit in work_packages.
+    # One board model (core/status/board.py): columns list card ids, cards sit in work_packages.
     assert any("WP01" in col["wp_ids"] for col in dash["columns"] if col["key"] == "blocked")
     card = next(c for c in dash["work_packages"] if c["id"] == "WP01")
     assert card == next(c for c in board["work_packages"] if c["id"] == "WP01")

@@ -1,4 +1,4 @@
-"""One board model (core/board.py) behind the CLI and the dashboard; boards people can read."""
+"""One board model (core/status/board.py) behind the CLI and the dashboard; boards people can read."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec_kitty.core.board import COLUMNS, build_board
-from spec_kitty.core.progress import WEIGHTED_NOTE
+from spec_kitty.core.status.board import COLUMNS, build_board
+from spec_kitty.core.status.progress import WEIGHTED_NOTE
 from spec_kitty.dashboard.projects import ServedProject
 from spec_kitty.dashboard.readmodel import ProjectReader
 from spec_kitty.repo.paths import ProjectPaths
@@ -184,7 +184,7 @@ def test_any_board_at_any_width_keeps_words_and_the_slug_whole(
 def test_the_all_missions_summary_never_cuts_a_slug(rows: list[tuple[str, list[str], str]],
                                                     width: int) -> None:
     from spec_kitty.cli.render_board import summary_text
-    from spec_kitty.core.board import summary_row
+    from spec_kitty.core.status.board import summary_row
 
     summary = {"missions": [{"mission_slug": slug, "friendly_name": name,
                              **summary_row(_snapshot({f"WP{n:02d}": lane

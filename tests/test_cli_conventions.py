@@ -135,7 +135,7 @@ def test_an_option_never_takes_the_next_flag_as_its_value(option: str, tmp_path:
 def test_duplicated_choice_lists_match_their_services() -> None:
     from spec_kitty.cli.agent import agent_tasks
     from spec_kitty.cli.commands import charter_cmd, merge_cmd, next_cmd
-    from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
+    from spec_kitty.core.status.lanes import DISPLAY_LANE_VALUES
     from spec_kitty.services.execution import next_loop
     from spec_kitty.services.merge import preflight as merge_preflight
     from spec_kitty.services.planning import charter

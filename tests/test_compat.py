@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from spec_kitty.core.events import parse_log_strict
-from spec_kitty.core.reducer import reduce_log
+from spec_kitty.core.status.events import parse_log_strict
+from spec_kitty.core.status.reducer import reduce_log
 
 MID = "01JABCDEFGHJKMNPQRSTVWXYZ0"
 

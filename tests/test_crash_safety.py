@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from spec_kitty.core.events import parse_log_strict
-from spec_kitty.core.reducer import reduce_log
-from spec_kitty.repo import event_log
+from spec_kitty.core.status.events import parse_log_strict
+from spec_kitty.core.status.reducer import reduce_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 
 from missions_fixture import make_mission
 
@@ -107,7 +107,7 @@ def recover(root: Path, mission_dir: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-c",
          "import sys; from pathlib import Path\n"
-         "from spec_kitty.repo import event_log\n"
+         "from spec_kitty.repo.status import event_log\n"
          "from spec_kitty.repo.missions import Mission\n"
          "from spec_kitty.repo.paths import ProjectPaths\n"
          "m = Mission(Path(sys.argv[2]))\n"

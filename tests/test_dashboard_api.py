@@ -22,8 +22,8 @@ from spec_kitty.dashboard import assets
 from spec_kitty.dashboard.api import TOKEN_HEADER, create_app
 from spec_kitty.dashboard.live import changed_missions
 from spec_kitty.dashboard.projects import served_projects
-from spec_kitty.repo import event_log
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 
 from missions_fixture import MISSION_ID, event, make_mission, write_log
 

@@ -21,8 +21,8 @@ import pytest
 
 from spec_kitty.dashboard.errors import PORT_RANGE
 from spec_kitty.dashboard.lifecycle import is_dashboard_process, pid_alive
-from spec_kitty.repo import event_log
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 
 from helpers import parse_one_json, run_cli
 from missions_fixture import event, make_mission

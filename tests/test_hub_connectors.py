@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from spec_kitty.core.tracker_models import CanonicalStatus
+from spec_kitty.core.tracker.models import CanonicalStatus
 from spec_kitty_hub.connectors import (
     AuthenticationFailed,
     IssueConnector,

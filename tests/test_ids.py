@@ -251,9 +251,9 @@ def test_a_log_folds_the_same_however_its_rows_spell_wp_ids(data: st.DataObject)
     import os
     import tempfile
 
-    from spec_kitty.core.events import parse_log_strict
-    from spec_kitty.core.reducer import reduce_log
-    from spec_kitty.repo import log_stream
+    from spec_kitty.core.status.events import parse_log_strict
+    from spec_kitty.core.status.reducer import reduce_log
+    from spec_kitty.repo.status import log_stream
 
     rows = data.draw(event_rows())
     spelled = []

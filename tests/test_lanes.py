@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from spec_kitty.core.lanes import (
+from spec_kitty.core.status.lanes import (
     ALLOWED_EDGES,
     DISPLAY_LANES,
     Lane,

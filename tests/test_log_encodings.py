@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec_kitty.core.events import EventLogError, parse_log, parse_log_strict
-from spec_kitty.core.reducer import reduce_log
-from spec_kitty.repo import log_stream
+from spec_kitty.core.status.events import EventLogError, parse_log, parse_log_strict
+from spec_kitty.core.status.reducer import reduce_log
+from spec_kitty.repo.status import log_stream
 from test_reducer import event_rows
 
 BOM = b"\xef\xbb\xbf"
@@ -145,7 +145,7 @@ def test_unterminated_complete_line_is_data() -> None:
 
 
 def test_merge_driver_reads_bom_crlf_and_torn_sides_and_keeps_ours_line_endings() -> None:
-    from spec_kitty.core.log_merge import LogMergeError, merge_logs
+    from spec_kitty.core.status.log_merge import LogMergeError, merge_logs
 
     def row(n: int) -> dict:
         return {"actor": "a", "at": f"2026-01-01T00:00:0{n}+00:00", "delta": {"note": "é"},
@@ -164,9 +164,9 @@ def test_merge_driver_reads_bom_crlf_and_torn_sides_and_keeps_ours_line_endings(
 @pytest.mark.parametrize("cached", [False, True])
 def test_appends_keep_crlf_and_the_bom_and_cut_a_torn_tail(tmp_path: Path, cached: bool) -> None:
     """With or without the snapshot cache, new lines end the way the log's lines do."""
-    from spec_kitty.repo import event_log, log_cache
     from spec_kitty.repo.missions import Mission
     from spec_kitty.repo.paths import ProjectPaths
+    from spec_kitty.repo.status import event_log, log_cache
     from spec_kitty.services.status import events_factory
 
     rows = {n: events_factory.annotation_row(wp_id="WP01", at=f"2026-01-01T00:00:0{n}+00:00",

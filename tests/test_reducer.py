@@ -8,9 +8,9 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec_kitty.core.events import EventLogError, parse_log, parse_log_strict
-from spec_kitty.core.log_merge import merge_logs
-from spec_kitty.core.reducer import reduce_log
+from spec_kitty.core.status.events import EventLogError, parse_log, parse_log_strict
+from spec_kitty.core.status.log_merge import merge_logs
+from spec_kitty.core.status.reducer import reduce_log
 
 LANES = ["planned", "claimed", "in_progress", "for_review", "in_review", "approved", "done",
          "blocked", "canceled"]
@@ -164,8 +164,8 @@ def test_streaming_fold_equals_the_in_memory_reducer(rows: list[dict], rnd: rand
 
     Includes repeated event ids with *different* content (first in file order wins).
     """
-    from spec_kitty.core.events import ANNOTATION, TRANSITION, split_lines
-    from spec_kitty.core.reducer import LogFold, finish
+    from spec_kitty.core.status.events import ANNOTATION, TRANSITION, split_lines
+    from spec_kitty.core.status.reducer import LogFold, finish
 
     extra = []
     for row in rows:

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec_kitty.core.events import EventLogError, parse_log_strict
-from spec_kitty.core.reducer import reduce_log
-from spec_kitty.repo import event_log, log_cache, log_stream
+from spec_kitty.core.status.events import EventLogError, parse_log_strict
+from spec_kitty.core.status.reducer import reduce_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log, log_cache, log_stream
 from spec_kitty.services.status import events_factory
 
 from helpers import parse_one_json, run_cli

@@ -13,7 +13,7 @@ import pytest
 from auth_cli import finish, read_prompt, start_login
 from hub_fixtures import HubServer
 from recording_proxy import RecordingProxy
-from spec_kitty.core import sync_protocol
+from spec_kitty.core.sync import protocol as sync_protocol
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.scope import current_scope, last_scope
 from sync_e2e_helpers import Member, hub_event_ids, member, planned_mission

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spec_kitty.core.sync_envelope import MISSION_ACCEPTED, MISSION_MERGED
-from spec_kitty.core.sync_schemas import envelope_problems
+from spec_kitty.core.sync.envelope import MISSION_ACCEPTED, MISSION_MERGED
+from spec_kitty.core.sync.schemas import envelope_problems
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.sync import categories

@@ -19,7 +19,7 @@ from ulid import ULID
 
 from daemon_helpers import Daemons, daemon_pids, log_text, record, wait_for
 from hub_fixtures import HubServer
-from spec_kitty.core.sync_envelope import envelope_for_status_event
+from spec_kitty.core.sync.envelope import envelope_for_status_event
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.sync.context import envelope_context

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from spec_kitty.core.sync_envelope import LANE_COLLAPSE
+from spec_kitty.core.sync.envelope import LANE_COLLAPSE
 from spec_kitty.sync.categories import HINTS
 
 ROOT = Path(__file__).parents[1]

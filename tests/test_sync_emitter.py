@@ -11,7 +11,7 @@ import pytest
 
 from auth_helpers import sample_session
 from spec_kitty.auth.storage import SessionStore
-from spec_kitty.core.sync_schemas import envelope_problems
+from spec_kitty.core.sync.schemas import envelope_problems
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.queue import EventQueue
 from spec_kitty.sync.scope import current_scope

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec_kitty.core.lanes import Lane, UnknownLane
-from spec_kitty.core.sync_envelope import (
+from spec_kitty.core.status.lanes import Lane, UnknownLane
+from spec_kitty.core.sync.envelope import (
     EVENT_TYPES,
     LANE_COLLAPSE,
     MISSION_CREATED,
@@ -26,7 +26,7 @@ from spec_kitty.core.sync_envelope import (
     mission_envelope,
     wp_created_envelope,
 )
-from spec_kitty.core.sync_schemas import envelope_problems, load_schema, schema_names
+from spec_kitty.core.sync.schemas import envelope_problems, load_schema, schema_names
 
 CTX = EnvelopeContext(build_id="build-1", node_id="abcdef012345",
                       project_uuid=str(uuid.UUID(int=7)), team_slug="team-a",

@@ -26,7 +26,7 @@ from ulid import ULID
 from auth_helpers import rewrite_session
 from hub_fixtures import HubServer, free_port
 from spec_kitty.auth.storage import SessionStore
-from spec_kitty.core.sync_envelope import envelope_for_status_event
+from spec_kitty.core.sync.envelope import envelope_for_status_event
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.sync.context import envelope_context

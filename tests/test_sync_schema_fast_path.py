@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec_kitty.core import sync_schemas
+from spec_kitty.core.sync import schemas as sync_schemas
 from sync_hub_helpers import Repo
 
 REPO = Repo(team="acme")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from spec_kitty.core.tracker_merge import FieldOwner, OwnershipMode
+from spec_kitty.core.tracker.merge import FieldOwner, OwnershipMode
 from spec_kitty.repo import yamlio
 from spec_kitty.tracker.config import (
     TrackerBinding,

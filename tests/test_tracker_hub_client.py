@@ -25,8 +25,8 @@ from spec_kitty.auth.transport import authenticated_client
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.tracker.attempts import AttemptStore
 from spec_kitty.tracker.errors import TrackerError
-from spec_kitty.tracker.hub_client import HttpHubTrackerClient, error_from, tracker_team
-from spec_kitty.tracker.hub_service import Routing
+from spec_kitty.tracker.hub.client import HttpHubTrackerClient, error_from, tracker_team
+from spec_kitty.tracker.hub.service import Routing
 from tracker_hub_helpers import TrackerTeam, wp_item
 from tracker_hub_helpers import tracker_team as make_team
 
@@ -230,8 +230,8 @@ def _project(tmp_path: Path, slug: str = "shop") -> Path:
 
 def test_bind_rules_candidates_rebind_ref_and_selection(
         logged_in: tuple[TrackerTeam, Recorder], tmp_path: Path) -> None:
-    from spec_kitty.tracker import hub_bind
     from spec_kitty.tracker.config import load_binding
+    from spec_kitty.tracker.hub import bind as hub_bind
 
     team, recorder = logged_in
     client = _client(recorder, team)
@@ -275,7 +275,7 @@ def test_bind_rules_candidates_rebind_ref_and_selection(
 
 def test_a_team_without_connections_has_nothing_to_bind(
         logged_in: tuple[TrackerTeam, Recorder], tmp_path: Path) -> None:
-    from spec_kitty.tracker import hub_bind
+    from spec_kitty.tracker.hub import bind as hub_bind
 
     team, recorder = logged_in
     store = SessionStore(RuntimePaths.current())

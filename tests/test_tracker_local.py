@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from spec_kitty.core.tracker_models import CanonicalIssue, CanonicalStatus
+from spec_kitty.core.tracker.models import CanonicalIssue, CanonicalStatus
 from spec_kitty.tracker.config import TrackerBinding, load_binding, save_binding
 from spec_kitty.tracker.errors import EgressRefused, HardBreakError, LocalToolError, TrackerError
 from spec_kitty.tracker.local_service import LocalTrackerService
@@ -292,7 +292,7 @@ def test_store_survives_kill_9_mid_write(tmp_path: Path) -> None:
 import sys
 from datetime import UTC, datetime
 sys.path.insert(0, {str(Path(__file__).parent)!r})
-from spec_kitty.core.tracker_models import CanonicalIssue, ExternalRef
+from spec_kitty.core.tracker.models import CanonicalIssue, ExternalRef
 from spec_kitty.tracker.store import TrackerStore
 store = TrackerStore(__import__("pathlib").Path({str(db)!r}))
 batch = 0
@@ -369,8 +369,8 @@ def test_retryable_tool_errors_are_retried_then_reported(project: Path) -> None:
         def same_on_provider(self, field: str, ours: Any, theirs: Any) -> bool:
             return bool(ours == theirs)
 
-    from spec_kitty.core.tracker_merge import OwnershipMode, OwnershipPolicy
-    from spec_kitty.core.tracker_models import ExternalRef
+    from spec_kitty.core.tracker.merge import OwnershipMode, OwnershipPolicy
+    from spec_kitty.core.tracker.models import ExternalRef
 
     store = TrackerStore(project / "c.db")
     flaky = Flaky()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spec_kitty.core.lanes import Lane
-from spec_kitty.core.tracker_merge import (
+from spec_kitty.core.status.lanes import Lane
+from spec_kitty.core.tracker.merge import (
     ConflictStrategy,
     FieldOwner,
     OwnershipMode,
@@ -17,7 +17,7 @@ from spec_kitty.core.tracker_merge import (
     merge,
     push_patch,
 )
-from spec_kitty.core.tracker_models import (
+from spec_kitty.core.tracker.models import (
     SYNCED_FIELDS,
     CanonicalIssue,
     CanonicalStatus,

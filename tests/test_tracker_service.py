@@ -16,7 +16,7 @@ from spec_kitty.tracker.errors import (
     TrackerNotConfigured,
     UnknownProviderError,
 )
-from spec_kitty.tracker.hub_service import HubTrackerService, Routing
+from spec_kitty.tracker.hub.service import HubTrackerService, Routing
 from spec_kitty.tracker.local_service import LocalTrackerService
 from spec_kitty.tracker.service import TrackerService
 

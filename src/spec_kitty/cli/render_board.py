@@ -1,4 +1,4 @@
-"""Boards for people, drawn from the board model (:mod:`spec_kitty.core.board`).
+"""Boards for people, drawn from the board model (:mod:`spec_kitty.core.status.board`).
 
 Rules that keep a board readable in an 80-column terminal:
 
@@ -156,7 +156,7 @@ SHORT_LABELS = {"planned": "Plan", "in_progress": "Work", "review": "Revw",
 def _summary_columns(summary: dict[str, Any], width: int, slug_width: int,
                      ) -> tuple[list[tuple[str, str]], list[str]]:
     """(key, header) of the count columns to show, and the labels folded away."""
-    from spec_kitty.core.board import COLUMNS
+    from spec_kitty.core.status.board import COLUMNS
 
     readable = [r for r in summary["missions"] if "error" not in r]
     keep = [(key, label) for key, label, _ in COLUMNS
@@ -206,7 +206,7 @@ def summary_text(summary: dict[str, Any], width: int) -> str:
 
 
 def _board_columns() -> Any:
-    from spec_kitty.core.board import COLUMNS
+    from spec_kitty.core.status.board import COLUMNS
 
     return COLUMNS
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from spec_kitty.core.board import build_board, summary_row
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.lanes import Lane
-from spec_kitty.core.reducer import actor_label
+from spec_kitty.core.status.board import build_board, summary_row
+from spec_kitty.core.status.lanes import Lane
+from spec_kitty.core.status.reducer import actor_label
 from spec_kitty.dashboard.projects import ServedProject
 from spec_kitty.dashboard.stamps import Stamp, StampedCache, file_stamp, files_stamp
-from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import META_FILE, Mission, list_missions, select_mission
+from spec_kitty.repo.status import event_log
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages, wp_files
 
 DOCUMENTS = {
@@ -126,7 +126,7 @@ class ProjectReader:
         return {"project": self.project.key, "missions": rows, "count": len(rows)}
 
     def board(self, handle: str) -> dict[str, Any]:
-        """The kanban of one mission: :func:`spec_kitty.core.board.build_board` (the same
+        """The kanban of one mission: :func:`spec_kitty.core.status.board.build_board` (the same
         model the CLI renders) plus the project and the mission's identity."""
         from spec_kitty.services.status.board import board_warnings
 

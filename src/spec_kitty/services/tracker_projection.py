@@ -23,10 +23,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.lanes import Lane
-from spec_kitty.repo import event_log
+from spec_kitty.core.status.lanes import Lane
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.repo.work_packages import load_work_packages
 from spec_kitty.tracker.projection import WorkPackageTicket
 

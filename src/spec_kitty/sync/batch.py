@@ -4,7 +4,7 @@
   :class:`Limits`; any failure falls back to the defaults.
 - ``POST /api/v1/events/batch/``: gzip of ``{"events": [...]}``, ``X-Team-Slug``,
   ``X-Spec-Kitty-Sync-Protocol``, answered by :class:`BatchAnswer` (reference §2.3; a
-  412 carries the hub's upgrade guidance, :mod:`spec_kitty.core.sync_protocol`).
+  412 carries the hub's upgrade guidance, :mod:`spec_kitty.core.sync.protocol`).
   Transport failures are retried once and then reported as status 0; nothing here
   raises for an HTTP answer.
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from spec_kitty.core import sync_protocol
+from spec_kitty.core.sync import protocol as sync_protocol
 from spec_kitty.sync.queue import QueuedEvent
 
 if TYPE_CHECKING:

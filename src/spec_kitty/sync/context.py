@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.sync_envelope import EnvelopeContext
+from spec_kitty.core.sync.envelope import EnvelopeContext
 from spec_kitty.hosted.runtime import RuntimePaths, ensure_private_dir
 from spec_kitty.repo.paths import ProjectPaths, git_common_dir
 from spec_kitty.sync.clock import machine_node_id

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from spec_kitty.core import sync_protocol
+from spec_kitty.core.sync import protocol as sync_protocol
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.sync.queue import EventQueue
 

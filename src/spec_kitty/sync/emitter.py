@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.sync_envelope import envelope_for_status_event
+from spec_kitty.core.sync.envelope import envelope_for_status_event
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.sync.clock import LamportClock
@@ -107,9 +107,9 @@ def mission_envelopes(project: ProjectPaths, mission_slug: str, team_slug: str |
     of the log in file order, then accepted/merged. ``lifecycle_only`` leaves out the
     transitions. Raises for an unreadable log or a missing project identity.
     """
-    from spec_kitty.core.sync_envelope import MISSION_ACCEPTED, MISSION_MERGED
-    from spec_kitty.repo import event_log
+    from spec_kitty.core.sync.envelope import MISSION_ACCEPTED, MISSION_MERGED
     from spec_kitty.repo.missions import Mission
+    from spec_kitty.repo.status import event_log
     from spec_kitty.sync.context import envelope_context
     from spec_kitty.sync.lifecycle import lifecycle_envelopes
 

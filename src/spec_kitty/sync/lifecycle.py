@@ -2,7 +2,7 @@
 
 Lifecycle steps have no row in the status log, so their envelopes are rebuilt from
 ``meta.json`` and the WP files, with ids derived from the step
-(:func:`~spec_kitty.core.sync_envelope.derived_event_id`): the emitter and
+(:func:`~spec_kitty.core.sync.envelope.derived_event_id`): the emitter and
 ``sync backfill`` produce the same ids, and the hub stores each step once.
 
 =================  ============================================================
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spec_kitty.core.sync_envelope import (
+from spec_kitty.core.sync.envelope import (
     MISSION_ACCEPTED,
     MISSION_CREATED,
     MISSION_MERGED,

@@ -7,7 +7,7 @@ types, recorded permanent failures), the last ``sync now`` result and the daemon
 owner record describes it, compared with this CLI (``daemon``: see
 :func:`spec_kitty.sync.boundary.identity.daemon_summary`; no health check).
 Diagnose validates every queued envelope against the published schemas
-(:mod:`spec_kitty.core.sync_schemas`) and lists per-event field errors.
+(:mod:`spec_kitty.core.sync.schemas`) and lists per-event field errors.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def diagnose_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
     """``{total, valid, invalid, results: [{event_id, event_type, valid, errors,
     error_category}]}`` for every queued event (an empty report when nothing is queued).
     """
-    from spec_kitty.core.sync_schemas import envelope_problems
+    from spec_kitty.core.sync.schemas import envelope_problems
     from spec_kitty.sync.categories import SCHEMA_MISMATCH
     from spec_kitty.sync.queue import EventQueue
     from spec_kitty.sync.settings import max_queue_size

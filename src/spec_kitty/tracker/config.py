@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from spec_kitty.core.tracker_merge import FieldOwner, OwnershipMode, OwnershipPolicy
-from spec_kitty.core.tracker_models import SYNCED_FIELDS
+from spec_kitty.core.tracker.merge import FieldOwner, OwnershipMode, OwnershipPolicy
+from spec_kitty.core.tracker.models import SYNCED_FIELDS
 from spec_kitty.repo.atomic import write_text_atomic
 from spec_kitty.repo.paths import KITTIFY
 from spec_kitty.repo.yamlio import dumps, load_mapping

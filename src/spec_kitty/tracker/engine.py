@@ -2,7 +2,7 @@
 
 * **pull** reads the tool's issues changed since the checkpoint (``provider:workspace``),
   inserts new ones, merges known ones field by field under the ownership policy
-  (:func:`spec_kitty.core.tracker_merge.merge`), records conflicts, and advances the
+  (:func:`spec_kitty.core.tracker.merge.merge`), records conflicts, and advances the
   checkpoint to the newest ``updated_at`` seen, all in one transaction. Items in a
   vocabulary we do not know are logged, counted as skipped and reported; the pull
   goes on.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from spec_kitty.core.tracker_merge import (
+from spec_kitty.core.tracker.merge import (
     ConflictRecord,
     ConflictStrategy,
     OwnershipPolicy,
@@ -28,7 +28,7 @@ from spec_kitty.core.tracker_merge import (
     merge,
     push_patch,
 )
-from spec_kitty.core.tracker_models import CanonicalIssue, parse_timestamp
+from spec_kitty.core.tracker.models import CanonicalIssue, parse_timestamp
 from spec_kitty.tracker.errors import LocalToolError
 from spec_kitty.tracker.local.base import LocalConnector, SkippedItem
 from spec_kitty.tracker.store import TrackerStore

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.tracker_models import CanonicalIssue, ExternalRef
+from spec_kitty.core.tracker.models import CanonicalIssue, ExternalRef
 from spec_kitty.repo.config import load_config
 from spec_kitty.tracker.config import TrackerBinding, config_path
 from spec_kitty.tracker.consent import GUIDANCE, evaluate_egress

@@ -16,7 +16,7 @@ from typing import Any
 
 from spec_kitty.tracker.config import load_binding
 from spec_kitty.tracker.errors import TrackerError
-from spec_kitty.tracker.hub_service import Routing
+from spec_kitty.tracker.hub.service import Routing
 from spec_kitty.tracker.providers import ProviderClass, normalize_provider, provider_class
 
 RESOURCE_TYPES = {"linear": "linear_team", "jira": "jira_project", "github": "github_repo",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from spec_kitty.tracker.config import TrackerBinding
-from spec_kitty.tracker.hub_service import HubTrackerClient
+from spec_kitty.tracker.hub.service import HubTrackerClient
 from spec_kitty.tracker.providers import ProviderClass, provider_class
 
 
@@ -41,6 +41,6 @@ def require_ready(root: Path, provider: str | None, *, needs_binding: bool) -> N
 
 def hub_client(_binding: TrackerBinding | None = None) -> HubTrackerClient:
     """The hub tracker client of the logged-in session (the façade's client factory)."""
-    from spec_kitty.tracker.hub_client import client_from_session
+    from spec_kitty.tracker.hub.client import client_from_session
 
     return client_from_session()

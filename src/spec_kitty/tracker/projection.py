@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spec_kitty.core.lanes import Lane
-from spec_kitty.core.tracker_merge import OwnershipPolicy
-from spec_kitty.core.tracker_models import CanonicalStatus, status_for_lane
+from spec_kitty.core.status.lanes import Lane
+from spec_kitty.core.tracker.merge import OwnershipPolicy
+from spec_kitty.core.tracker.models import CanonicalStatus, status_for_lane
 
 BASE_LABEL = "spec-kitty"
 

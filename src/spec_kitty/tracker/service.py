@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.tracker_merge import FieldOwner, OwnershipMode
+from spec_kitty.core.tracker.merge import FieldOwner, OwnershipMode
 from spec_kitty.tracker.config import TrackerBinding, load_binding, save_binding, unbind
 from spec_kitty.tracker.errors import HubClientUnavailable, TrackerError, TrackerNotConfigured
-from spec_kitty.tracker.hub_service import HubTrackerClient, HubTrackerService, credentials_refused
+from spec_kitty.tracker.hub.service import HubTrackerClient, HubTrackerService, credentials_refused
 from spec_kitty.tracker.local.base import LocalConnector
 from spec_kitty.tracker.local_service import LocalTrackerService
 from spec_kitty.tracker.projection import WorkPackageTicket

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.tracker_merge import ConflictRecord
-from spec_kitty.core.tracker_models import CanonicalIssue, ExternalRef
+from spec_kitty.core.tracker.merge import ConflictRecord
+from spec_kitty.core.tracker.models import CanonicalIssue, ExternalRef
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracker_issues (

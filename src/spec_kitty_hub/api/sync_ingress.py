@@ -21,7 +21,7 @@ Answers (bodies are ``{"error": sentence, "error_code": code, …}`` unless note
 - 413 ``oversized_batch``: more events or bytes (raw or inflated) than advertised;
 - 412 ``client-too-old`` / ``client-too-new`` / ``client-protocol-unparseable``: the
   ``X-Spec-Kitty-Sync-Protocol`` header names a protocol this hub does not serve; the body
-  carries ``sync_protocol.upgrade_guidance`` (:mod:`spec_kitty.core.sync_protocol`;
+  carries ``sync_protocol.upgrade_guidance`` (:mod:`spec_kitty.core.sync.protocol`;
   a missing header is accepted);
 - 415 ``unsupported_encoding``;
 - 429 ``throttled`` with ``Retry-After``: this worker is already busy with its maximum
@@ -39,7 +39,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from spec_kitty.core import sync_protocol
+from spec_kitty.core.sync import protocol as sync_protocol
 from spec_kitty_hub import __version__
 from spec_kitty_hub.api.bounded_body import BodyProblem, read_json
 from spec_kitty_hub.api.deps import ApiErrorBody, DatabaseDep, PrincipalDep, SettingsDep

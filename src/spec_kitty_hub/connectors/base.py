@@ -1,6 +1,6 @@
 """The connector protocol every provider module implements, and shared helpers.
 
-Connectors speak the canonical model of :mod:`spec_kitty.core.tracker_models`:
+Connectors speak the canonical model of :mod:`spec_kitty.core.tracker.models`:
 they read provider issues into :class:`CanonicalIssue` and write
 :class:`IssueDraft`/:class:`IssuePatch`/:class:`CanonicalStatus` back. Ids are the
 provider's stable handle within ``workspace`` (GitHub/GitLab: issue number/iid;
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from spec_kitty.core.tracker_models import CanonicalIssue, CanonicalStatus, CanonicalType
+from spec_kitty.core.tracker.models import CanonicalIssue, CanonicalStatus, CanonicalType
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from spec_kitty.core.tracker_models import (
+from spec_kitty.core.tracker.models import (
     CanonicalIssue,
     CanonicalStatus,
     ExternalRef,

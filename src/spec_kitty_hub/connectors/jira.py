@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from spec_kitty.core.tracker_models import (
+from spec_kitty.core.tracker.models import (
     CanonicalIssue,
     CanonicalStatus,
     CanonicalType,

@@ -10,7 +10,7 @@ Every table carries ``team_id`` (directly or through its mission), and every que
   per team so that one team can neither block nor probe another team's event ids.
 - ``work_package_states`` is the board: one row per work package of a mission, the
   lane of its latest transition in replay order ``(occurred_at, event_id)`` (the order
-  ``spec_kitty.core.reducer`` folds a log in). ``missions.lane_counts`` caches the
+  ``spec_kitty.core.status.reducer`` folds a log in). ``missions.lane_counts`` caches the
   per-lane counts of those rows; both are written in the transaction that inserts the
   events.
 - ``dossier_documents`` keeps each pushed body once per (mission, path, content hash).

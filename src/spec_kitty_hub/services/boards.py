@@ -4,9 +4,9 @@ Every function takes the caller's ``team_id`` (resolved from their membership by
 API layer) and filters on it first, so no query can reach another team's rows.
 
 A board is the CLI's board: the projection is turned into a snapshot in status.json's
-shape (``summary`` over ``spec_kitty.core.lanes.DISPLAY_LANE_VALUES``,
+shape (``summary`` over ``spec_kitty.core.status.lanes.DISPLAY_LANE_VALUES``,
 ``work_packages`` {wp: {lane, actor, last_transition_at, last_event_id, force_count}})
-and rendered by the one board model, ``spec_kitty.core.board.build_board``.
+and rendered by the one board model, ``spec_kitty.core.status.board.build_board``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spec_kitty.core.board import WorkPackageInfo, build_board
-from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
-from spec_kitty.core.progress import progress
+from spec_kitty.core.status.board import WorkPackageInfo, build_board
+from spec_kitty.core.status.lanes import DISPLAY_LANE_VALUES
+from spec_kitty.core.status.progress import progress
 from spec_kitty_hub.db.sync_models import (
     DossierDocument,
     Mission,

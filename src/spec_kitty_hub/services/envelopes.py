@@ -1,6 +1,6 @@
 """Check one received sync envelope and extract what the hub stores and projects.
 
-The contract (fields, JSON Schemas, lane rules) is ``spec_kitty.core.sync_schemas``,
+The contract (fields, JSON Schemas, lane rules) is ``spec_kitty.core.sync.schemas``,
 shared with the CLI, so a queued event that ``spec-kitty sync diagnose`` calls valid is
 one the hub accepts (one allowance: an empty ``build_id``, which the published CLI sends).
 Event types outside that contract (the published Spec Kitty CLI
@@ -9,7 +9,7 @@ only, stored, and not projected.
 
 On top of the schemas the hub needs: an ``event_id`` of at most 64 characters, an
 ISO-8601 ``timestamp`` (naive means UTC), a ``lamport_clock`` that fits in 63 bits,
-and, for a WPStatusChanged, a ``to_lane`` that ``spec_kitty.core.lanes`` knows.
+and, for a WPStatusChanged, a ``to_lane`` that ``spec_kitty.core.status.lanes`` knows.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
-from spec_kitty.core.lanes import Lane, UnknownLane, parse_lane
-from spec_kitty.core.sync_schemas import FieldProblem, envelope_problems
+from spec_kitty.core.status.lanes import Lane, UnknownLane, parse_lane
+from spec_kitty.core.sync.schemas import FieldProblem, envelope_problems
 
 WP_STATUS_CHANGED = "WPStatusChanged"
 MAX_ID = 64

@@ -4,11 +4,11 @@ Called by :mod:`spec_kitty_hub.services.ingest` inside the transaction that inse
 the events, with every touched mission row locked, so concurrent workers never
 interleave their updates of one board.
 
-Rules (the CLI's reducer, ``spec_kitty.core.reducer``, folds a log the same way):
+Rules (the CLI's reducer, ``spec_kitty.core.status.reducer``, folds a log the same way):
 
 - a card's lane is the ``to_lane`` of its latest WPStatusChanged in replay order
   ``(timestamp, event_id)``, whatever order the events arrive in; lanes are
-  normalised by ``spec_kitty.core.lanes.parse_lane`` (``doing`` → ``in_progress``);
+  normalised by ``spec_kitty.core.status.lanes.parse_lane`` (``doing`` → ``in_progress``);
 - a forced transition adds one to the card's ``force_count`` (arrival order does not
   matter for a count);
 - WPCreated adds a card not yet in any lane (``uninitialized``) and its title;
@@ -34,7 +34,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spec_kitty.core.lanes import Lane, parse_lane
+from spec_kitty.core.status.lanes import Lane, parse_lane
 from spec_kitty_hub.db.models import utcnow
 from spec_kitty_hub.db.sync_models import Mission, WorkPackageState
 from spec_kitty_hub.services.envelopes import WP_STATUS_CHANGED, Envelope

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from spec_kitty.core.tracker_models import CanonicalIssue, CanonicalStatus, CanonicalType
+from spec_kitty.core.tracker.models import CanonicalIssue, CanonicalStatus, CanonicalType
 from spec_kitty_hub.connectors import ConnectorError, IssueConnector, IssueDraft, IssuePatch
 from spec_kitty_hub.db.engine import Database
 from spec_kitty_hub.db.models import utcnow

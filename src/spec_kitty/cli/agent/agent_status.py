@@ -50,8 +50,8 @@ def materialize(
     json_out: bool = options.JSON,
 ) -> None:
     """Rewrite status.json from the event log (only when its content changes)."""
-    from spec_kitty.repo import event_log
     from spec_kitty.repo.missions import list_missions
+    from spec_kitty.repo.status import event_log
     from spec_kitty.services.project.context import open_mission, open_project
 
     if all_missions:

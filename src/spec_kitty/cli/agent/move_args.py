@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
+from spec_kitty.core.status.lanes import DISPLAY_LANE_VALUES
 
 LANE_CHOICES = DISPLAY_LANE_VALUES
 LANE_ALIASES = {"doing": "in_progress"}

@@ -28,7 +28,7 @@ def merge_driver(
 ) -> None:
     """Union two branches' status event logs (git calls this during merges)."""
     from spec_kitty.core.errors import SpecKittyError
-    from spec_kitty.core.log_merge import merge_logs
+    from spec_kitty.core.status.log_merge import merge_logs
     from spec_kitty.repo.atomic import write_bytes_atomic
 
     try:

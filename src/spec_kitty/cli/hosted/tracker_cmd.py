@@ -112,8 +112,8 @@ def providers(json_out: bool = options.JSON) -> None:
 def discover(provider: str = typer.Option(..., "--provider", help="A hub-backed provider."),
              json_out: bool = options.JSON) -> None:
     """Resources the team hub can bind for a provider, numbered for `bind --select`."""
-    from spec_kitty.tracker import hub_bind
     from spec_kitty.tracker.errors import TrackerError
+    from spec_kitty.tracker.hub import bind as hub_bind
     from spec_kitty.tracker.preflight import hub_client, require_ready
     from spec_kitty.tracker.providers import ProviderClass, normalize_provider, provider_class
 
@@ -150,9 +150,9 @@ def bind(
     json_out: bool = options.JSON,
 ) -> None:
     """Bind this repository: hub-backed via resolve/confirm, local with --workspace."""
-    from spec_kitty.tracker import hub_bind
     from spec_kitty.tracker.errors import TrackerError
-    from spec_kitty.tracker.hub_service import credentials_refused
+    from spec_kitty.tracker.hub import bind as hub_bind
+    from spec_kitty.tracker.hub.service import credentials_refused
     from spec_kitty.tracker.preflight import hub_client, require_ready
     from spec_kitty.tracker.providers import ProviderClass, normalize_provider, provider_class
 
@@ -257,7 +257,7 @@ def map_add(mission: str = typer.Option(..., "--mission", "-m", help="Mission sl
     from spec_kitty.services.status.transitions import normalize_wp_id
     from spec_kitty.tracker.config import load_binding
     from spec_kitty.tracker.errors import HardBreakError
-    from spec_kitty.tracker.hub_service import MAP_ADD_HUB
+    from spec_kitty.tracker.hub.service import MAP_ADD_HUB
     from spec_kitty.tracker.providers import HUB_PROVIDERS
 
     project = root()
@@ -297,7 +297,7 @@ def list_tickets(limit: int = typer.Option(20, "--limit", min=1, max=100),
                  json_out: bool = options.JSON) -> None:
     """Tickets of the bound hub-backed tracker."""
     from spec_kitty.tracker.errors import TrackerError
-    from spec_kitty.tracker.hub_service import HubTrackerService
+    from spec_kitty.tracker.hub.service import HubTrackerService
 
     project = root()
     bound_provider(project)

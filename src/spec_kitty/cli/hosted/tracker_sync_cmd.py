@@ -84,7 +84,7 @@ def publish(json_out: bool = options.JSON) -> None:
     """Not supported (snapshot publish was removed): always fails with guidance."""
     from spec_kitty.tracker.config import load_binding
     from spec_kitty.tracker.errors import HardBreakError
-    from spec_kitty.tracker.hub_service import PUBLISH_HUB
+    from spec_kitty.tracker.hub.service import PUBLISH_HUB
     from spec_kitty.tracker.local_service import PUBLISH_LOCAL
     from spec_kitty.tracker.providers import LOCAL_PROVIDERS
 

@@ -1,5 +1,5 @@
 // The one kanban renderer, shared by the local dashboard and the hub's mission page.
-// It draws what spec_kitty.core.board.build_board returns (columns, cards with agents,
+// It draws what spec_kitty.core.status.board.build_board returns (columns, cards with agents,
 // dependencies and subtask progress) and nothing else, so both show the same board.
 // Plain JavaScript, no dependencies; exposes window.SpecKittyBoard.
 (function () {

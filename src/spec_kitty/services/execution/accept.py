@@ -14,10 +14,10 @@ from typing import Any
 
 from spec_kitty.core import documents
 from spec_kitty.core.timestamps import utc_now_iso
-from spec_kitty.repo import event_log
 from spec_kitty.repo.jsonio import write_json
 from spec_kitty.repo.missions import META_FILE, Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.repo.textio import read_text
 
 ACCEPTABLE_LANES = ("approved", "done", "canceled")
@@ -81,7 +81,7 @@ def _clean_tree(project: ProjectPaths, mission: Mission) -> Check:
 
 def _moves_since(mission: Mission, meta: dict[str, Any]) -> list[str]:
     """Transitions recorded after the acceptance, other than merge's moves to done."""
-    from spec_kitty.core.reducer import dedupe, replay_key
+    from spec_kitty.core.status.reducer import dedupe, replay_key
     from spec_kitty.core.timestamps import parse_at
 
     rows = sorted(dedupe(event_log.read_log(mission).transitions), key=replay_key)

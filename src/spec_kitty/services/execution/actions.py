@@ -7,10 +7,10 @@ from typing import Any
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.next_step import WPView, next_to_implement, next_to_review, unmet_dependencies
-from spec_kitty.repo import event_log
 from spec_kitty.repo.lanes_file import lane_for_wp, read_lanes
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages, require_readable
 from spec_kitty.services.execution import prompts, workspaces
 from spec_kitty.services.status import claims, reviews

@@ -18,11 +18,11 @@ from spec_kitty import __version__
 from spec_kitty.core.errors import UsageError
 from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.next_step import Decision, MissionFacts, WPView, decide
-from spec_kitty.core.progress import progress
+from spec_kitty.core.status.progress import progress
 from spec_kitty.core.timestamps import utc_now_iso
-from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
 from spec_kitty.services.status.claims import holder_of, implementer_of
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.ids import agent_matches
-from spec_kitty.core.lanes import Lane
+from spec_kitty.core.status.lanes import Lane
 from spec_kitty.core.timestamps import utc_now_iso
 from spec_kitty.repo.atomic import write_text_atomic
 from spec_kitty.repo.missions import Mission
@@ -124,7 +124,7 @@ def held_by(snapshot: dict[str, Any], agent: str) -> str | None:
 def block(project: ProjectPaths, mission: Mission, agent: str, wp_id: str,
           reason: str) -> bool:
     """Move ``wp_id`` to blocked with ``reason``; False when its lane cannot be blocked."""
-    from spec_kitty.repo import event_log
+    from spec_kitty.repo.status import event_log
     from spec_kitty.services.status.transitions import MoveRequest, move_task
 
     lane = event_log.load_snapshot(project, mission)["work_packages"].get(wp_id, {}).get(
@@ -143,7 +143,7 @@ def block(project: ProjectPaths, mission: Mission, agent: str, wp_id: str,
 
 def note(project: ProjectPaths, mission: Mission, agent: str, wp_id: str, text: str) -> None:
     """Add a note to a work package's history (an annotation event, committed)."""
-    from spec_kitty.repo import event_log
+    from spec_kitty.repo.status import event_log
     from spec_kitty.services.status import events_factory
     from spec_kitty.services.status.transitions import record
 

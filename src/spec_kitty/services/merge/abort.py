@@ -77,10 +77,10 @@ def _restore_target(project: ProjectPaths, mission: Mission, state: MergeState) 
 
 def _undo_done_events(project: ProjectPaths, mission: Mission, state: MergeState) -> list[str]:
     """The log is append-only: ``done`` written by this merge is answered, not erased."""
-    from spec_kitty.core.lanes import Lane
-    from spec_kitty.repo import event_log
+    from spec_kitty.core.status.lanes import Lane
     from spec_kitty.repo.jsonio import write_json
     from spec_kitty.repo.missions import META_FILE
+    from spec_kitty.repo.status import event_log
     from spec_kitty.services.status import events_factory
     from spec_kitty.services.status.transitions import record
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.lanes import Lane
+from spec_kitty.core.status.lanes import Lane
 from spec_kitty.core.timestamps import utc_now_iso
-from spec_kitty.repo import event_log
 from spec_kitty.repo.jsonio import write_json
 from spec_kitty.repo.lanes_file import read_lanes
 from spec_kitty.repo.missions import META_FILE, Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.services.execution import workspaces
 from spec_kitty.services.faults import crash_point
 from spec_kitty.services.merge import state as merge_state

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.repo import event_log
 from spec_kitty.repo.lanes_file import read_lanes
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import SPECS_DIR, ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.services.execution import workspaces
 
 STRATEGIES = ("merge", "squash", "rebase")

@@ -14,12 +14,13 @@ from typing import Any
 from spec_kitty.core import ids
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.exec_lanes import PLANNING_MODE, LanePlan
-from spec_kitty.core.lanes import Lane
-from spec_kitty.repo import event_log, frontmatter
+from spec_kitty.core.status.lanes import Lane
+from spec_kitty.repo import frontmatter
 from spec_kitty.repo.lanes_file import VERSION as LANES_VERSION
 from spec_kitty.repo.lanes_file import write_lanes
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths, is_linked_worktree
+from spec_kitty.repo.status import event_log
 from spec_kitty.services.planning.finalize_checks import Plan, Problem, WPDoc, build_plan
 from spec_kitty.services.status import events_factory, status_observers
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.repo import event_log, templates
+from spec_kitty.repo import templates
 from spec_kitty.repo.missions import Mission, list_missions
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 
 ARTIFACTS = ("spec.md", "plan.md", "tasks.md", "research.md", "lanes.json")
 

@@ -4,7 +4,7 @@ Two branches that both recorded status events must merge without losing either
 side's events and without a conflict in ``status.json``:
 
 - ``status.events.jsonl`` (driver ``spec-kitty-event-log``): union of both sides,
-  de-duplicated by ``event_id`` (``core.log_merge``);
+  de-duplicated by ``event_id`` (``core.status.log_merge``);
 - ``status.json`` (driver ``spec-kitty-status-json``): it is derived, so it is not
   merged but regenerated from the union of both sides' logs.
 
@@ -123,10 +123,10 @@ def merged_snapshot(ours: bytes, theirs: bytes, pathname: str, cwd: Path) -> byt
 
     Raises ``LogMergeError`` when the two logs disagree about an event (a real conflict).
     """
-    from spec_kitty.core.events import parse_log
-    from spec_kitty.core.log_merge import merge_logs
-    from spec_kitty.core.reducer import reduce_log
-    from spec_kitty.repo.event_log import snapshot_bytes
+    from spec_kitty.core.status.events import parse_log
+    from spec_kitty.core.status.log_merge import merge_logs
+    from spec_kitty.core.status.reducer import reduce_log
+    from spec_kitty.repo.status.event_log import snapshot_bytes
 
     def load(data: bytes) -> dict[str, Any]:
         try:

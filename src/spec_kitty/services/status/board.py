@@ -1,6 +1,6 @@
 """Read-side views of mission status for the CLI: one board, all missions, what to show.
 
-The board itself is built by :mod:`spec_kitty.core.board` (shared with the dashboard
+The board itself is built by :mod:`spec_kitty.core.status.board` (shared with the dashboard
 and the hub); this module only loads the snapshot and WP files and adds the mission's
 identity.
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from spec_kitty.core.board import build_board, summary_row
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.progress import WEIGHTED_NOTE
-from spec_kitty.repo import event_log
+from spec_kitty.core.status.board import build_board, summary_row
+from spec_kitty.core.status.progress import WEIGHTED_NOTE
 from spec_kitty.repo.missions import Mission, list_missions, select_mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.repo.work_packages import WorkPackage, load_work_packages
 
 NO_MISSIONS_NEXT_STEP = ("No missions yet. Ask your agent to run /spec-kitty.specify, or "
@@ -64,7 +64,7 @@ def dependency_warnings(mission: Mission, wps: Sequence[WorkPackage]) -> list[st
 
 
 def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
-    """The board of one mission (see :func:`spec_kitty.core.board.build_board`) with its
+    """The board of one mission (see :func:`spec_kitty.core.status.board.build_board`) with its
     identity, ``warnings`` (a missing meta.json, an unmerged log, tasks.md and a WP
     file disagreeing on dependencies) and ``blocked``
     (``{wp_id: {reason, actor, at}}``).

@@ -13,10 +13,10 @@ from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.ids import agent_matches
-from spec_kitty.core.lanes import Lane
-from spec_kitty.repo import event_log
+from spec_kitty.core.status.lanes import Lane
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 
 # Writing needs the event factory and the write path; reading who holds what (which
 # `next` does on every call) does not, so those are imported where they are used.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from spec_kitty.core.lanes import Lane
+from spec_kitty.core.status.lanes import Lane
 from spec_kitty.core.timestamps import increasing_timestamps
 from spec_kitty.repo.missions import Mission
 

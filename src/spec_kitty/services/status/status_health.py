@@ -113,7 +113,7 @@ def board_notes(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
 
     Raises :class:`StatusLogMissing` first: a deleted log is never shown as a board.
     """
-    from spec_kitty.repo import event_log
+    from spec_kitty.repo.status import event_log
     from spec_kitty.services.status.wp_history import blocked_details
 
     ensure_log_present(project, mission)

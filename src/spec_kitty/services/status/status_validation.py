@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.lanes import ALLOWED_EDGES
-from spec_kitty.core.reducer import dedupe, replay_key
-from spec_kitty.repo import event_log
+from spec_kitty.core.status.lanes import ALLOWED_EDGES
+from spec_kitty.core.status.reducer import dedupe, replay_key
 from spec_kitty.repo.missions import Mission
+from spec_kitty.repo.status import event_log
 
 ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")

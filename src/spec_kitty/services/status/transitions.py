@@ -2,7 +2,7 @@
 
 Every status write in the CLI goes through :func:`record`, under the mission's status
 lock: the caller reads the log and plans its rows, :func:`record` appends them
-(``repo.event_log``, in place), rematerializes status.json and then commits the
+(``repo.status.event_log``, in place), rematerializes status.json and then commits the
 mission's status files (``services.status_commit``), so ordinary git use in the main
 checkout cannot lose a recorded event.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from spec_kitty.core import ids
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.lanes import (
+from spec_kitty.core.status.lanes import (
     ALLOWED_EDGES,
     FORWARD_ORDER,
     Lane,
@@ -23,9 +23,9 @@ from spec_kitty.core.lanes import (
     parse_lane,
     validate_transition,
 )
-from spec_kitty.repo import event_log
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import event_log
 from spec_kitty.repo.work_packages import WorkPackage, WorkPackageUnreadable, load_work_packages
 from spec_kitty.services.status import events_factory, status_health, status_observers
 from spec_kitty.services.status.status_commit import StatusCommit, commit_message, commit_status

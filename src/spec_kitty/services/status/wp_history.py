@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spec_kitty.repo.event_log import LogState
+from spec_kitty.repo.status.event_log import LogState
 
 
 def blocked_details(log: LogState) -> dict[str, dict[str, Any]]:

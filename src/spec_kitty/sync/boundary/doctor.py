@@ -97,7 +97,7 @@ def _token(facts: BoundaryFacts, paths: RuntimePaths) -> Finding:
 
 
 def _hub(facts: BoundaryFacts) -> Finding:
-    from spec_kitty.core import sync_protocol
+    from spec_kitty.core.sync import protocol as sync_protocol
 
     hub = facts.hub
     if hub is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from spec_kitty.core.tracker_models import CanonicalIssue
+from spec_kitty.core.tracker.models import CanonicalIssue
 
 
 @dataclass(frozen=True)

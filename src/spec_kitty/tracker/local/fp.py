@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from spec_kitty.core.tracker_models import (
+from spec_kitty.core.tracker.models import (
     CanonicalIssue,
     CanonicalStatus,
     ExternalRef,

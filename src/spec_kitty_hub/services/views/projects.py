@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spec_kitty.core.board import column_counts
+from spec_kitty.core.status.board import column_counts
 from spec_kitty_hub.db.sync_models import Mission, Project
 from spec_kitty_hub.services.boards import find_project, mission_summary
 from spec_kitty_hub.services.views.teams import in_flight, iso, project_name

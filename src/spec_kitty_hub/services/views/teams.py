@@ -15,8 +15,8 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spec_kitty.core.board import column_counts
-from spec_kitty.core.progress import progress
+from spec_kitty.core.status.board import column_counts
+from spec_kitty.core.status.progress import progress
 from spec_kitty_hub.db.models import Membership, Team
 from spec_kitty_hub.db.sync_models import Mission, Project
 

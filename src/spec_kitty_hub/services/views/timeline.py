@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spec_kitty.core.board import LANE_LABELS
+from spec_kitty.core.status.board import LANE_LABELS
 from spec_kitty_hub.db.sync_models import DossierDocument, Mission, SyncEvent
 
 REVIEW_LANES = frozenset({"for_review", "in_review"})

@@ -32,7 +32,7 @@ STATUS_DOC = "status.json"
 
 @dataclass(frozen=True)
 class DossierWorkPackage:
-    """One work package as ``spec_kitty.core.board.WorkPackageInfo`` wants it."""
+    """One work package as ``spec_kitty.core.status.board.WorkPackageInfo`` wants it."""
 
     wp_id: str
     title: str

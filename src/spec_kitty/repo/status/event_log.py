@@ -4,7 +4,7 @@ Writers serialise on a lock file in the git common dir, so every worktree of the
 repository shares it. An append is one ``write(2)`` at the end of the log
 (``O_APPEND``) followed by ``fsync``, under the lock: its cost does not depend on
 the log's size. It is validated against, and then folded into, the cached fold of
-the log (:mod:`spec_kitty.repo.log_cache`), which is stored again under the log's
+the log (:mod:`spec_kitty.repo.status.log_cache`), which is stored again under the log's
 new stat key; nothing re-reads the log.
 
 A writer killed mid-``write(2)`` can leave a *torn tail*: whole new lines followed
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.events import (
+from spec_kitty.core.status.events import (
     PROBLEM,
     EventLogError,
     ParsedLog,
@@ -38,14 +38,14 @@ from spec_kitty.core.events import (
     parse_log_strict,
     serialize_row,
 )
-from spec_kitty.core.reducer import LogFold, reduce_log
-from spec_kitty.repo import log_cache
+from spec_kitty.core.status.reducer import LogFold, reduce_log
 from spec_kitty.repo.atomic import write_if_changed
 from spec_kitty.repo.jsonio import dumps_pretty
-from spec_kitty.repo.log_cache import READER, WRITER, CachedLog
-from spec_kitty.repo.log_stream import crc_range, stream_fold
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status import log_cache
+from spec_kitty.repo.status.log_cache import READER, WRITER, CachedLog
+from spec_kitty.repo.status.log_stream import crc_range, stream_fold
 
 LOCK_TIMEOUT_SECONDS = 60.0
 
@@ -160,7 +160,7 @@ def current_state(project: ProjectPaths | None, mission: Mission) -> LogState:
     """The folded log, from the cache when it provably matches the log (see log_cache).
 
     ``project=None`` neither reads nor writes the cache. Raises
-    :class:`~spec_kitty.core.events.EventLogError` for a log with unreadable lines
+    :class:`~spec_kitty.core.status.events.EventLogError` for a log with unreadable lines
     (a torn final line is not one) and ``EVENT_LOG_UNREADABLE`` when it cannot be opened.
     """
     try:

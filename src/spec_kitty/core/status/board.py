@@ -17,7 +17,7 @@ Shapes (all JSON-ready):
   "subtasks_total", "last_transition_at", "force_count", "file", "problem",
   "blocked_reason"}`` (``blocked_reason``: why a card in the blocked lane is blocked, from
   the ``blocked`` mapping the caller read from the log; None otherwise)
-- Progress: :func:`spec_kitty.core.progress.progress` plus ``weighted_note`` explaining
+- Progress: :func:`spec_kitty.core.status.progress.progress` plus ``weighted_note`` explaining
   the weighted figure.
 
 ``event_count`` is the number of lane transitions in the log (the figure status.json
@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from spec_kitty.core.lanes import DISPLAY_LANE_VALUES, Lane
-from spec_kitty.core.progress import WEIGHTED_NOTE, progress
+from spec_kitty.core.status.lanes import DISPLAY_LANE_VALUES, Lane
+from spec_kitty.core.status.progress import WEIGHTED_NOTE, progress
 
 # (key, label, lanes): the main path with each "waiting / working" pair in one column
 # (a card names its exact lane), then blocked and canceled.

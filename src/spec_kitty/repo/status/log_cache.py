@@ -1,7 +1,7 @@
 """The snapshot cache: a log's fold, reused only while it provably describes the log.
 
 An entry (``.kittify/runtime/cache/<mission>.{writer,reader}.json``) holds the
-fold of the log (per-WP state, see :mod:`spec_kitty.core.reducer`), the stat key of
+fold of the log (per-WP state, see :mod:`spec_kitty.core.status.reducer`), the stat key of
 the log it was computed from (device, inode, size, mtime, ctime, all in ns), the
 CRC-32 of its bytes, the offset after its last newline and its line-ending style.
 
@@ -38,11 +38,11 @@ from typing import Any
 
 import orjson
 
-from spec_kitty.core.reducer import LogFold
+from spec_kitty.core.status.reducer import LogFold
 from spec_kitty.repo.atomic import write_bytes_atomic
-from spec_kitty.repo.log_stream import crc_range
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.paths import ProjectPaths
+from spec_kitty.repo.status.log_stream import crc_range
 
 CACHE_VERSION = 5  # 5: WP1 rows are folded into WP01 (older caches may hold a WP1)
 # Longer than any filesystem's timestamp granularity (FAT: 2 s) plus clock slack.

@@ -4,7 +4,7 @@ The result is the union of base, ours and theirs, de-duplicated by ``event_id``
 and ordered by (``at`` or ``timestamp``, ``event_id``). The same id carrying two
 different payloads is a real conflict: nothing sensible can be chosen.
 
-Inputs are read like any log (:mod:`spec_kitty.core.events`): a byte order mark and
+Inputs are read like any log (:mod:`spec_kitty.core.status.events`): a byte order mark and
 CRLF line endings are ignored, a torn final line is an unfinished write (dropped, not
 merged), and a side that is not UTF-8 is named as such. The result keeps the line-ending
 style of ``ours``.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.events import is_torn, line_ending_of
+from spec_kitty.core.status.events import is_torn, line_ending_of
 
 
 class LogMergeError(SpecKittyError):

@@ -6,7 +6,7 @@ plain strings, annotations are applied after every transition, and edges are *no
 re-validated, because real logs contain self-transitions and ``from_lane``
 mismatches written under older rules.
 
-:class:`LogFold` keeps only per-WP state (:mod:`spec_kitty.core.wp_fold`) and a few
+:class:`LogFold` keeps only per-WP state (:mod:`spec_kitty.core.status.wp_fold`) and a few
 totals, so a log can be folded while it streams past, in file order, with memory
 proportional to its work packages. Logs our writer and the merge driver produce are
 in replay order; a WP whose rows are not, or a log with a repeated ``event_id``, is
@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from spec_kitty.core.events import (
+from spec_kitty.core.status.events import (
     ANNOTATION,
     CANONICAL_SOURCES,
     CANONICAL_TARGETS,
@@ -35,8 +35,8 @@ from spec_kitty.core.events import (
     parse_line,
     parse_value,
 )
-from spec_kitty.core.lanes import DISPLAY_LANE_VALUES
-from spec_kitty.core.wp_fold import (
+from spec_kitty.core.status.lanes import DISPLAY_LANE_VALUES
+from spec_kitty.core.status.wp_fold import (
     CLAIM_SLOTS,
     SCALAR_SLOTS,
     RetrospectiveFold,
@@ -134,7 +134,7 @@ class LogFold:
         Unreadable lines are appended to ``problems`` with their numbers; returns the
         number of the last line fed. A transition already in canonical form (what our
         writer and the merge driver write) is recognised inline, with the checks
-        :func:`~spec_kitty.core.events.parse_value` would make; every other line is
+        :func:`~spec_kitty.core.status.events.parse_value` would make; every other line is
         parsed by it. This loop is where a cold read spends its time.
         """
         loads, decode_error, known = orjson.loads, orjson.JSONDecodeError, self.known_wps

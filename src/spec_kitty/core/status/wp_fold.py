@@ -9,7 +9,7 @@ transition state, a new annotation updates the overlay, and
 
 Both halves require rows in ``(at, event_id)`` order. A row that does not sort after
 the last one folded for this WP marks the fold ``disordered``; the caller then
-refolds the WP from its rows in order (see :func:`spec_kitty.core.reducer.finish`).
+refolds the WP from its rows in order (see :func:`spec_kitty.core.status.reducer.finish`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spec_kitty.core.lanes import Lane
+from spec_kitty.core.status.lanes import Lane
 
 # Annotation fields that simply replace the slot (blank strings are ignored).
 SCALAR_SLOTS = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from spec_kitty.core.tracker_models import SYNCED_FIELDS, CanonicalIssue
+from spec_kitty.core.tracker.models import SYNCED_FIELDS, CanonicalIssue
 
 
 class OwnershipMode(StrEnum):

@@ -2,7 +2,7 @@
 
 A cold read never holds the log in memory: it reads 1 MiB at a time, parses and
 folds each line as it passes, and keeps only the per-WP fold (see
-:mod:`spec_kitty.core.reducer`). The same pass computes the CRC-32 of the bytes, the
+:mod:`spec_kitty.core.status.reducer`). The same pass computes the CRC-32 of the bytes, the
 offset just after the last newline (``data_end``: where the next writer appends) and
 the line-ending style, which the snapshot cache records.
 """
@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from spec_kitty.core.events import (
+from spec_kitty.core.status.events import (
     ANNOTATION,
     BOM,
     PROBLEM,
@@ -26,7 +26,7 @@ from spec_kitty.core.events import (
     is_torn,
     parse_line,
 )
-from spec_kitty.core.reducer import LogFold, Row, finish
+from spec_kitty.core.status.reducer import LogFold, Row, finish
 
 CHUNK = 1 << 20
 _FOLDED = (TRANSITION, ANNOTATION, RETROSPECTIVE)

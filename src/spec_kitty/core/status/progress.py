@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from spec_kitty.core.lanes import DISPLAY_LANE_VALUES, Lane
+from spec_kitty.core.status.lanes import DISPLAY_LANE_VALUES, Lane
 
 # How far along each lane is; canceled work packages leave the denominator.
 LANE_WEIGHT: Mapping[str, float] = {

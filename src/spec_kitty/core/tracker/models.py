@@ -1,7 +1,7 @@
 """The canonical issue model shared by the CLI's local trackers and the hub's connectors.
 
 Every provider (beads, fp, GitHub, GitLab, Jira, Linear) is translated into these
-shapes at its edge, so the sync rules in :mod:`spec_kitty.core.tracker_merge` and the
+shapes at its edge, so the sync rules in :mod:`spec_kitty.core.tracker.merge` and the
 lane mapping below exist once. Field names and vocabularies follow the PRI-12
 ``NormalizedIssue`` of the Spec Kitty tracker contract (status: todo, in_progress,
 in_review, blocked, done, canceled; priority 0 = unset, 1 urgent … 4 low).
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from spec_kitty.core.lanes import Lane
+from spec_kitty.core.status.lanes import Lane
 
 
 class CanonicalStatus(StrEnum):

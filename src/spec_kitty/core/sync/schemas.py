@@ -24,8 +24,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from spec_kitty.core.lanes import UnknownLane
-from spec_kitty.core.sync_envelope import EVENT_TYPES, FORBIDDEN_KEYS, collapse_lane
+from spec_kitty.core.status.lanes import UnknownLane
+from spec_kitty.core.sync.envelope import EVENT_TYPES, FORBIDDEN_KEYS, collapse_lane
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

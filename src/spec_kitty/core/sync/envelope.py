@@ -22,7 +22,7 @@ Envelope (see ``schemas/envelope.schema.json``)::
     team_slug, project_uuid, project_slug, git_branch, head_commit_sha, repo_slug
     payload         object, per event type (``schemas/<EventType>.schema.json``)
 
-Validation helpers live in :mod:`spec_kitty.core.sync_schemas`.
+Validation helpers live in :mod:`spec_kitty.core.sync.schemas`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
-from spec_kitty.core.lanes import Lane, UnknownLane, parse_lane
+from spec_kitty.core.status.lanes import Lane, UnknownLane, parse_lane
 
 SCHEMA_VERSION = "3.0.0"
 
@@ -98,7 +98,7 @@ def collapse_lane(lane: object) -> str:
     """The sync lane (planned/doing/for_review/done) of a canonical lane or its alias.
 
     Accepts any case, surrounding spaces and the ``doing`` alias. Raises
-    :class:`~spec_kitty.core.lanes.UnknownLane` (``UNKNOWN_LANE``) for anything else,
+    :class:`~spec_kitty.core.status.lanes.UnknownLane` (``UNKNOWN_LANE``) for anything else,
     ``uninitialized`` included: an unknown lane is never given a default.
     """
     parsed = parse_lane(lane)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from spec_kitty.tracker.attempts import AttemptStore, fingerprint
 from spec_kitty.tracker.errors import TrackerError
-from spec_kitty.tracker.hub_service import Routing
+from spec_kitty.tracker.hub.service import Routing
 
 if TYPE_CHECKING:
     import httpx
@@ -81,7 +81,7 @@ def recovery_required(operation_id: str | None, key: str) -> TrackerError:
 
 
 class HttpHubTrackerClient:
-    """:class:`~spec_kitty.tracker.hub_service.HubTrackerClient` over ``httpx``.
+    """:class:`~spec_kitty.tracker.hub.service.HubTrackerClient` over ``httpx``.
 
     ``http`` must be the authenticated client (``base_url`` = the hub). ``sleep``,
     ``now`` and ``jitter`` are injectable so tests never wait for real.

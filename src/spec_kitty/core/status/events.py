@@ -28,7 +28,7 @@ import orjson
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.ids import canonical_wp_id
-from spec_kitty.core.lanes import LANE_ALIASES, Lane
+from spec_kitty.core.status.lanes import LANE_ALIASES, Lane
 
 WP_ID_RE = re.compile(r"^WP\d+$")
 BOM = b"\xef\xbb\xbf"

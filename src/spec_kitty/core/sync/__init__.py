@@ -1,0 +1,3 @@
+"""The event-sync contract shared by the CLI and the hub: envelope, JSON Schemas, protocol
+version.
+"""

@@ -1,0 +1,2 @@
+"""The status event log on disk: locked appends, streaming reads and the snapshot cache.
+"""

@@ -1,0 +1,3 @@
+"""Trackers reached through the team hub (GitHub, GitLab, Jira, Linear): the client,
+binding and the service.
+"""
