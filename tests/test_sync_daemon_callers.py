@@ -95,8 +95,8 @@ def test_the_dashboards_sync_now_starts_the_daemon_and_delivers(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from spec_kitty.hosted.config import set_setting
     from spec_kitty.hosted.runtime import RuntimePaths
-    from sync_e2e_helpers import member, planned_mission
-    from test_sync_daemon_hub import produce, queue_depth
+    from sync_e2e_helpers import member, planned_mission, produce
+    from test_sync_daemon_hub import queue_depth
 
     person = member(sqlite_hub, tmp_path, "dee", monkeypatch)
     daemons.watch(person.home)

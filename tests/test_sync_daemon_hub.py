@@ -12,25 +12,26 @@ import random
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from ulid import ULID
 
 from daemon_helpers import Daemons, daemon_pids, log_text, record, wait_for
 from hub_fixtures import HubServer
-from spec_kitty.core.sync.envelope import envelope_for_status_event
 from spec_kitty.hosted.runtime import RuntimePaths
-from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.sync.context import envelope_context
 from spec_kitty.sync.daemon import client
 from spec_kitty.sync.daemon.launcher import process_gone
-from spec_kitty.sync.emitter import enqueue, open_queue
+from spec_kitty.sync.emitter import open_queue
 from spec_kitty.sync.scope import current_scope
-from sync_e2e_helpers import Member, hub_board, hub_event_ids, member, planned_mission
+from sync_e2e_helpers import (
+    Member,
+    hub_board,
+    hub_event_ids,
+    member,
+    planned_mission,
+    produce,
+)
 
 pytestmark = pytest.mark.hub
-LANES = ("planned", "claimed", "in_progress", "for_review", "in_review", "approved", "done")
 
 
 def queue_depth(person: Member) -> int:
@@ -39,22 +40,6 @@ def queue_depth(person: Member) -> int:
     assert scope is not None
     with open_queue(scope, paths) as queue:
         return queue.depth()
-
-
-def produce(person: Member, mission: str, count: int, start: int) -> list[str]:
-    paths = RuntimePaths(person.home)
-    scope = current_scope(paths)
-    assert scope is not None
-    context = envelope_context(ProjectPaths(person.repo), scope.team_slug)
-    envelopes: list[dict[str, Any]] = []
-    for n in range(start, start + count):
-        row = {"event_id": str(ULID()), "mission_slug": mission, "wp_id": f"WP{n % 40 + 1:02d}",
-               "from_lane": LANES[n % 6], "to_lane": LANES[n % 6 + 1], "force": False,
-               "at": f"2026-11-29T10:{n // 60 % 60:02d}:{n % 60:02d}.{n:06d}+00:00",
-               "actor": "load", "execution_mode": "worktree", "reason": "daemon kill test"}
-        envelopes.append(envelope_for_status_event(row, context, 0))
-    assert enqueue(envelopes, scope, paths) == count
-    return [env["event_id"] for env in envelopes]
 
 
 def test_move_task_reaches_the_hub_without_sync_now(

@@ -21,42 +21,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ulid import ULID
 
 from auth_helpers import rewrite_session
 from hub_fixtures import HubServer, free_port
 from spec_kitty.auth.storage import SessionStore
-from spec_kitty.core.sync.envelope import envelope_for_status_event
 from spec_kitty.hosted.runtime import RuntimePaths
-from spec_kitty.repo.paths import ProjectPaths
-from spec_kitty.sync.context import envelope_context
-from spec_kitty.sync.emitter import enqueue
 from spec_kitty.sync.queue import EventQueue
 from spec_kitty.sync.scope import current_scope
-from sync_e2e_helpers import Member, hub_board, hub_event_ids, member, planned_mission
+from sync_e2e_helpers import (
+    Member,
+    hub_board,
+    hub_event_ids,
+    member,
+    planned_mission,
+    produce,
+)
 from sync_now_forker import ForkedSync, SyncForker
 
 from helpers import CLI
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
-LANES = ("planned", "claimed", "in_progress", "for_review", "in_review", "approved", "done")
-
-
-def produce(person: Member, mission: str, count: int, start: int) -> list[str]:
-    """Queue ``count`` WPStatusChanged envelopes of a synthetic mission; their ids."""
-    paths = RuntimePaths(person.home)
-    scope = current_scope(paths)
-    assert scope is not None
-    context = envelope_context(ProjectPaths(person.repo), scope.team_slug)
-    envelopes: list[dict[str, Any]] = []
-    for n in range(start, start + count):
-        row = {"event_id": str(ULID()), "mission_slug": mission, "wp_id": f"WP{n % 40 + 1:02d}",
-               "from_lane": LANES[n % 6], "to_lane": LANES[n % 6 + 1], "force": False,
-               "at": f"2026-11-29T10:{n // 60 % 60:02d}:{n % 60:02d}.{n:06d}+00:00",
-               "actor": "load", "execution_mode": "worktree", "reason": "load test " * 8}
-        envelopes.append(envelope_for_status_event(row, context, 0))
-    assert enqueue(envelopes, scope, paths) == count
-    return [env["event_id"] for env in envelopes]
 
 
 def queue_rows(person: Member) -> list[Any]:

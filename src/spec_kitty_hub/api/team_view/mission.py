@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from spec_kitty_hub.api.deps import DatabaseDep, get_db
 from spec_kitty_hub.api.team_view.scope import TeamScope, not_found, page_scope, resolve
@@ -52,66 +53,62 @@ def _links(team: str, project_uuid: str, mission_slug: str) -> dict[str, str]:
             "live": f"{base}/live", "stream": f"{base}/events/stream"}
 
 
-@router.get(MISSION)
-def mission_view(request: Request, team: str, project_uuid: str, mission_slug: str,
-                 db: DatabaseDep) -> Response:
+def _scoped_page(request: Request, team: str, project_uuid: str, mission_slug: str,
+                 db: DatabaseDep, template: str,
+                 build: Callable[[Session, int], dict[str, Any] | None],
+                 **extra: Any) -> Response:
+    """Render ``template`` with what ``build(session, team_id)`` returns: the sign-in
+    redirect for nobody, 404 for another team or when ``build`` finds nothing."""
     scope = page_scope(request, team)
     if not isinstance(scope, TeamScope):
         return scope
     with db.read() as session:
-        page = mission_page(session, scope.team_id, project_uuid, mission_slug)
+        page = build(session, scope.team_id)
     if page is None:
         return not_found(request, scope.user)
-    return render(request, "mission.html", {
+    return render(request, template, {
         "user": scope.user, "team": scope, "links": _links(team, project_uuid, mission_slug),
-        **page})
+        **extra, **page})
+
+
+@router.get(MISSION)
+def mission_view(request: Request, team: str, project_uuid: str, mission_slug: str,
+                 db: DatabaseDep) -> Response:
+    return _scoped_page(request, team, project_uuid, mission_slug, db, "mission.html",
+                        lambda session, team_id: mission_page(session, team_id, project_uuid,
+                                                              mission_slug))
 
 
 @router.get(MISSION + "/timeline")
 def timeline_view(request: Request, team: str, project_uuid: str, mission_slug: str,
                   db: DatabaseDep, before: int | None = Query(default=None, ge=1)) -> Response:
     """The mission's events below sequence ``before``, newest first, 100 a page."""
-    scope = page_scope(request, team)
-    if not isinstance(scope, TeamScope):
-        return scope
-    with db.read() as session:
-        page = timeline_page(session, scope.team_id, project_uuid, mission_slug, before)
-    if page is None:
-        return not_found(request, scope.user)
-    return render(request, "timeline.html", {
-        "user": scope.user, "team": scope, "before": before,
-        "links": _links(team, project_uuid, mission_slug), **page})
+    return _scoped_page(request, team, project_uuid, mission_slug, db, "timeline.html",
+                        lambda session, team_id: timeline_page(
+                            session, team_id, project_uuid, mission_slug, before),
+                        before=before)
 
 
 @router.get(MISSION + "/wp/{wp_id}")
 def work_package_view(request: Request, team: str, project_uuid: str, mission_slug: str,
                       wp_id: str, db: DatabaseDep) -> Response:
-    scope = page_scope(request, team)
-    if not isinstance(scope, TeamScope):
-        return scope
-    with db.read() as session:
-        page = work_package_page(session, scope.team_id, project_uuid, mission_slug, wp_id)
-    if page is None:
-        return not_found(request, scope.user)
-    return render(request, "work_package.html", {
-        "user": scope.user, "team": scope, "wp_id": wp_id,
-        "links": _links(team, project_uuid, mission_slug), **page})
+    return _scoped_page(request, team, project_uuid, mission_slug, db, "work_package.html",
+                        lambda session, team_id: work_package_page(
+                            session, team_id, project_uuid, mission_slug, wp_id),
+                        wp_id=wp_id)
 
 
 @router.get(MISSION + "/documents/{path:path}")
 def document_view(request: Request, team: str, project_uuid: str, mission_slug: str,
                   path: str, db: DatabaseDep) -> Response:
-    scope = page_scope(request, team)
-    if not isinstance(scope, TeamScope):
-        return scope
-    with db.read() as session:
-        found = scoped_mission(session, scope.team_id, project_uuid, mission_slug)
+    def build(session: Session, team_id: int) -> dict[str, Any] | None:
+        found = scoped_mission(session, team_id, project_uuid, mission_slug)
         doc = document(session, found[1], path) if found is not None else None
-    if found is None or doc is None:
-        return not_found(request, scope.user)
-    return render(request, "document.html", {
-        "user": scope.user, "team": scope, "mission": found[1], "project": found[0],
-        "links": _links(team, project_uuid, mission_slug), "document": doc})
+        if found is None or doc is None:
+            return None
+        return {"mission": found[1], "project": found[0], "document": doc}
+
+    return _scoped_page(request, team, project_uuid, mission_slug, db, "document.html", build)
 
 
 def _api_scope(request: Request, team: str) -> TeamScope | JSONResponse:
