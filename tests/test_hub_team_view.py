@@ -257,6 +257,8 @@ def test_older_events_are_paged_by_cursor_within_the_team(hub_server: HubServer)
         == second[10:]
     assert _seqs(_page(member, f"{arranged.mission_url}/timeline"))[:100] == latest
     assert member.get(f"{arranged.mission_url}/timeline?before=nope").status_code == 422
+    huge = f"{arranged.mission_url}/timeline?before={2**63}"  # past the database integer
+    assert member.get(huge).status_code == 422
 
     # another team: 404 on the real URL and with the ids under its own team
     outsider = hub_server.browser(arranged.outsider)

@@ -208,12 +208,18 @@ def test_a_daemon_whose_owner_record_names_another_pid_retires_and_keeps_it(
     started = sk(tmp_path, "start")
     current = record(runtime)
     assert current is not None
-    # another process (pid 1 stands in for it) now claims ownership
-    other = replace(current, pid=1, process_start=None)
-    owner_module.write(RuntimePaths(runtime), other)
-    wait_for(lambda: process_gone(started["pid"], current.process_start), "retirement")
-    assert "owner record no longer names this process" in log_text(runtime)
-    assert record(runtime) == other  # removed only by its owner
+    # another live process (a `sleep` stands in for it) now claims ownership
+    claimant = subprocess.Popen(["sleep", "300"])
+    try:
+        other = replace(current, pid=claimant.pid,
+                        process_start=owner_module.process_start_ticks(claimant.pid))
+        owner_module.write(RuntimePaths(runtime), other)
+        wait_for(lambda: process_gone(started["pid"], current.process_start), "retirement")
+        assert "owner record no longer names this process" in log_text(runtime)
+        assert record(runtime) == other  # removed only by its owner
+    finally:
+        claimant.kill()
+        claimant.wait()
 
 
 def test_racing_status_writes_leave_exactly_one_daemon(runtime: Path) -> None:

@@ -27,8 +27,9 @@ TOO_OLD, TOO_NEW, UNPARSEABLE = ("client-too-old", "client-too-new",
 def parse(value: str) -> tuple[int, int] | None:
     """``(major, minor)`` of ``"2"``/``"2.0"``; ``None`` for anything else."""
     parts = value.strip().split(".")
-    if not 1 <= len(parts) <= 2 or not all(p.isdigit() and p.isascii() for p in parts):
-        return None
+    if not 1 <= len(parts) <= 2 or not all(
+            p.isdigit() and p.isascii() and len(p) <= 6 for p in parts):
+        return None  # (a 5,000-digit "version" would make int() raise)
     return int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
 
 

@@ -50,7 +50,7 @@ def process_gone(pid: int, process_start: int | None) -> bool:
     except OSError:  # no /proc on this platform: ask the kernel
         try:
             os.kill(pid, 0)
-        except ProcessLookupError:
+        except (ProcessLookupError, OverflowError):
             return True
         except PermissionError:
             return False
@@ -59,6 +59,14 @@ def process_gone(pid: int, process_start: int | None) -> bool:
     if fields and fields[0] in ("Z", "X"):
         return True
     return process_start is not None and owner.process_start_ticks(pid) != process_start
+
+
+def identity_proven(record: OwnerRecord) -> bool:
+    """Both markers match: the PID is alive *and* has the recorded start time. Without
+    a recorded start time (no ``/proc`` on this platform) the PID alone proves nothing:
+    it may have been reused, so the process is never signalled."""
+    return (record.process_start is not None
+            and owner.process_start_ticks(record.pid) == record.process_start)
 
 
 def live_record(paths: RuntimePaths) -> OwnerRecord | None:
@@ -147,6 +155,8 @@ def stop(paths: RuntimePaths, record: OwnerRecord, timeout: float = STOP_TIMEOUT
         owner.remove_orphan(paths)
         return True
     if not process_gone(record.pid, record.process_start):
+        if not identity_proven(record):
+            return False  # never kill a process we cannot prove is the daemon
         with contextlib.suppress(ProcessLookupError):
             os.kill(record.pid, signal.SIGKILL)
     gone = _wait_gone(record, 10.0)

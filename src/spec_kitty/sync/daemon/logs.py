@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from io import TextIOWrapper
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -33,7 +34,15 @@ class _Redact(logging.Filter):
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = _BEARER.sub(r"\1[redacted]", record.getMessage())
+        message = record.getMessage()
+        # A traceback is formatted after filters run: fold it into the message here,
+        # so it is masked too, and drop the raw exception.
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+        if record.stack_info:
+            message += "\n" + record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        message = _BEARER.sub(r"\1[redacted]", message)
         for secret in self.secrets:
             message = message.replace(secret, "[redacted]")
         record.msg, record.args = message, None
@@ -42,6 +51,12 @@ class _Redact(logging.Filter):
 
 class _StdioFollowingHandler(RotatingFileHandler):
     """Rotates like its parent and moves fds 1 and 2 to the fresh file."""
+
+    def _open(self) -> TextIOWrapper:
+        # Log files are private like everything else under the runtime root.
+        stream = super()._open()
+        os.chmod(self.baseFilename, 0o600)
+        return stream
 
     def doRollover(self) -> None:  # noqa: N802 - logging's name
         super().doRollover()

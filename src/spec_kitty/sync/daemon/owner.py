@@ -60,6 +60,12 @@ class OwnerRecord:
         return asdict(self)
 
 
+# PIDs 0 and 1 and negative ones are never a daemon (os.kill would signal a process
+# group, init or every process of the user); ports are TCP ports.
+_LIMITS = {"pid": (2, 2**22), "port": (1, 65535), "process_start": (0, 2**63 - 1)}
+_ANY = (-(2**63), 2**63 - 1)
+
+
 class OwnerRecordError(ValueError):
     """The owner record exists but is not a valid record (names the file)."""
 
@@ -134,6 +140,9 @@ def read(paths: RuntimePaths) -> OwnerRecord | None:
             (int, type(None)) if spec.name == "process_start" else (str,))
         if not isinstance(value, expected) or isinstance(value, bool):
             raise OwnerRecordError(f"{target}: field {spec.name!r} is missing or invalid")
+        if isinstance(value, int) and not _LIMITS.get(spec.name, _ANY)[0] <= value <= \
+                _LIMITS.get(spec.name, _ANY)[1]:
+            raise OwnerRecordError(f"{target}: field {spec.name!r} is out of range ({value})")
         values[spec.name] = value
     return OwnerRecord(**values)
 
@@ -143,7 +152,7 @@ def is_alive(record: OwnerRecord) -> bool:
     platform records it, its start time equals the recorded one."""
     try:
         os.kill(record.pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:  # exists, owned by someone else: not our daemon
         return False

@@ -28,6 +28,8 @@ from typing import Any
 from spec_kitty.sync.daemon.settings import HOST, PORT_RANGE, TOKEN_HEADER
 
 log = logging.getLogger("spec_kitty.sync.daemon")
+MAX_CONNECTIONS = 32
+REQUEST_TIMEOUT = 2.0  # seconds a connection may take to send its request
 
 
 class ControlServer(ThreadingHTTPServer):
@@ -41,7 +43,22 @@ class ControlServer(ThreadingHTTPServer):
                  on_trigger: Callable[[], None], on_shutdown: Callable[[], None]) -> None:
         self.token, self.health = token, health
         self.on_trigger, self.on_shutdown = on_trigger, on_shutdown
+        # Any local user can connect to a loopback port: cap the connections served at
+        # once, so idle sockets cannot use up the daemon's threads and descriptors.
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__((HOST, port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # full: drop it; the client retries
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (a DNS lookup): skip it.
@@ -69,6 +86,7 @@ def serve_in_thread(server: ControlServer) -> threading.Thread:
 
 class _Handler(BaseHTTPRequestHandler):
     server: ControlServer
+    timeout = REQUEST_TIMEOUT  # a socket that sends nothing is closed, not kept forever
     protocol_version = "HTTP/1.0"
     default_request_version = "HTTP/1.0"  # answer even a garbled request line with a status
 

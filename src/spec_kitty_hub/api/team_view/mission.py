@@ -44,6 +44,7 @@ POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
 # A stream ends after this long; the browser reconnects (and its session is re-checked).
 STREAM_SECONDS = 300.0
+MAX_SEQUENCE = 2**63 - 1  # the database's integer range: a larger cursor is a 422
 JSON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -81,7 +82,8 @@ def mission_view(request: Request, team: str, project_uuid: str, mission_slug: s
 
 @router.get(MISSION + "/timeline")
 def timeline_view(request: Request, team: str, project_uuid: str, mission_slug: str,
-                  db: DatabaseDep, before: int | None = Query(default=None, ge=1)) -> Response:
+                  db: DatabaseDep,
+                  before: int | None = Query(default=None, ge=1, le=MAX_SEQUENCE)) -> Response:
     """The mission's events below sequence ``before``, newest first, 100 a page."""
     return _scoped_page(request, team, project_uuid, mission_slug, db, "timeline.html",
                         lambda session, team_id: timeline_page(

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spec_kitty.core.status.board import LANE_LABELS
@@ -26,6 +26,7 @@ FEEDBACK_PREFIX = "feedback:"
 EVENT_LABELS = {"WPCreated": "created", "MissionCreated": "mission created",
                 "MissionAccepted": "mission accepted", "MissionMerged": "mission merged"}
 MAX_FEEDBACK_CHARS = 20_000
+WP_HISTORY_LIMIT = 500  # a work package's page shows at most its latest 500 events
 
 
 def actor_text(actor: Any) -> str | None:
@@ -99,13 +100,15 @@ def attach_feedback(session: Session, mission: Mission,
     wanted = {e["feedback_path"] for e in entries if e["feedback_path"]}
     if not wanted:
         return
-    bodies: dict[str, str] = {}
-    for path, body in session.execute(
-            select(DossierDocument.artifact_path, DossierDocument.content_body)
-            .where(DossierDocument.mission_id == mission.id,
-                   DossierDocument.artifact_path.in_(sorted(wanted)))
-            .order_by(DossierDocument.id)):
-        bodies[path] = strip_frontmatter(body)[:MAX_FEEDBACK_CHARS]  # latest version wins
+    # Only the latest version of each file is read (a file may have many versions).
+    latest = (select(func.max(DossierDocument.id))
+              .where(DossierDocument.mission_id == mission.id,
+                     DossierDocument.artifact_path.in_(sorted(wanted)))
+              .group_by(DossierDocument.artifact_path))
+    bodies = {path: strip_frontmatter(body)[:MAX_FEEDBACK_CHARS]
+              for path, body in session.execute(
+                  select(DossierDocument.artifact_path, DossierDocument.content_body)
+                  .where(DossierDocument.id.in_(latest)))}
     for item in entries:
         if item["feedback_path"]:
             item["feedback"] = bodies.get(item["feedback_path"])
@@ -133,13 +136,18 @@ def recent(session: Session, mission: Mission, limit: int) -> list[dict[str, Any
     return page(session, mission, limit)[0]
 
 
-def of_work_package(session: Session, mission: Mission, wp_id: str) -> list[dict[str, Any]]:
-    """Every stored event of one work package, in replay order (oldest first)."""
-    rows = session.execute(
-        select(SyncEvent.id, SyncEvent.envelope)
-        .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id,
-               SyncEvent.aggregate_id == wp_id)
-        .order_by(SyncEvent.occurred_at, SyncEvent.event_id))
+def of_work_package(session: Session, mission: Mission, wp_id: str,
+                    limit: int = WP_HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The latest ``limit`` stored events of one work package, in replay order (oldest
+    first)."""
+    newest = (select(SyncEvent.id, SyncEvent.envelope, SyncEvent.occurred_at,
+                     SyncEvent.event_id)
+              .where(SyncEvent.team_id == mission.team_id, SyncEvent.mission_id == mission.id,
+                     SyncEvent.aggregate_id == wp_id)
+              .order_by(SyncEvent.occurred_at.desc(), SyncEvent.event_id.desc())
+              .limit(limit).subquery())
+    rows = session.execute(select(newest.c.id, newest.c.envelope)
+                           .order_by(newest.c.occurred_at, newest.c.event_id))
     entries = [entry(seq, orjson.loads(text)) for seq, text in rows]
     attach_feedback(session, mission, entries)
     return entries
