@@ -75,12 +75,16 @@ def mission_page(session: Session, team_id: int, project_uuid: str,
     if found is None:
         return None
     project, mission = found
-    return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
-                        "repo_slug": project.repo_slug},
+    return {"project": _project_json(project),
             "board": dossier_board(session, mission),
             "documents": documents(session, mission),
             **_timeline(session, mission),
             "cursor": mission_cursor(session, mission)}
+
+
+def _project_json(project: Project) -> dict[str, Any]:
+    return {"project_uuid": project.project_uuid, "name": project_name(project),
+            "repo_slug": project.repo_slug}
 
 
 def live_board(session: Session, team_id: int, project_uuid: str,
@@ -110,8 +114,7 @@ def timeline_page(session: Session, team_id: int, project_uuid: str, mission_slu
     if found is None:
         return None
     project, mission = found
-    return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
-                        "repo_slug": project.repo_slug},
+    return {"project": _project_json(project),
             "mission": mission_summary(mission), **_timeline(session, mission, before)}
 
 
@@ -128,6 +131,5 @@ def work_package_page(session: Session, team_id: int, project_uuid: str, mission
     history = timeline.of_work_package(session, mission, wp_id)
     if card is None and not history:
         return None
-    return {"project": {"project_uuid": project.project_uuid, "name": project_name(project),
-                        "repo_slug": project.repo_slug},
+    return {"project": _project_json(project),
             "mission": board["mission"], "card": card, "history": history}
