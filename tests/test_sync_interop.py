@@ -10,6 +10,8 @@ tests/test_auth_interop.py.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,27 @@ class Their:
                        capture_output=True)
 
 
+def _kill_their_daemons(home: Path) -> list[int]:
+    """The published CLI starts its own sync daemon (rooted in its HOME) and leaves it
+    running; stop every one rooted in ``home`` so no test leaks a process or a port."""
+    marker = f"--spec-kitty-daemon-root={home}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in cmdline:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            killed.append(int(entry.name))
+    return killed
+
+
 def _plan_one_work_package(their: Their) -> str:
     created = json.loads(their(
         "agent", "mission", "create", "demo", "--mission-type", "software-dev",
@@ -86,10 +109,18 @@ def test_published_cli_syncs_a_status_change_and_its_documents(
     repo.mkdir()
     (home / ".gitconfig").write_text("[user]\n\tname = G\n\temail = g@example.com\n"
                                      "[init]\n\tdefaultBranch = main\n")
+    try:
+        _deliver_with_the_published_cli(published_cli, hub, user, home, repo, tmp_path)
+    finally:
+        _kill_their_daemons(home)
+
+
+def _deliver_with_the_published_cli(cli: Path, hub: Any, user: Any, home: Path,
+                                    repo: Path, tmp_path: Path) -> None:
     with RecordingProxy(hub.url) as proxy:
         env = {**_their_env(home, proxy.url), "SPEC_KITTY_NO_UPGRADE_CHECK": "1"}
-        their = Their(published_cli, repo, env)
-        login = subprocess.Popen([str(published_cli), "auth", "login", "--headless"],
+        their = Their(cli, repo, env)
+        login = subprocess.Popen([str(cli), "auth", "login", "--headless"],
                                  cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT)
         hub.admin("device", "approve", _read_code(login), "--user", user.email)
