@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from spec_kitty.core.errors import SpecKittyError
@@ -21,6 +21,9 @@ WORDS = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), mi
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200), st.booleans())
 def test_decode_drops_exactly_one_leading_bom(text: str, with_bom: bool) -> None:
+    # Text that itself starts with U+FEFF, written without a BOM, *is* a file with a
+    # BOM: the two cannot be told apart, so that case says nothing.
+    assume(with_bom or not text.startswith("\ufeff"))
     data = (BOM if with_bom else b"") + text.encode("utf-8", "surrogatepass")
     try:
         decoded = textio.decode(data, "x.md")

@@ -16,16 +16,19 @@ from typing import Any, TextIO
 
 
 def can_encode(text: str, stream: TextIO | None = None) -> bool:
-    """Whether ``stream`` (default stdout) can write ``text`` without an encoding error."""
+    """Whether ``stream`` (default stdout) can write ``text`` so that it reads back the
+    same: no encoding error, and no character that the encoding maps onto another one
+    (Shift-JIS writes ``¥`` as byte 0x5C, which reads back as a backslash)."""
     stream = stream or sys.stdout
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
-        if codecs.lookup(encoding).name == "utf-8" and text.isascii():
+        if codecs.lookup(encoding).name == "utf-8":
+            if not text.isascii():
+                text.encode("utf-8")  # raises for a lone surrogate
             return True
-        text.encode(encoding)
-    except (LookupError, UnicodeEncodeError):
+        return text.encode(encoding).decode(encoding) == text
+    except (LookupError, UnicodeError):
         return False
-    return True
 
 
 def _tolerant(stream: TextIO) -> None:
