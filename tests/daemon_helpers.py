@@ -15,7 +15,7 @@ import pytest
 
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.daemon import owner
-from spec_kitty.sync.daemon.launcher import process_gone
+from spec_kitty.sync.daemon.owner import process_gone
 
 T = TypeVar("T")
 

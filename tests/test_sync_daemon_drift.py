@@ -16,8 +16,7 @@ from daemon_helpers import daemon_pids, old_install, record, wait_for
 from spec_kitty import __version__
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.daemon import client
-from spec_kitty.sync.daemon.launcher import process_gone
-from spec_kitty.sync.daemon.owner import source_checkout
+from spec_kitty.sync.daemon.owner import process_gone, source_checkout
 from test_sync_daemon_process import runtime, sk  # noqa: F401 - the fixture
 
 from helpers import parse_one_json, run_cli

@@ -19,7 +19,7 @@ from daemon_helpers import Daemons, daemon_pids, log_text, record, wait_for
 from hub_fixtures import HubServer
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.daemon import client
-from spec_kitty.sync.daemon.launcher import process_gone
+from spec_kitty.sync.daemon.owner import process_gone
 from spec_kitty.sync.emitter import open_queue
 from spec_kitty.sync.scope import current_scope
 from sync_e2e_helpers import (

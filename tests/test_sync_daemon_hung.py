@@ -14,7 +14,7 @@ import pytest
 
 from daemon_helpers import daemon_pids, record, wait_for
 from spec_kitty.hosted.runtime import RuntimePaths
-from spec_kitty.sync.daemon.launcher import process_gone
+from spec_kitty.sync.daemon.owner import process_gone
 from test_sync_daemon_process import runtime, sk  # noqa: F401 - the fixture
 
 from helpers import parse_one_json, run_cli

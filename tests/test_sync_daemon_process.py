@@ -24,8 +24,7 @@ from daemon_helpers import Daemons, daemon_pids, log_text, record, wait_for
 from spec_kitty.auth.storage import SessionStore
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.sync.daemon import client
-from spec_kitty.sync.daemon.launcher import process_gone
-from spec_kitty.sync.daemon.owner import daemon_dir
+from spec_kitty.sync.daemon.owner import daemon_dir, process_gone
 from spec_kitty.sync.daemon.settings import PORT_RANGE
 
 from helpers import CLI, parse_one_json, run_cli

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from spec_kitty.hosted.runtime import PRIVATE_FILE_MODE, RuntimePaths, ensure_private_dir
 from spec_kitty.sync.daemon import client, owner
-from spec_kitty.sync.daemon.owner import OwnerRecord, daemon_dir
+from spec_kitty.sync.daemon.owner import OwnerRecord, daemon_dir, process_gone
 
 START_TIMEOUT = 20.0  # seconds a waiting `start` allows the child to become healthy
 STOP_TIMEOUT = 30.0  # seconds a daemon gets to finish its drain after a shutdown request
@@ -39,26 +39,6 @@ def lock_file(paths: RuntimePaths) -> Path:
 
 def spawn_lock_file(paths: RuntimePaths) -> Path:
     return daemon_dir(paths) / "spawn.lock"
-
-
-def process_gone(pid: int, process_start: int | None) -> bool:
-    """The process is gone: no such PID, a zombie, or the PID now has another start time."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except FileNotFoundError:
-        return True
-    except OSError:  # no /proc on this platform: ask the kernel
-        try:
-            os.kill(pid, 0)
-        except (ProcessLookupError, OverflowError):
-            return True
-        except PermissionError:
-            return False
-        return False
-    fields = stat.rsplit(")", 1)[-1].split()
-    if fields and fields[0] in ("Z", "X"):
-        return True
-    return process_start is not None and owner.process_start_ticks(pid) != process_start
 
 
 def identity_proven(record: OwnerRecord) -> bool:

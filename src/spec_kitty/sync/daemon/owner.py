@@ -70,18 +70,39 @@ class OwnerRecordError(ValueError):
     """The owner record exists but is not a valid record (names the file)."""
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot, or None when unknown/gone."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name, or None without one."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:
         return None
     # The command name (field 2) is parenthesised and may contain spaces: split after it.
-    rest = stat.rsplit(")", 1)[-1].split()
+    return stat.rsplit(")", 1)[-1].split()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot, or None when unknown/gone."""
+    fields = _stat_fields(pid)
     try:
-        return int(rest[19])
+        return int(fields[19]) if fields is not None else None
     except (IndexError, ValueError):
         return None
+
+
+def process_gone(pid: int, process_start: int | None) -> bool:
+    """The process is gone: no such PID, another user's process (never our daemon), a
+    zombie, or the PID now has another start time than ``process_start``. Without
+    ``/proc`` only the PID's existence is known."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError, PermissionError):
+        return True
+    fields = _stat_fields(pid)
+    if fields is None:
+        return False
+    if fields[:1] in (["Z"], ["X"]):  # dead, waiting for a parent (or init) to reap it
+        return True
+    return process_start is not None and process_start_ticks(pid) != process_start
 
 
 def source_checkout() -> str:
@@ -150,26 +171,7 @@ def read(paths: RuntimePaths) -> OwnerRecord | None:
 def is_alive(record: OwnerRecord) -> bool:
     """Both identity markers match a live process: the PID exists and, where the
     platform records it, its start time equals the recorded one."""
-    try:
-        os.kill(record.pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:  # exists, owned by someone else: not our daemon
-        return False
-    if _is_zombie(record.pid):  # dead, waiting for a parent (or init) to reap it
-        return False
-    if record.process_start is None:
-        return True
-    return process_start_ticks(record.pid) == record.process_start
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    state = stat.rsplit(")", 1)[-1].split()[:1]
-    return state in (["Z"], ["X"])
+    return not process_gone(record.pid, record.process_start)
 
 
 def is_orphan(record: OwnerRecord) -> bool:
