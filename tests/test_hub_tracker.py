@@ -280,12 +280,14 @@ def test_a_dead_workers_job_is_taken_over_and_its_late_result_discarded(
         # Taken over by another worker: this one, or the hub's own job thread.
         while (claim := jobs.claim_next(db, "rescuer")) is not None:
             jobs.finish(db, claim, result={"status": "ok"})
+        deadline = time.monotonic() + 120  # bounded only so a bug cannot hang the suite
         while True:
             with db.read() as session:
                 stored = session.get(TrackerJob, job_id)
                 assert stored is not None
                 if stored.status in ("completed", "failed"):
                     break
+            assert time.monotonic() < deadline, f"job still {stored.status}"
             time.sleep(0.1)
         assert stored.attempt == 2 and stored.claimed_by != "dead-worker"
         outcome = (stored.status, stored.result_json, stored.error_json)

@@ -106,6 +106,63 @@ def test_hub_backed_hard_breaks_and_readiness_before_any_request(initialized_rep
     assert code == 1 and answer["error_code"] == "MISSING_AUTH"
 
 
+def test_bind_refuses_bad_input_before_writing_anything(initialized_repo: Path) -> None:
+    repo = initialized_repo
+    config = repo / ".kittify" / "config.yaml"
+    before = config.read_text()
+    refused = {
+        ("--provider", "azure_devops", "--egress", "permitted"): "TRACKER_PROVIDER_REMOVED",
+        ("--provider", "github", "--credential", "token=x", "--egress", "permitted"):
+            "TRACKER_CREDENTIALS_UNSUPPORTED",
+        ("--provider", "beads", "--workspace", "demo", "--field-owner", "bogus=local",
+         "--egress", "permitted"): "TRACKER_DOCTRINE_INVALID",
+        ("--provider", "beads", "--workspace", "demo", "--credential", "token=x",
+         "--egress", "permitted"): "TRACKER_CREDENTIAL_UNKNOWN",
+        ("--provider", "beads", "--workspace", "demo", "--egress", "sometimes"):
+            "TRACKER_EGRESS_INVALID",
+        ("--provider", "beads", "--egress", "permitted"): "TRACKER_WORKSPACE_REQUIRED",
+    }
+    for args, error_code in refused.items():
+        code, answer = sk(repo, "tracker", "bind", *args)
+        assert (code, answer["error_code"]) == (1, error_code), args
+        assert config.read_text() == before, args  # no egress, no half-made binding
+    code, bound = sk(repo, "tracker", "bind", "--provider", "beads", "--workspace", "demo",
+                     "--field-owner", "title=local", "--egress", "permitted")
+    assert code == 0 and bound["tracker"]["egress"] == "permitted"
+    code, status = sk(repo, "tracker", "status")
+    assert code == 0 and status["field_owners"] == {"title": "local"}
+    code, team_wide = sk(repo, "tracker", "status", "--all")  # hub-backed only
+    assert (code, team_wide["error_code"]) == (1, "TRACKER_NOT_HUB")
+
+
+def test_every_hub_backed_command_checks_readiness_first(initialized_repo: Path) -> None:
+    from missions_fixture import make_mission
+
+    repo = initialized_repo
+    make_mission(repo)
+    config = repo / ".kittify" / "config.yaml"
+    config.write_text(config.read_text() + "tracker:\n  provider: github\n"
+                      "  binding_ref: srm_x\n  egress: permitted\n")
+    # A hard break comes before any prerequisite.
+    code, answer = sk(repo, "tracker", "sync", "push")
+    assert code == 1 and answer["error"] == (
+        "--items-json is required for hub-backed providers (a JSON array of PushItems).")
+    for args in (["tracker", "status"], ["tracker", "status", "--all"],
+                 ["tracker", "list-tickets"], ["tracker", "map", "list"],
+                 ["tracker", "map", "list", "--provider", "github"],
+                 ["tracker", "discover", "--provider", "github"],
+                 ["tracker", "bind", "--provider", "github", "--select", "1"],
+                 ["tracker", "sync", "pull"], ["tracker", "sync", "run"],
+                 ["tracker", "sync", "push", "--items-json", "-"],
+                 ["tracker", "project", "--mission", "demo"],
+                 ["issue-search", "--provider", "github", "--query", "#1"],
+                 ["mission", "create", "--from-ticket", "github:#1"]):
+        proc = run_cli([*args, "--json"], repo, env=ON, input_text="[]")
+        answer = parse_one_json(proc.stdout)
+        assert (proc.returncode, answer["error_code"]) == (1, "MISSING_AUTH"), args
+        assert answer["remediation"] == "Run `spec-kitty auth login`.", args
+
+
 @pytest.mark.hub
 def test_hub_backed_commands_end_to_end(sqlite_hub: HubServer, github_double: GitHubDouble,
                                         initialized_repo: Path) -> None:

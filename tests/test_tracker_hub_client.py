@@ -144,15 +144,55 @@ def test_past_the_persisted_deadline_the_answer_is_recovery_required(
     with pytest.raises(TrackerError) as late:
         client.push("github", Routing(ref), items)
     assert late.value.code == "RECOVERY_REQUIRED" and late.value.details["operation_id"]
-    # Still past the deadline: nothing is sent again.
-    with pytest.raises(TrackerError, match="Recovery required"):
-        client.push("github", Routing(ref), items)
     assert len(recorder.posts("/push/")) == 1
     # Within the persisted deadline, a retry resumes polling the same operation.
     calm = FakeTime(1e9, real=0.1)
     resumed = _client(recorder, team, attempts=attempts, sleep=calm.sleep, now=calm.now)
     assert resumed.push("github", Routing(ref), items)["items"][0]["outcome"] == "created"
     assert len(recorder.posts("/push/")) == 1
+
+
+class StuckHub:
+    """A hub answering push with 202 and its operation with whatever ``state`` says:
+    the one way to hold an operation in ``running`` for as long as a test needs."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = {"status": "running"}
+        self.sent: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.url.path))
+        if request.method == "POST":
+            return httpx.Response(202, json={"operation_id": "op-1", "status": "pending"})
+        return httpx.Response(200, json={"operation_id": "op-1", **self.state})
+
+
+def test_a_rerun_past_the_deadline_checks_once_and_never_resends(tmp_path: Path) -> None:
+    hub = StuckHub()
+    attempts = AttemptStore(tmp_path / "attempts.json")
+    jumpy = FakeTime(1e9, step=200.0)  # the persisted deadline is always already past
+    client = HttpHubTrackerClient(
+        httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(hub)), "t",
+        attempts=attempts, sleep=jumpy.sleep, now=jumpy.now)
+    items = [wp_item("m", "WP03")]
+    with pytest.raises(TrackerError) as late:
+        client.push("github", Routing("srm_1"), items)
+    assert late.value.code == "RECOVERY_REQUIRED"
+    assert hub.sent == [("POST", "/api/v1/tracker/push/")]
+    # Re-run, still running: one look at the operation, then recovery required again.
+    with pytest.raises(TrackerError, match="Recovery required"):
+        client.push("github", Routing("srm_1"), items)
+    assert hub.sent[1:] == [("GET", "/api/v1/tracker/operations/op-1/")]
+    # Re-run once the hub has finished: the outcome, without sending the push again.
+    hub.state = {"status": "completed", "result": {"status": "ok", "items": []}}
+    assert client.push("github", Routing("srm_1"), items) == {"status": "ok", "items": []}
+    assert [method for method, _ in hub.sent].count("POST") == 1
+    assert jumpy.sleeps == []  # never waited: the deadline had passed
+    # The attempt is over: the next push of the same items is a new operation.
+    hub.state = {"status": "running"}
+    with pytest.raises(TrackerError):
+        client.push("github", Routing("srm_1"), items)
+    assert [method for method, _ in hub.sent].count("POST") == 2
 
 
 def test_429_is_honoured_once(logged_in: tuple[TrackerTeam, Recorder],

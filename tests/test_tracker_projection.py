@@ -115,6 +115,12 @@ def test_a_lane_change_never_waits_on_or_fails_with_the_tracker(
     off = run_cli(["agent", "tasks", "move-task", "WP01", "--to", "claimed", "--mission",
                    "demo", "--json"], repo, env={"SPEC_KITTY_ENABLE_SAAS_SYNC": ""})
     assert off.returncode == 0 and not hook_log.exists()  # gate off: no process at all
+    # Gate on, but no egress consent: refused before any process starts (the mover opens
+    # its log before it is started, so no log means no process).
+    move(repo, {}, "WP02", "claimed")
+    assert not hook_log.exists()
+    config.write_text(config.read_text().replace("binding_ref: srm_x\n",
+                                                 "binding_ref: srm_x\n  egress: permitted\n"))
     # Gate on, not logged in, no hub: the write still succeeds; the mover logs why.
     move(repo, {"SPEC_KITTY_SAAS_URL": "http://127.0.0.1:9"}, "WP01", "in_progress")
     board = sk(repo, {}, "agent", "tasks", "status", "--mission", "demo")

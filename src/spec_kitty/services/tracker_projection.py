@@ -5,12 +5,13 @@ a summary of the WP prompt, its current lane) and hands them to the bound tracke
 
 :func:`on_status_events` is the post-write observer (registered in
 :mod:`spec_kitty.services.status.status_observers`). It must never block or fail the status
-write, so it does only cheap local checks (is a tracker bound? did a lane change?)
-and then starts a detached ``spec-kitty tracker project --mission M --wp … --from-hook``
-process with its output in ``<runtime root>/trackers/hook.log``. That process takes
-a per-mission lock and reads the lanes *when it runs*, so back-to-back moves end with
-the ticket in the latest lane whatever order the processes run in; it only moves
-tickets that already exist (``only_mapped``): nothing is created behind your back.
+write, so it does only cheap local checks (is a tracker bound, with egress consent?
+did a lane change?) and then starts a detached ``spec-kitty tracker project --mission M
+--wp … --from-hook`` process with its output in ``<runtime root>/trackers/hook.log``.
+That process takes a per-mission lock and reads the lanes *when it runs*, so
+back-to-back moves end with the ticket in the latest lane whatever order the processes
+run in; it only moves tickets that already exist (``only_mapped``): nothing is created
+behind your back.
 """
 
 from __future__ import annotations
@@ -92,10 +93,13 @@ def _lane_changes(events: Sequence[Any]) -> list[str]:
 
 
 def _bound(repo_root: Path) -> bool:
+    """A tracker is bound and consent given: without consent no mover process starts."""
     from spec_kitty.tracker.config import load_binding
+    from spec_kitty.tracker.consent import evaluate_egress
 
     try:
-        return load_binding(repo_root).is_configured
+        binding = load_binding(repo_root)
+        return binding.is_configured and evaluate_egress(repo_root, binding).allowed
     except Exception:  # a broken config is reported by tracker commands, not here
         return False
 

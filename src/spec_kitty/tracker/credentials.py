@@ -17,14 +17,19 @@ from spec_kitty.tracker.store import runtime_root
 ALLOWED = ("command", "cwd")
 
 
-def save_tool_settings(provider: str, settings: Mapping[str, str]) -> None:
-    """Merge ``settings`` into the provider's table (other tables and keys survive)."""
-    import tomlkit
-
+def check_tool_settings(provider: str, settings: Mapping[str, str]) -> None:
+    """TRACKER_CREDENTIAL_UNKNOWN unless every key is one of :data:`ALLOWED`."""
     unknown = sorted(set(settings) - set(ALLOWED))
     if unknown:
         raise TrackerError(f"Unknown --credential key(s) {', '.join(unknown)} for {provider}; "
                            f"allowed: {', '.join(ALLOWED)}.", "TRACKER_CREDENTIAL_UNKNOWN")
+
+
+def save_tool_settings(provider: str, settings: Mapping[str, str]) -> None:
+    """Merge ``settings`` into the provider's table (other tables and keys survive)."""
+    import tomlkit
+
+    check_tool_settings(provider, settings)
     path = runtime_root() / "credentials"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with FileLock(str(path) + ".lock"):

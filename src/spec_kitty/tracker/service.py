@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty.core.tracker.merge import FieldOwner, OwnershipMode
+from spec_kitty.core.tracker.models import SYNCED_FIELDS
 from spec_kitty.tracker.config import TrackerBinding, load_binding, save_binding, unbind
 from spec_kitty.tracker.errors import HubClientUnavailable, TrackerError, TrackerNotConfigured
 from spec_kitty.tracker.hub.service import HubTrackerClient, HubTrackerService, credentials_refused
@@ -31,9 +32,17 @@ from spec_kitty.tracker.providers import (
 HubClientFactory = Callable[[TrackerBinding], HubTrackerClient]
 
 
-def _doctrine(mode: str | None, owners: Mapping[str, str] | None
-              ) -> tuple[OwnershipMode | None, dict[str, FieldOwner]]:
-    """Parse ``--doctrine-mode``/``--field-owner`` values; TRACKER_DOCTRINE_INVALID."""
+def parse_doctrine(mode: str | None, owners: Mapping[str, str] | None
+                   ) -> tuple[OwnershipMode | None, dict[str, FieldOwner]]:
+    """Parse ``--doctrine-mode``/``--field-owner`` values; TRACKER_DOCTRINE_INVALID.
+
+    Field names are checked here too: the config loader rejects an unknown field, so
+    saving one would leave a config no tracker command can read.
+    """
+    unknown = sorted(set(owners or {}) - set(SYNCED_FIELDS))
+    if unknown:
+        raise TrackerError(f"--field-owner {', '.join(unknown)}: unknown field; fields are "
+                           f"{', '.join(SYNCED_FIELDS)}.", "TRACKER_DOCTRINE_INVALID")
     try:
         return (OwnershipMode(mode) if mode else None,
                 {k: FieldOwner(v) for k, v in (owners or {}).items()})
@@ -41,6 +50,17 @@ def _doctrine(mode: str | None, owners: Mapping[str, str] | None
         raise TrackerError(f"{exc}: modes are {', '.join(m.value for m in OwnershipMode)}; "
                            f"owners are {', '.join(o.value for o in FieldOwner)}.",
                            "TRACKER_DOCTRINE_INVALID") from None
+
+
+def parse_egress(egress: str) -> str:
+    """``permitted`` or ``refused`` (case-insensitive); TRACKER_EGRESS_INVALID otherwise."""
+    from spec_kitty.tracker.config import EGRESS_VALUES
+
+    value = egress.strip().lower()
+    if value not in EGRESS_VALUES:
+        raise TrackerError(f"--egress must be permitted or refused, got {egress!r}.",
+                           "TRACKER_EGRESS_INVALID")
+    return value
 
 
 class TrackerService:
@@ -101,7 +121,7 @@ class TrackerService:
                 "--workspace is required for local providers.", "TRACKER_WORKSPACE_REQUIRED"
             )
         current = self.binding
-        parsed, owners = _doctrine(doctrine_mode, field_owners)
+        parsed, owners = parse_doctrine(doctrine_mode, field_owners)
         binding = current.with_changes(
             provider=name,
             workspace=workspace.strip(),
@@ -150,7 +170,7 @@ class TrackerService:
     ) -> TrackerBinding:
         """Change the ownership doctrine of the current binding (other keys survive)."""
         current = self.binding
-        parsed, owners = _doctrine(doctrine_mode, field_owners)
+        parsed, owners = parse_doctrine(doctrine_mode, field_owners)
         binding = current.with_changes(doctrine_mode=parsed or current.doctrine_mode,
                                        field_owners=owners or current.field_owners)
         save_binding(self.root, binding)
@@ -158,13 +178,7 @@ class TrackerService:
 
     def set_egress(self, egress: str) -> TrackerBinding:
         """Record the tracker consent (``permitted`` or ``refused``) in ``tracker.egress``."""
-        from spec_kitty.tracker.config import EGRESS_VALUES
-
-        value = egress.strip().lower()
-        if value not in EGRESS_VALUES:
-            raise TrackerError(f"--egress must be permitted or refused, got {egress!r}.",
-                               "TRACKER_EGRESS_INVALID")
-        binding = self.binding.with_changes(egress=value)
+        binding = self.binding.with_changes(egress=parse_egress(egress))
         save_binding(self.root, binding)
         return binding
 

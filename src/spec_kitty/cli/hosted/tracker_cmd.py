@@ -155,24 +155,36 @@ def bind(
     from spec_kitty.tracker.hub.service import credentials_refused
     from spec_kitty.tracker.preflight import hub_client, require_ready
     from spec_kitty.tracker.providers import ProviderClass, normalize_provider, provider_class
+    from spec_kitty.tracker.service import parse_doctrine, parse_egress
 
     project = root()
     name = normalize_provider(provider)
     credentials = _pairs(credential, "--credential")
     owners = _pairs(field_owner, "--field-owner")
+    # Hard breaks and bad values fail before anything is written (egress included).
+    kind = provider_class(name)
+    if kind is ProviderClass.HUB and credentials:
+        raise credentials_refused(name)
+    if credentials:
+        from spec_kitty.tracker.credentials import check_tool_settings
+
+        check_tool_settings(name, credentials)
+    parse_doctrine(doctrine_mode, owners)
     if egress is not None:
-        service(project).set_egress(egress)
-    if provider_class(name) is ProviderClass.LOCAL:
+        parse_egress(egress)
+    if kind is ProviderClass.LOCAL:
         require_ready(project, name, needs_binding=False)
         binding = service(project).bind_local(name, workspace, doctrine_mode=doctrine_mode,
                                               field_owners=owners)
+        if egress is not None:
+            binding = service(project).set_egress(egress)
         if credentials:
             from spec_kitty.tracker.credentials import save_tool_settings
 
             save_tool_settings(name, credentials)
     else:
-        if credentials:
-            raise credentials_refused(name)
+        if egress is not None:  # recorded first: the preflight's consent check reads it
+            service(project).set_egress(egress)
         require_ready(project, name, needs_binding=False)
 
         def choose(candidates: list[dict[str, Any]]) -> int:
@@ -231,12 +243,18 @@ def status(all_bindings: bool = typer.Option(False, "--all", help="Team-wide (hu
            json_out: bool = options.JSON) -> None:
     """The binding and its sync state (hub-backed: as the hub sees it)."""
     from spec_kitty.tracker.config import load_binding
+    from spec_kitty.tracker.errors import TrackerError
+    from spec_kitty.tracker.providers import HUB_PROVIDERS
 
     project = root()
     if load_binding(project).provider is None:
         show({"configured": False, "provider": None}, "No tracker is bound.", json_out)
         return
-    bound_provider(project, needs_binding=not all_bindings)
+    provider = bound_provider(project, needs_binding=not all_bindings)
+    if all_bindings and provider not in HUB_PROVIDERS:
+        raise TrackerError(f"--all (team-wide status) works with hub-backed providers; "
+                           f"{provider} is local: run `spec-kitty tracker status`.",
+                           "TRACKER_NOT_HUB")
     backend = service(project).backend()
     payload = backend.status(all_bindings=True) if all_bindings else backend.status()
     payload.setdefault("pending_binding_upgrade", None)

@@ -172,7 +172,7 @@ class HttpHubTrackerClient:
         key = key or attempt.key
         if attempt.operation_id is not None:  # accepted before: resume, never re-send
             return self._poll(name, attempt.operation_id, attempt.deadline or 0.0, key,
-                              provider)
+                              provider, check_first=True)
         response = self._send("POST", path, body=body, key=key)
         if response.status_code == 202:
             data = self._json(response, provider)
@@ -187,30 +187,45 @@ class HttpHubTrackerClient:
         return self._json(response, provider)
 
     def _poll(self, name: str, operation_id: str, deadline: float, key: str,
-              provider: str) -> dict[str, Any]:
+              provider: str, *, check_first: bool = False) -> dict[str, Any]:
+        """Poll until the operation ends or the persisted deadline passes. A resumed
+        attempt (``check_first``) looks once at once, so re-running a command whose
+        deadline has passed still picks up an outcome that arrived since."""
+        if check_first:
+            outcome = self._check(name, operation_id, provider)
+            if outcome is not None:
+                return outcome
         delay = 1.0
         while True:
             remaining = deadline - self.now()
             if remaining <= 0:
                 raise recovery_required(operation_id, key)
             self.sleep(min(delay * self.jitter(), remaining))
-            body = self._read("GET", f"operations/{operation_id}/", provider)
-            status = body.get("status")
-            if status == "completed":
-                self.attempts.finish(name)
-                result = body.get("result")
-                return result if isinstance(result, dict) else {}
-            if status == "failed":
-                self.attempts.finish(name)
-                error = body.get("error")
-                message = error.get("message") if isinstance(error, dict) else error
-                code = (error.get("error_code") or error.get("code")) \
-                    if isinstance(error, dict) else None
-                raise TrackerError(f"The hub operation {operation_id} failed: "
-                                   f"{message or 'no reason given'}.",
-                                   str(code or "operation_failed").upper(),
-                                   details={"operation_id": operation_id})
+            outcome = self._check(name, operation_id, provider)
+            if outcome is not None:
+                return outcome
             delay = min(delay * 2, 30.0)
+
+    def _check(self, name: str, operation_id: str, provider: str) -> dict[str, Any] | None:
+        """One look at ``operations/{id}/``: the result when completed (the attempt is
+        over), a TrackerError when failed, None while pending or running."""
+        body = self._read("GET", f"operations/{operation_id}/", provider)
+        status = body.get("status")
+        if status == "completed":
+            self.attempts.finish(name)
+            result = body.get("result")
+            return result if isinstance(result, dict) else {}
+        if status == "failed":
+            self.attempts.finish(name)
+            error = body.get("error")
+            message = error.get("message") if isinstance(error, dict) else error
+            code = (error.get("error_code") or error.get("code")) \
+                if isinstance(error, dict) else None
+            raise TrackerError(f"The hub operation {operation_id} failed: "
+                               f"{message or 'no reason given'}.",
+                               str(code or "operation_failed").upper(),
+                               details={"operation_id": operation_id})
+        return None
 
     # -- endpoints ---------------------------------------------------------------
     @staticmethod
