@@ -88,6 +88,8 @@ def test_a_0644_session_file_is_refused_by_the_cli(tmp_path: Path) -> None:
         assert f"chmod 600 {cli_store.path}" in answer["remediation"]
     text = run_cli(["auth", "status"], tmp_path, env=ON)
     assert text.returncode == 1 and "Traceback" not in text.stderr
+    shown = " ".join(run_cli(["auth", "status", "--help"], tmp_path, env=ON).stdout.split())
+    assert "1 when the session file is refused" in shown  # the help names this exit
     assert "mode 0644" in text.stderr and "chmod 600" in text.stderr
     doctor = parse_one_json(run_cli(["auth", "doctor", "--json"], tmp_path, env=ON).stdout)
     checks = {c["name"]: c for c in doctor["checks"]}

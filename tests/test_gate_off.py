@@ -1,13 +1,13 @@
 """With the rollout gate off, the whole local loop touches nothing outside the project.
 
-Every command of the loop (init → intake/charter → mission create → spec → plan →
-finalize-tasks → next → implement → review → approve → accept → merge, plus status,
-boards, validation, verify-setup and the refused hosted commands) runs as a real
-subprocess with HOME pointing at an empty directory and a hub URL configured, and with
-an audit hook (tests/audit_hook/sitecustomize.py, PEP 578) recording every socket
-connection, process launch and file write of every Python process involved, git's
-merge-driver and hook invocations of spec-kitty included. The dashboard is left out: it
-is a local server by design and covered by its own lifecycle tests.
+Every command of the loop (init → intake/charter (init, show, context) → mission
+create → spec → plan → finalize-tasks → next → implement (both spellings) → review →
+approve → accept → merge, plus status, boards, validation, verify-setup and the refused
+hosted commands) runs as a real subprocess with HOME pointing at an empty directory and
+a hub URL configured, and with an audit hook (tests/audit_hook/sitecustomize.py, PEP 578)
+recording every socket connection, process launch and file write of every Python process
+involved, git's merge-driver and hook invocations of spec-kitty included. The dashboard
+is left out: it is a local server by design and covered by its own lifecycle tests.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def run_local_loop(repo: Path) -> list[str]:
     (repo / "brief.md").unlink()
     cli("charter", "init", "--json")
     cli("charter", "show", "--json")
+    cli("charter", "context", "--action", "specify", "--json")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "brief and charter")
     mission_dir = plan_mission(repo)  # create, spec-commit, setup-plan x2, finalize-tasks
@@ -98,6 +99,7 @@ def run_local_loop(repo: Path) -> list[str]:
     config.write_text(config.read_text() + "tracker:\n  provider: github\n"
                       "  binding_ref: srm_gate_off\n")
     git(repo, "commit", "-qam", "tracker binding")
+    cli("implement", "WP01", "--agent", "claude", "--mission", slug, "--json")  # the root alias
     implement_all(repo, slug)  # implement, mark-status, move-task, review, approve x4
     ran += ["agent action implement", "agent tasks mark-status", "agent tasks move-task",
             "agent action review"]

@@ -115,7 +115,10 @@ def login(
 @app.command("status", epilog=options.examples(
     "spec-kitty auth status", "spec-kitty auth status --json"))
 def status(json_out: bool = options.JSON) -> None:
-    """Who is logged in, to which hub, teams, token lifetimes and storage (exit 0)."""
+    """Who is logged in, to which hub, teams, token lifetimes and storage.
+
+    Exit 0, logged in or not; 1 when the session file is refused or unreadable.
+    """
     from spec_kitty.auth.status import status_report
 
     report = status_report()
