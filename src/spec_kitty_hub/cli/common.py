@@ -26,6 +26,13 @@ DatabaseOption = Annotated[str | None, typer.Option(
     help="sqlite:///PATH or postgresql://USER@HOST/DB (default: $SPEC_KITTY_HUB_DATABASE_URL, "
          "else a SQLite file in the user data dir).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+TeamArgument = Annotated[str, typer.Argument(help="Team id (see `team list`).")]
+EmailArgument = Annotated[str, typer.Argument(help="The user's email (their login).")]
+
+
+def examples(*lines: str) -> str:
+    """A help epilog listing example invocations (``\b`` keeps click from re-wrapping)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def fail(error: HubError, as_json: bool) -> NoReturn:

@@ -8,18 +8,28 @@ from typing import Annotated
 
 import typer
 
-from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, open_database, run
+from spec_kitty_hub.cli.common import (
+    DatabaseOption,
+    JsonOption,
+    emit,
+    examples,
+    open_database,
+    run,
+)
 
-app = typer.Typer(help="Approve or deny device sign-ins.", no_args_is_help=True)
+app = typer.Typer(help="Approve or deny device sign-ins.", no_args_is_help=True,
+                  rich_markup_mode=None)
 UserCode = Annotated[str, typer.Argument(help="The code the CLI printed.")]
 
 
-@app.command("approve")
+@app.command("approve", epilog=examples(
+    "spec-kitty-hub device approve ABCD-EFGH --user ada@example.com"))
 def approve(user_code: UserCode,
             user: Annotated[str, typer.Option("--user", metavar="EMAIL",
                                               help="Sign the device in as this user.")],
             database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Approve a pending device code on behalf of a user."""
+    """Approve the pending device code USER_CODE (as the CLI printed it) on behalf of
+    a user."""
 
     def action() -> None:
         from spec_kitty_hub.errors import HubError
@@ -38,10 +48,10 @@ def approve(user_code: UserCode,
     run(as_json, action)
 
 
-@app.command("deny")
+@app.command("deny", epilog=examples("spec-kitty-hub device deny ABCD-EFGH"))
 def deny(user_code: UserCode, database: DatabaseOption = None,
          as_json: JsonOption = False) -> None:
-    """Deny a pending device code: the CLI that is waiting for it stops with
+    """Deny the pending device code USER_CODE: the CLI that is waiting for it stops with
     ``access_denied``."""
 
     def action() -> None:

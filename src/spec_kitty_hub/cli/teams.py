@@ -7,10 +7,21 @@ from typing import Annotated
 
 import typer
 
-from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, open_database, run
+from spec_kitty_hub.cli.common import (
+    DatabaseOption,
+    EmailArgument,
+    JsonOption,
+    TeamArgument,
+    emit,
+    examples,
+    open_database,
+    run,
+)
 
-app = typer.Typer(help="Manage teams.", no_args_is_help=True)
-members = typer.Typer(help="Add or remove team members.", no_args_is_help=True)
+app = typer.Typer(help="Manage teams.", no_args_is_help=True,
+                  rich_markup_mode=None)
+members = typer.Typer(help="Add or remove team members.", no_args_is_help=True,
+                     rich_markup_mode=None)
 app.add_typer(members, name="member")
 
 
@@ -19,13 +30,14 @@ class Role(StrEnum):
     member = "member"
 
 
-@app.command("add")
+@app.command("add", epilog=examples(
+    "spec-kitty-hub team add platform --name 'Platform team' --owner ada@example.com"))
 def add(slug: Annotated[str, typer.Argument(help="Team id: lower-case letters, digits, -.")],
         name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
         owner: Annotated[str | None, typer.Option("--owner", metavar="EMAIL",
                                                   help="First owner.")] = None,
         database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Create a shared team."""
+    """Create the shared team SLUG (lower-case letters, digits and -)."""
 
     def action() -> None:
         from spec_kitty_hub.services import accounts
@@ -39,7 +51,7 @@ def add(slug: Annotated[str, typer.Argument(help="Team id: lower-case letters, d
     run(as_json, action)
 
 
-@app.command("list")
+@app.command("list", epilog=examples("spec-kitty-hub team list --json"))
 def list_(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List teams with their member counts."""
 
@@ -58,11 +70,13 @@ def list_(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     run(as_json, action)
 
 
-@members.command("add")
-def member_add(team: str, email: str,
-               role: Annotated[Role, typer.Option("--role")] = Role.member,
+@members.command("add", epilog=examples(
+    "spec-kitty-hub team member add platform bob@example.com --role owner"))
+def member_add(team: TeamArgument, email: EmailArgument,
+               role: Annotated[Role, typer.Option("--role", help="Their role in the team.")]
+               = Role.member,
                database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Add a user to a team (or change their role)."""
+    """Add the user EMAIL to the team TEAM (or change their role)."""
 
     def action() -> None:
         from spec_kitty_hub.services import accounts
@@ -76,10 +90,11 @@ def member_add(team: str, email: str,
     run(as_json, action)
 
 
-@members.command("remove")
-def member_remove(team: str, email: str, database: DatabaseOption = None,
+@members.command("remove", epilog=examples(
+    "spec-kitty-hub team member remove platform bob@example.com"))
+def member_remove(team: TeamArgument, email: EmailArgument, database: DatabaseOption = None,
                   as_json: JsonOption = False) -> None:
-    """Remove a user from a team."""
+    """Remove the user EMAIL from the team TEAM."""
 
     def action() -> None:
         from spec_kitty_hub.services import accounts

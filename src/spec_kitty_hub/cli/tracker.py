@@ -12,11 +12,19 @@ from typing import Annotated
 
 import typer
 
-from spec_kitty_hub.cli.common import DatabaseOption, JsonOption, emit, open_database, run
+from spec_kitty_hub.cli.common import (
+    DatabaseOption,
+    JsonOption,
+    TeamArgument,
+    emit,
+    examples,
+    open_database,
+    run,
+)
 from spec_kitty_hub.errors import HubError
 
 app = typer.Typer(help="Connect teams to GitHub, GitLab, Jira and Linear.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 
 
 def _settings(pairs: list[str]) -> dict[str, str]:
@@ -35,7 +43,9 @@ def _read_secret(name: str) -> str:
     return sys.stdin.readline().strip()
 
 
-@app.command("connect")
+@app.command("connect", epilog=examples(
+    "printf '%s\\n' \"$GITHUB_TOKEN\" | spec-kitty-hub tracker connect platform github \\",
+    "    --set repo=acme/shop"))
 def connect(
     team: Annotated[str, typer.Argument(help="Team id.")],
     provider: Annotated[str, typer.Argument(help="github, gitlab, jira or linear.")],
@@ -47,7 +57,8 @@ def connect(
     label: Annotated[str | None, typer.Option("--label", help="Display label.")] = None,
     database: DatabaseOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Add or update a team's connection; the token or API key is read from stdin."""
+    """Add or update the connection of team TEAM to PROVIDER (github, gitlab, jira or
+    linear); the token or API key is read from stdin."""
 
     def action() -> None:
         from spec_kitty_hub.tracker.connections import SECRET_SETTING
@@ -67,7 +78,7 @@ def connect(
     run(as_json, action)
 
 
-@app.command("list")
+@app.command("list", epilog=examples("spec-kitty-hub tracker list --team platform --json"))
 def list_(team: Annotated[str | None, typer.Option("--team", help="Only this team.")] = None,
           database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List connections (settings only; secrets are never shown)."""
@@ -85,10 +96,13 @@ def list_(team: Annotated[str | None, typer.Option("--team", help="Only this tea
     run(as_json, action)
 
 
-@app.command("disconnect")
-def disconnect(team: str, connection_id: int, database: DatabaseOption = None,
+@app.command("disconnect", epilog=examples("spec-kitty-hub tracker disconnect platform 3"))
+def disconnect(team: TeamArgument,
+               connection_id: Annotated[int, typer.Argument(help="Its id (see `tracker list`).")],
+               database: DatabaseOption = None,
                as_json: JsonOption = False) -> None:
-    """Remove a connection (its bindings and mappings go with it)."""
+    """Remove the connection CONNECTION_ID (see `tracker list`) of team TEAM; its
+    bindings and mappings go with it."""
 
     def action() -> None:
         from spec_kitty_hub.tracker.connections import disconnect as remove
@@ -102,7 +116,8 @@ def disconnect(team: str, connection_id: int, database: DatabaseOption = None,
     run(as_json, action)
 
 
-@app.command("keygen")
+@app.command("keygen", epilog=examples(
+    "export SPEC_KITTY_HUB_TRACKER_KEY=\"$(spec-kitty-hub tracker keygen)\""))
 def keygen() -> None:
     """Print a new encryption key for SPEC_KITTY_HUB_TRACKER_KEY."""
     from spec_kitty_hub.tracker.crypto import generate_key

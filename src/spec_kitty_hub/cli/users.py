@@ -8,21 +8,25 @@ import typer
 
 from spec_kitty_hub.cli.common import (
     DatabaseOption,
+    EmailArgument,
     JsonOption,
     emit,
+    examples,
     open_database,
     read_password,
     run,
 )
 
-app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app = typer.Typer(help="Manage user accounts.", no_args_is_help=True,
+                  rich_markup_mode=None)
 
 
-@app.command("add")
+@app.command("add", epilog=examples(
+    "printf '%s\\n' \"$PASSWORD\" | spec-kitty-hub user add ada@example.com --name Ada"))
 def add(email: Annotated[str, typer.Argument(help="The user's email (their login).")],
         name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
         database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Create a user (password read from stdin) and their private teamspace."""
+    """Create the user EMAIL (password read from stdin) and their private teamspace."""
 
     def action() -> None:
         from spec_kitty_hub.services import accounts
@@ -38,7 +42,7 @@ def add(email: Annotated[str, typer.Argument(help="The user's email (their login
     run(as_json, action)
 
 
-@app.command("list")
+@app.command("list", epilog=examples("spec-kitty-hub user list --json"))
 def list_(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List users."""
 
@@ -56,9 +60,10 @@ def list_(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     run(as_json, action)
 
 
-@app.command("disable")
-def disable(email: str, database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Disable a user and end all their sessions (CLI and browser)."""
+@app.command("disable", epilog=examples("spec-kitty-hub user disable ada@example.com"))
+def disable(email: EmailArgument, database: DatabaseOption = None,
+            as_json: JsonOption = False) -> None:
+    """Disable the user EMAIL and end all their sessions (CLI and browser)."""
 
     def action() -> None:
         from spec_kitty_hub.services import accounts
