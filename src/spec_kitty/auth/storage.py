@@ -217,26 +217,30 @@ class SessionStore:
         if salt is None:
             raise self._unreadable(f"its key material {self.paths.salt_file} is missing")
         try:
-            return AESGCM(self._key(salt)).decrypt(nonce, sealed, None)
+            return AESGCM(self._key(salt, check_mode=check_mode)).decrypt(nonce, sealed, None)
         except (InvalidTag, ValueError):
             raise self._unreadable("it does not decrypt for this machine and user (host name "
                                    "or user changed, or the file is damaged)") from None
 
-    def _key(self, salt: bytes) -> bytes:
-        """The AES key for ``salt`` on this machine and user (see the module docstring)."""
+    def _key(self, salt: bytes, *, check_mode: bool = True) -> bytes:
+        """The AES key for ``salt`` on this machine and user (see the module docstring).
+
+        A cached key that others could read is refused like the salt it stands for
+        (SessionFileError), not quietly replaced: the exposure is the user's to know.
+        """
         from spec_kitty.repo.atomic import write_bytes_atomic
 
         context = _machine_context()
         digest = _key_digest(salt, context)
         cache = self.paths.auth_dir / "session.key"
         try:
-            cached = json.loads(_read_private(cache))
+            cached = json.loads(_read_private(cache, check_mode=check_mode))
             if isinstance(cached, dict) and cached.get("derived_from") == digest:
                 key = bytes.fromhex(str(cached.get("key")))
                 if len(key) == 32:
                     return key
-        except (FileNotFoundError, ValueError, SessionFileError):
-            pass  # absent, stale or refused: derive again (and replace it below)
+        except (FileNotFoundError, ValueError):
+            pass  # absent or stale: derive again (and replace it below)
         key = hashlib.scrypt(context, salt=salt, **SCRYPT)
         # A read-only runtime directory only costs the derivation next time.
         with contextlib.suppress(OSError):
