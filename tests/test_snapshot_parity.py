@@ -95,3 +95,45 @@ def test_crlf_and_bom_logs_give_the_same_snapshot_and_stay_crlf(repo: Path) -> N
     after = log.read_bytes()
     assert after.startswith(before) and after.endswith(b"\r\n")
     assert after[len(before):].count(b"\r\n") == after[len(before):].count(b"\n") == 1
+
+
+def _older_release(snapshot: dict) -> dict:
+    """The shape older Spec Kitty releases committed (as in the public repository's own
+    kitty-specs/): no mission_number/mission_type, no in_review count, a wall-clock
+    materialized_at, mission_slug left empty, and no per-WP slots that were empty."""
+    older = {k: v for k, v in snapshot.items() if k not in ("mission_number", "mission_type")}
+    older["materialized_at"] = "2026-04-07T09:37:45.493954+00:00"
+    older["mission_slug"] = ""
+    assert older["summary"]["in_review"] == 0
+    older["summary"] = {k: v for k, v in older["summary"].items() if k != "in_review"}
+    older["work_packages"] = {wp: {k: v for k, v in entry.items() if v not in (None, [], {})}
+                              for wp, entry in snapshot["work_packages"].items()}
+    return older
+
+
+def _validate_codes(repo: Path, slug: str, snapshot: dict) -> list[str]:
+    status = repo / "kitty-specs" / slug / "status.json"
+    status.write_text(json.dumps(snapshot, indent=2, sort_keys=True) + "\n")
+    report = parse_one_json(run_cli(["agent", "status", "validate", "-m", slug, "--json"],
+                                    repo).stdout)
+    # The fixture's log has deliberate replay warnings; only the snapshot's codes count here.
+    return [f["code"] for f in report["errors"] + report["warnings"]
+            if f["code"].startswith("SNAPSHOT")]
+
+
+def test_a_snapshot_from_an_older_release_is_not_drift(repo: Path) -> None:
+    """Drift means the committed snapshot disagrees with its log, not that an older
+    release wrote fewer keys; every value the older file does hold is still compared."""
+    slug = "legacy-mix-01JPAR1T"
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    older = _older_release(reference)
+    assert _validate_codes(repo, slug, older) == []
+    wrong_lane = json.loads(json.dumps(older))
+    wrong_lane["work_packages"]["WP03"]["lane"] = "done"
+    wrong_count = {**older, "summary": {**older["summary"], "planned": 2}}
+    lost_review = json.loads(json.dumps(older))
+    del lost_review["work_packages"]["WP04"]["review_result"]  # the log has one
+    other_slug = {**older, "mission_slug": "another-mission"}
+    fewer_events = {**older, "event_count": older["event_count"] - 1}
+    for broken in (wrong_lane, wrong_count, lost_review, other_slug, fewer_events):
+        assert _validate_codes(repo, slug, broken) == ["SNAPSHOT_DRIFT"]

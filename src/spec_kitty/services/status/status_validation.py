@@ -109,6 +109,49 @@ def _check_replay(report: ValidationReport, rows: list[dict[str, Any]]) -> None:
         lanes[wp_id] = dest
 
 
+# Written from meta.json or the clock, not from the log: never drift.
+NOT_FROM_LOG = frozenset({"materialized_at", "mission_number", "mission_type"})
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, 0, "", [], {})
+
+
+def _disagree(persisted: Any, expected: Any) -> bool:
+    """Whether a stored value says something the log does not: a key an older tool did not
+    write (absent) stands for an empty value, so only a non-empty expectation misses it."""
+    if isinstance(persisted, dict) and isinstance(expected, dict):
+        return any(_disagree(persisted[k], expected.get(k)) if k in persisted
+                   else not _empty(expected[k]) for k in set(persisted) | set(expected))
+    return persisted != expected
+
+
+def snapshot_drift(persisted: Any, expected: Any) -> list[str]:
+    """Top-level keys where a committed status.json really disagrees with its log.
+
+    ``expected`` is the snapshot the log folds to now. Snapshots committed by older Spec
+    Kitty releases lack keys added since (``in_review`` in ``summary``, ``mission_number``,
+    ``mission_type``, per-WP slots), carry the wall-clock ``materialized_at`` and leave
+    ``mission_slug`` empty for logs naming the mission only as ``feature_slug``: none of
+    that is drift. Lanes, actors, event ids, counts and every value the file does hold are
+    compared. Returns sorted key names; ``[]`` when nothing disagrees.
+    """
+    if not isinstance(persisted, dict):
+        return ["(not a JSON object)"]
+    differing = []
+    for key in sorted(set(expected) | set(persisted)):
+        if key in NOT_FROM_LOG:
+            continue
+        if key == "mission_slug" and persisted.get(key) == "":
+            continue
+        if key not in persisted:
+            if not _empty(expected[key]):
+                differing.append(key)
+        elif _disagree(persisted[key], expected.get(key)):
+            differing.append(key)
+    return differing
+
+
 def _check_snapshot(report: ValidationReport, parsed: Any) -> None:
     path = report.mission.snapshot_file
     if not path.exists():
@@ -126,9 +169,8 @@ def _check_snapshot(report: ValidationReport, parsed: Any) -> None:
         report.error("SNAPSHOT_UNREADABLE", f"{path.name} is not valid JSON: {exc}")
         return
     expected = json.loads(event_log.snapshot_bytes(event_log.snapshot_of(report.mission, parsed)))
-    if persisted != expected:
-        differing = sorted(k for k in set(expected) | set(persisted)
-                           if expected.get(k) != persisted.get(k))
+    differing = snapshot_drift(persisted, expected)
+    if differing:
         report.error("SNAPSHOT_DRIFT",
                      f"{path.name} does not match the event log (differs in: "
                      f"{', '.join(differing)}); run `spec-kitty agent status materialize`")
