@@ -104,7 +104,9 @@ def gather_facts(project: ProjectPaths, mission: Mission, snapshot: dict[str, An
 
 def _warnings(mission: Mission, facts: MissionFacts, wps: list[WorkPackage]) -> list[str]:
     found = mission.warnings()
-    if facts.finalized and not mission.lanes_file.exists():
+    # A legacy mission that is all done needs nothing implemented: no noise about it.
+    unfinished = any(v.lane not in ("done", "canceled") for v in facts.wps)
+    if facts.finalized and unfinished and not mission.lanes_file.exists():
         found.append(f"{mission.lanes_file} is missing (a mission from an older tool?); "
                      "implementing needs it: run `spec-kitty agent mission finalize-tasks "
                      f"--mission {mission.slug}`")
