@@ -149,6 +149,28 @@ def test_output_never_crashes_on_the_terminal_encoding(initialized_repo: Path,
             assert "Caf" in out, args
 
 
+@pytest.mark.parametrize("broken", [b"---\ntitle: [unclosed\n---\n", b"caf\xe9\n"])
+def test_next_never_offers_a_work_package_whose_file_cannot_be_read(
+        planned: tuple[Path, str, Path], broken: bytes) -> None:
+    """WP03's dependencies are unknown while its file is unreadable: `next` answers
+    blocked (exit 1 once an agent reports), naming the file once, instead of treating it
+    as a work package without dependencies."""
+    repo, slug, mission_dir = planned
+    for wp in ("WP01", "WP02"):
+        assert sk(repo, "agent", "tasks", "move-task", wp, "--to", "approved", "--force",
+                  "--reason", "test", "--mission", slug)[0] == 0
+    wp03 = next((mission_dir / "tasks").glob("WP03-*.md"))
+    wp03.write_bytes(broken)
+    code, query = sk(repo, "next", "--agent", "claude", "--mission", slug)
+    assert code == 0 and query["preview_step"] == {"kind": "blocked", "action": "implement",
+                                                   "wp_id": "WP03"}, query
+    code, answer = sk(repo, "next", "--agent", "claude", "--result", "success", "--mission",
+                      slug)
+    assert code == 1 and answer["error_code"] == "NEXT_BLOCKED", answer
+    [failure] = answer["guard_failures"]
+    assert failure.count(wp03.name) == 1, failure
+
+
 def test_hand_over_and_subtask_marks_fail_closed_on_an_unreadable_wp_file(
         planned: tuple[Path, str, Path]) -> None:
     """Moving to review checks the file's subtasks and owned files; marking an unlisted

@@ -209,8 +209,10 @@ def _answer(project: ProjectPaths, mission: Mission, agent: str | None, result: 
     decision = reported or decide(facts, agent or "")
     broken = next((w for w in wps if w.wp_id == decision.wp_id and w.problem), None)
     if broken is not None and decision.kind == "step":  # fail closed: its deps are unknown
+        where = str(mission.path / broken.file)
+        problem = str(broken.problem)  # usually names the file and line already
         decision = _blocked(decision, f"{broken.wp_id}'s file cannot be read",
-                            [f"{mission.path / broken.file}: {broken.problem}"])
+                            [problem if where in problem else f"{where}: {problem}"])
     answer.update({
         "kind": decision.kind, "agent": agent, "mission_slug": mission.slug,
         "mission_id": mission.mission_id, "mission_number": mission.mission_number,
