@@ -111,30 +111,45 @@ def _check_replay(report: ValidationReport, rows: list[dict[str, Any]]) -> None:
 
 # Written from meta.json or the clock, not from the log: never drift.
 NOT_FROM_LOG = frozenset({"materialized_at", "mission_number", "mission_type"})
+# What every release has written; any other key is compared only where the file holds it.
+CORE_KEYS = frozenset({"event_count", "last_event_id", "summary", "work_packages"})
+CORE_WP_KEYS = frozenset({"lane", "actor", "last_event_id", "last_transition_at",
+                          "force_count"})
 
 
-def _empty(value: Any) -> bool:
-    return value in (None, 0, "", [], {})
+def _same_summary(mine: Any, theirs: Any) -> bool:
+    """Lane counts agree; a lane an older release did not count (``in_review``) is 0."""
+    if not (isinstance(mine, dict) and isinstance(theirs, dict)):
+        return bool(mine == theirs)
+    return all(mine.get(lane, 0) == theirs.get(lane, 0) for lane in set(mine) | set(theirs))
 
 
-def _disagree(persisted: Any, expected: Any) -> bool:
-    """Whether a stored value says something the log does not: a key an older tool did not
-    write (absent) stands for an empty value, so only a non-empty expectation misses it."""
-    if isinstance(persisted, dict) and isinstance(expected, dict):
-        return any(_disagree(persisted[k], expected.get(k)) if k in persisted
-                   else not _empty(expected[k]) for k in set(persisted) | set(expected))
-    return persisted != expected
+def _same_work_packages(mine: Any, theirs: Any) -> bool:
+    """The same work packages; each agrees on its core keys and on every key it holds."""
+    if not (isinstance(mine, dict) and isinstance(theirs, dict)) or set(mine) != set(theirs):
+        return bool(mine == theirs)
+    for wp_id, entry in mine.items():
+        expected = theirs[wp_id]
+        if not (isinstance(entry, dict) and isinstance(expected, dict)):
+            if entry != expected:
+                return False
+            continue
+        for key in set(entry) | CORE_WP_KEYS:
+            if entry.get(key) != expected.get(key):
+                return False
+    return True
 
 
 def snapshot_drift(persisted: Any, expected: Any) -> list[str]:
     """Top-level keys where a committed status.json really disagrees with its log.
 
-    ``expected`` is the snapshot the log folds to now. Snapshots committed by older Spec
-    Kitty releases lack keys added since (``in_review`` in ``summary``, ``mission_number``,
-    ``mission_type``, per-WP slots), carry the wall-clock ``materialized_at`` and leave
-    ``mission_slug`` empty for logs naming the mission only as ``feature_slug``: none of
-    that is drift. Lanes, actors, event ids, counts and every value the file does hold are
-    compared. Returns sorted key names; ``[]`` when nothing disagrees.
+    ``expected`` is the snapshot the log folds to now. Spec Kitty releases wrote different
+    shapes: older ones left out ``in_review`` counts, ``mission_number``/``mission_type``,
+    the annotation slots (``notes``, ``subtasks``, ``role``, ...) and ``retrospective``,
+    wrote a wall-clock ``materialized_at`` and an empty ``mission_slug``. None of that is
+    drift. Lanes, actors, event ids, force counts, lane counts, the set of work packages
+    and every value the file does hold are compared. Returns sorted key names; ``[]``
+    when nothing disagrees.
     """
     if not isinstance(persisted, dict):
         return ["(not a JSON object)"]
@@ -142,12 +157,20 @@ def snapshot_drift(persisted: Any, expected: Any) -> list[str]:
     for key in sorted(set(expected) | set(persisted)):
         if key in NOT_FROM_LOG:
             continue
-        if key == "mission_slug" and persisted.get(key) == "":
-            continue
         if key not in persisted:
-            if not _empty(expected[key]):
+            if key in CORE_KEYS:
                 differing.append(key)
-        elif _disagree(persisted[key], expected.get(key)):
+            continue
+        mine, theirs = persisted[key], expected.get(key)
+        if key == "mission_slug" and mine == "":
+            continue
+        if key == "summary":
+            same = _same_summary(mine, theirs)
+        elif key == "work_packages":
+            same = _same_work_packages(mine, theirs)
+        else:
+            same = mine == theirs
+        if not same:
             differing.append(key)
     return differing
 
