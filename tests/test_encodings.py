@@ -227,3 +227,27 @@ def test_bom_in_status_json_and_review_feedback(initialized_repo: Path) -> None:
                        "blocked", "--force", "--review-feedback-file", str(feedback))
     assert code == 1 and refused["error_code"] == "FEEDBACK_FILE_UNREADABLE"
     assert "feedback.md:1: not UTF-8" in refused["error"]
+
+
+def test_a_non_utf8_config_is_named_when_a_status_write_cannot_commit(
+        initialized_repo: Path) -> None:
+    """The event is recorded either way; the commit it could not make is said out loud
+    (JSON: status_commit.failed and the reason naming the file), never skipped silently."""
+    make_mission(initialized_repo)
+    config = initialized_repo / ".kittify" / "config.yaml"
+    config.write_bytes(config.read_bytes() + b"# caf\xe9\n")
+    code, moved = sk(initialized_repo, "agent", "tasks", "move-task", "WP01", "--to",
+                     "claimed")
+    assert code == 0 and moved["new_lane"] == "claimed", moved
+    commit = moved["status_commit"]
+    assert commit["committed"] is False and commit["failed"] is True
+    assert "config.yaml" in commit["reason"] and "not UTF-8" in commit["reason"]
+    for args in (["agent", "tasks", "move-task", "WP01", "--to", "in_progress"],
+                 ["agent", "tasks", "mark-status", "T001"]):
+        human = run_cli(args, initialized_repo)
+        assert human.returncode == 0, human.stderr
+        assert "not committed" in human.stderr and "config.yaml" in human.stderr, args
+    config.write_bytes(config.read_bytes().replace(b"# caf\xe9\n", b""))
+    code, clean = sk(initialized_repo, "agent", "tasks", "move-task", "WP01", "--to",
+                     "for_review", "--force", "--reason", "test")
+    assert clean["status_commit"]["failed"] is False, clean
