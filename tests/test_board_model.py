@@ -194,3 +194,23 @@ def test_the_all_missions_summary_never_cuts_a_slug(rows: list[tuple[str, list[s
     lines = summary_text(summary, width).splitlines()
     for slug, _, _ in rows:
         assert any(line.split("  ")[0].rstrip() == slug for line in lines), (slug, lines)
+    figures = lines[0][len("Mission"):].strip()  # the header's column labels
+    if len("Mission  ") + len(figures) <= width:  # they fit: only a lone slug may be longer
+        slugs = {slug for slug, _, _ in rows}
+        assert all(len(line) <= width or line in slugs for line in lines), (width, lines)
+
+
+def test_a_long_slug_at_80_columns_gets_its_own_line(project: Path) -> None:
+    """Real slugs run to 60 characters and more: the summary keeps them whole without
+    pushing their row past 80 columns."""
+    long_slug = "workspace-per-work-package-for-parallel-development-01JCCCCC"
+    make_mission(project, slug=long_slug, mission_id="01JCCCCC" + "0" * 18,
+                 wps={"WP01": {"title": "Only"}})
+    proc = run_cli(["status"], project, env={"COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert long_slug in lines and f"{SLUG}" in " ".join(lines)
+    assert all(len(line) <= 80 for line in lines), lines
+    figures = lines[lines.index(long_slug) + 1]
+    assert figures.startswith(" ") and figures.split()[0] == "1"  # one planned WP
+    assert all(cell.isdigit() for cell in figures.split())

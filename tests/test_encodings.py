@@ -149,6 +149,28 @@ def test_output_never_crashes_on_the_terminal_encoding(initialized_repo: Path,
             assert "Caf" in out, args
 
 
+@pytest.mark.parametrize("broken", [b"---\ntitle: [unclosed\n---\n", b"caf\xe9\n"])
+def test_next_never_offers_a_work_package_whose_file_cannot_be_read(
+        planned: tuple[Path, str, Path], broken: bytes) -> None:
+    """WP03's dependencies are unknown while its file is unreadable: `next` answers
+    blocked (exit 1 once an agent reports), naming the file once, instead of treating it
+    as a work package without dependencies."""
+    repo, slug, mission_dir = planned
+    for wp in ("WP01", "WP02"):
+        assert sk(repo, "agent", "tasks", "move-task", wp, "--to", "approved", "--force",
+                  "--reason", "test", "--mission", slug)[0] == 0
+    wp03 = next((mission_dir / "tasks").glob("WP03-*.md"))
+    wp03.write_bytes(broken)
+    code, query = sk(repo, "next", "--agent", "claude", "--mission", slug)
+    assert code == 0 and query["preview_step"] == {"kind": "blocked", "action": "implement",
+                                                   "wp_id": "WP03"}, query
+    code, answer = sk(repo, "next", "--agent", "claude", "--result", "success", "--mission",
+                      slug)
+    assert code == 1 and answer["error_code"] == "NEXT_BLOCKED", answer
+    [failure] = answer["guard_failures"]
+    assert failure.count(wp03.name) == 1, failure
+
+
 def test_hand_over_and_subtask_marks_fail_closed_on_an_unreadable_wp_file(
         planned: tuple[Path, str, Path]) -> None:
     """Moving to review checks the file's subtasks and owned files; marking an unlisted
@@ -205,3 +227,27 @@ def test_bom_in_status_json_and_review_feedback(initialized_repo: Path) -> None:
                        "blocked", "--force", "--review-feedback-file", str(feedback))
     assert code == 1 and refused["error_code"] == "FEEDBACK_FILE_UNREADABLE"
     assert "feedback.md:1: not UTF-8" in refused["error"]
+
+
+def test_a_non_utf8_config_is_named_when_a_status_write_cannot_commit(
+        initialized_repo: Path) -> None:
+    """The event is recorded either way; the commit it could not make is said out loud
+    (JSON: status_commit.failed and the reason naming the file), never skipped silently."""
+    make_mission(initialized_repo)
+    config = initialized_repo / ".kittify" / "config.yaml"
+    config.write_bytes(config.read_bytes() + b"# caf\xe9\n")
+    code, moved = sk(initialized_repo, "agent", "tasks", "move-task", "WP01", "--to",
+                     "claimed")
+    assert code == 0 and moved["new_lane"] == "claimed", moved
+    commit = moved["status_commit"]
+    assert commit["committed"] is False and commit["failed"] is True
+    assert "config.yaml" in commit["reason"] and "not UTF-8" in commit["reason"]
+    for args in (["agent", "tasks", "move-task", "WP01", "--to", "in_progress"],
+                 ["agent", "tasks", "mark-status", "T001"]):
+        human = run_cli(args, initialized_repo)
+        assert human.returncode == 0, human.stderr
+        assert "not committed" in human.stderr and "config.yaml" in human.stderr, args
+    config.write_bytes(config.read_bytes().replace(b"# caf\xe9\n", b""))
+    code, clean = sk(initialized_repo, "agent", "tasks", "move-task", "WP01", "--to",
+                     "for_review", "--force", "--reason", "test")
+    assert clean["status_commit"]["failed"] is False, clean

@@ -14,7 +14,7 @@ import pytest
 
 from hub_fixtures import HubServer
 from sync_e2e_helpers import hub_get, member, planned_mission
-from team_view_helpers import FEEDBACK, FEEDBACK_PATH, MISSION, team_mission
+from team_view_helpers import FEEDBACK, FEEDBACK_FILE, FEEDBACK_PATH, MISSION, TASKS, team_mission
 
 pytestmark = pytest.mark.hub
 
@@ -223,6 +223,32 @@ def test_subtask_marks_reach_the_hub_card(hub_server: HubServer, tmp_path: Path,
     cards = {c["id"]: c for c in api["work_packages"]}
     assert (cards["WP02"]["subtasks_done"], cards["WP02"]["subtasks_total"]) == (1, 1)
     assert cards["WP03"]["dependencies"] == ["WP01", "WP02"]
+
+
+def test_pushed_documents_with_a_bom_and_crlf_read_the_same(hub_server: HubServer) -> None:
+    """tasks.md and status.json saved by a Windows editor (BOM, CRLF) are pushed as they
+    are; the hub's board reads them like the CLI does (a BOM in status.json used to hide
+    every subtask mark)."""
+    arranged = team_mission(hub_server)
+    tasks = TASKS.replace("**Dependencies**: none\n", "**Dependencies**: none\n\n- T001 a\n"
+                                                      "- T002 b\n")
+    arranged.push_document("tasks.md", "\ufeff" + tasks.replace("\n", "\r\n"))
+    snapshot = {"work_packages": {"WP01": {"lane": "in_progress",
+                                           "subtasks": {"T001": "done"}}}}
+    arranged.push_document("status.json", "\ufeff" + orjson.dumps(
+        snapshot, option=orjson.OPT_INDENT_2).decode().replace("\n", "\r\n"))
+    live = hub_server.browser(arranged.member).get(f"{arranged.mission_url}/live")
+    assert live.status_code == 200, live.text
+    cards = {c["id"]: c for c in live.json()["board"]["work_packages"]}
+    assert (cards["WP01"]["subtasks_done"], cards["WP01"]["subtasks_total"]) == (1, 2)
+    assert cards["WP03"]["dependencies"] == ["WP01", "WP02"]
+
+
+def test_feedback_frontmatter_is_stripped_whatever_the_line_endings() -> None:
+    from spec_kitty_hub.services.views.timeline import strip_frontmatter
+
+    for saved in (FEEDBACK_FILE, "\ufeff" + FEEDBACK_FILE.replace("\n", "\r\n")):
+        assert strip_frontmatter(saved) == FEEDBACK
 
 
 def _seqs(page: str) -> list[int]:

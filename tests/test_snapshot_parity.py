@@ -95,3 +95,65 @@ def test_crlf_and_bom_logs_give_the_same_snapshot_and_stay_crlf(repo: Path) -> N
     after = log.read_bytes()
     assert after.startswith(before) and after.endswith(b"\r\n")
     assert after[len(before):].count(b"\r\n") == after[len(before):].count(b"\n") == 1
+
+
+CORE_WP_KEYS = ("lane", "actor", "last_event_id", "last_transition_at", "force_count")
+
+
+def _older_release(snapshot: dict) -> dict:
+    """The shapes older Spec Kitty releases committed (as in the public repository's own
+    kitty-specs/): no mission_number/mission_type, no in_review count, a wall-clock
+    materialized_at, mission_slug left empty, no retrospective and only the five core
+    keys per work package (no notes, subtasks, role or review slots)."""
+    older = {k: v for k, v in snapshot.items()
+             if k not in ("mission_number", "mission_type", "retrospective")}
+    older["materialized_at"] = "2026-04-07T09:37:45.493954+00:00"
+    older["mission_slug"] = ""
+    assert older["summary"]["in_review"] == 0
+    older["summary"] = {k: v for k, v in older["summary"].items() if k != "in_review"}
+    older["work_packages"] = {wp: {k: entry[k] for k in CORE_WP_KEYS}
+                              for wp, entry in snapshot["work_packages"].items()}
+    return older
+
+
+def _validate_codes(repo: Path, slug: str, snapshot: dict) -> list[str]:
+    status = repo / "kitty-specs" / slug / "status.json"
+    status.write_text(json.dumps(snapshot, indent=2, sort_keys=True) + "\n")
+    report = parse_one_json(run_cli(["agent", "status", "validate", "-m", slug, "--json"],
+                                    repo).stdout)
+    # The fixture's log has deliberate replay warnings; only the snapshot's codes count here.
+    return [f["code"] for f in report["errors"] + report["warnings"]
+            if f["code"].startswith("SNAPSHOT")]
+
+
+@pytest.mark.parametrize("slug", sorted(WITH_TRANSITIONS))
+def test_a_snapshot_from_an_older_release_is_not_drift(repo: Path, slug: str) -> None:
+    """Drift means the committed snapshot disagrees with its log, not that an older
+    release wrote fewer keys; every value the older file does hold is still compared."""
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    older = _older_release(reference)
+    assert _validate_codes(repo, slug, older) == []
+    some_wp = sorted(older["work_packages"])[0]
+    wrong_lane = json.loads(json.dumps(older))
+    wrong_lane["work_packages"][some_wp]["lane"] = "blocked"
+    wrong_actor = json.loads(json.dumps(older))
+    wrong_actor["work_packages"][some_wp]["actor"] = "someone-else"
+    lost_wp = json.loads(json.dumps(older))
+    del lost_wp["work_packages"][some_wp]
+    wrong_count = {**older, "summary": {**older["summary"], "planned": 7}}
+    other_slug = {**older, "mission_slug": "another-mission"}
+    fewer_events = {**older, "event_count": older["event_count"] - 1}
+    no_summary = {k: v for k, v in older.items() if k != "summary"}
+    for broken in (wrong_lane, wrong_actor, lost_wp, wrong_count, other_slug, fewer_events,
+                   no_summary):
+        assert _validate_codes(repo, slug, broken) == ["SNAPSHOT_DRIFT"]
+
+
+def test_a_value_the_file_holds_is_still_compared(repo: Path) -> None:
+    slug = "legacy-mix-01JPAR1T"
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    reference["work_packages"]["WP04"]["review_result"]["verdict"] = "approved"
+    assert _validate_codes(repo, slug, reference) == ["SNAPSHOT_DRIFT"]
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    reference["work_packages"]["WP03"]["notes"] = ["a note the log never had"]
+    assert _validate_codes(repo, slug, reference) == ["SNAPSHOT_DRIFT"]

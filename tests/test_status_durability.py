@@ -144,11 +144,13 @@ def test_no_status_commit_on_a_detached_head_or_mid_merge(mission: tuple[Path, s
                       "--agent", "claude", "--mission", slug)
     assert code == 0 and result["status_commit"]["committed"] is False
     assert "detached HEAD" in result["status_commit"]["reason"]
+    assert result["status_commit"]["failed"] is False  # skipped by design, not a problem
     git(repo, "checkout", "-q", "main")
     (repo / ".git" / "MERGE_HEAD").write_text(git(repo, "rev-parse", "HEAD") + "\n")
     code, result = sk(repo, "agent", "tasks", "move-task", "WP02", "--to", "claimed",
                       "--agent", "claude", "--mission", slug)
     assert code == 0 and "a merge is in progress" in result["status_commit"]["reason"]
+    assert result["status_commit"]["failed"] is False
     (repo / ".git" / "MERGE_HEAD").unlink()
     code, result = sk(repo, "agent", "tasks", "move-task", "WP02", "--to", "in_progress",
                       "--agent", "claude", "--mission", slug)

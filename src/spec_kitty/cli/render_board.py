@@ -177,11 +177,18 @@ def summary_text(summary: dict[str, Any], width: int) -> str:
         return summary.get("next_step", "No missions yet.") + "\n"
     slug_width = max(len("Mission"), *(len(r["mission_slug"]) for r in rows))
     counts, folded = _summary_columns(summary, width, slug_width)
+    figures = len("  ".join([*(label for _, label in counts), "%done", "%wtd"]))
+    # A slug longer than the room left beside the figures gets a line of its own, with its
+    # figures on the next line: the slug stays whole and no row runs past the terminal.
+    slug_width = min(slug_width, max(len("Mission"), width - figures - 2))
     head = ["Mission".ljust(slug_width), *(label for _, label in counts), "%done", "%wtd"]
     name_width = width - len("  ".join(head)) - 2
     lines = ["  ".join(head) + ("  Name" if name_width >= 8 else "")]
     for row in rows:
         slug = row["mission_slug"].ljust(slug_width)
+        if len(slug) > slug_width and "error" not in row:
+            lines.append(row["mission_slug"])
+            slug = " " * slug_width
         if "error" in row:
             lines.append(f"{slug}  unreadable: {row['error']}")
             continue

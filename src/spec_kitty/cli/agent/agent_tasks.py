@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from spec_kitty.cli import options
@@ -64,6 +66,16 @@ def move_task(
                         f"[/bold] ({slug})")
     else:
         console().print(f"{result['wp_id']} is already {result['new_lane']}; nothing to do.")
+    _warn_uncommitted(result)
+
+
+def _warn_uncommitted(result: dict[str, Any]) -> None:
+    """The event is recorded either way; say so when its commit could not be made."""
+    commit = result.get("status_commit") or {}
+    if commit.get("failed"):
+        from spec_kitty.cli.output import warn
+
+        warn(f"status files recorded but not committed: {commit.get('reason')}")
 
 
 @app.command("status", epilog=options.examples(
@@ -109,3 +121,4 @@ def mark_status(
 
     for wp_id, tasks in result["updated"].items():
         console().print(f"{wp_id}: {', '.join(tasks)} → {status}")
+    _warn_uncommitted(result)

@@ -104,7 +104,9 @@ def gather_facts(project: ProjectPaths, mission: Mission, snapshot: dict[str, An
 
 def _warnings(mission: Mission, facts: MissionFacts, wps: list[WorkPackage]) -> list[str]:
     found = mission.warnings()
-    if facts.finalized and not mission.lanes_file.exists():
+    # A legacy mission that is all done needs nothing implemented: no noise about it.
+    unfinished = any(v.lane not in ("done", "canceled") for v in facts.wps)
+    if facts.finalized and unfinished and not mission.lanes_file.exists():
         found.append(f"{mission.lanes_file} is missing (a mission from an older tool?); "
                      "implementing needs it: run `spec-kitty agent mission finalize-tasks "
                      f"--mission {mission.slug}`")
@@ -207,8 +209,10 @@ def _answer(project: ProjectPaths, mission: Mission, agent: str | None, result: 
     decision = reported or decide(facts, agent or "")
     broken = next((w for w in wps if w.wp_id == decision.wp_id and w.problem), None)
     if broken is not None and decision.kind == "step":  # fail closed: its deps are unknown
+        where = str(mission.path / broken.file)
+        problem = str(broken.problem)  # usually names the file and line already
         decision = _blocked(decision, f"{broken.wp_id}'s file cannot be read",
-                            [f"{mission.path / broken.file}: {broken.problem}"])
+                            [problem if where in problem else f"{where}: {problem}"])
     answer.update({
         "kind": decision.kind, "agent": agent, "mission_slug": mission.slug,
         "mission_id": mission.mission_id, "mission_number": mission.mission_number,

@@ -25,14 +25,18 @@ SUBJECT_LIMIT = 100
 
 @dataclass(frozen=True)
 class StatusCommit:
-    """What auto-commit did: ``sha`` of the commit, or ``reason`` it made none."""
+    """What auto-commit did: ``sha`` of the commit, or ``reason`` it made none;
+    ``failed`` when that reason is a problem to fix (git trouble, an unreadable config),
+    not a choice (auto-commit off) or nothing to commit."""
 
     committed: bool
     sha: str | None = None
     reason: str | None = None
+    failed: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"committed": self.committed, "sha": self.sha, "reason": self.reason}
+        return {"committed": self.committed, "sha": self.sha, "reason": self.reason,
+                "failed": self.failed}
 
 
 @cache
@@ -133,5 +137,6 @@ def commit_status(project: ProjectPaths, mission: Mission, message: str,
     except SpecKittyError as exc:
         if required:
             raise
-        return StatusCommit(False, reason=exc.message)
+        # A merge or rebase in progress or a detached HEAD skips the commit by design.
+        return StatusCommit(False, reason=exc.message, failed=exc.code != "COMMIT_SKIPPED")
     return StatusCommit(sha is not None, sha, None if sha else "nothing new to commit")

@@ -109,6 +109,72 @@ def _check_replay(report: ValidationReport, rows: list[dict[str, Any]]) -> None:
         lanes[wp_id] = dest
 
 
+# Written from meta.json or the clock, not from the log: never drift.
+NOT_FROM_LOG = frozenset({"materialized_at", "mission_number", "mission_type"})
+# What every release has written; any other key is compared only where the file holds it.
+CORE_KEYS = frozenset({"event_count", "last_event_id", "summary", "work_packages"})
+CORE_WP_KEYS = frozenset({"lane", "actor", "last_event_id", "last_transition_at",
+                          "force_count"})
+
+
+def _same_summary(mine: Any, theirs: Any) -> bool:
+    """Lane counts agree; a lane an older release did not count (``in_review``) is 0."""
+    if not (isinstance(mine, dict) and isinstance(theirs, dict)):
+        return bool(mine == theirs)
+    return all(mine.get(lane, 0) == theirs.get(lane, 0) for lane in set(mine) | set(theirs))
+
+
+def _same_work_packages(mine: Any, theirs: Any) -> bool:
+    """The same work packages; each agrees on its core keys and on every key it holds."""
+    if not (isinstance(mine, dict) and isinstance(theirs, dict)) or set(mine) != set(theirs):
+        return bool(mine == theirs)
+    for wp_id, entry in mine.items():
+        expected = theirs[wp_id]
+        if not (isinstance(entry, dict) and isinstance(expected, dict)):
+            if entry != expected:
+                return False
+            continue
+        for key in set(entry) | CORE_WP_KEYS:
+            if entry.get(key) != expected.get(key):
+                return False
+    return True
+
+
+def snapshot_drift(persisted: Any, expected: Any) -> list[str]:
+    """Top-level keys where a committed status.json really disagrees with its log.
+
+    ``expected`` is the snapshot the log folds to now. Spec Kitty releases wrote different
+    shapes: older ones left out ``in_review`` counts, ``mission_number``/``mission_type``,
+    the annotation slots (``notes``, ``subtasks``, ``role``, ...) and ``retrospective``,
+    wrote a wall-clock ``materialized_at`` and an empty ``mission_slug``. None of that is
+    drift. Lanes, actors, event ids, force counts, lane counts, the set of work packages
+    and every value the file does hold are compared. Returns sorted key names; ``[]``
+    when nothing disagrees.
+    """
+    if not isinstance(persisted, dict):
+        return ["(not a JSON object)"]
+    differing = []
+    for key in sorted(set(expected) | set(persisted)):
+        if key in NOT_FROM_LOG:
+            continue
+        if key not in persisted:
+            if key in CORE_KEYS:
+                differing.append(key)
+            continue
+        mine, theirs = persisted[key], expected.get(key)
+        if key == "mission_slug" and mine == "":
+            continue
+        if key == "summary":
+            same = _same_summary(mine, theirs)
+        elif key == "work_packages":
+            same = _same_work_packages(mine, theirs)
+        else:
+            same = mine == theirs
+        if not same:
+            differing.append(key)
+    return differing
+
+
 def _check_snapshot(report: ValidationReport, parsed: Any) -> None:
     path = report.mission.snapshot_file
     if not path.exists():
@@ -126,9 +192,8 @@ def _check_snapshot(report: ValidationReport, parsed: Any) -> None:
         report.error("SNAPSHOT_UNREADABLE", f"{path.name} is not valid JSON: {exc}")
         return
     expected = json.loads(event_log.snapshot_bytes(event_log.snapshot_of(report.mission, parsed)))
-    if persisted != expected:
-        differing = sorted(k for k in set(expected) | set(persisted)
-                           if expected.get(k) != persisted.get(k))
+    differing = snapshot_drift(persisted, expected)
+    if differing:
         report.error("SNAPSHOT_DRIFT",
                      f"{path.name} does not match the event log (differs in: "
                      f"{', '.join(differing)}); run `spec-kitty agent status materialize`")

@@ -82,7 +82,9 @@ def dossier_path(mission: Mission, feedback_path: str) -> str:
 
 
 def strip_frontmatter(text: str) -> str:
-    """The body of a feedback file without its YAML frontmatter block."""
+    """The body of a feedback file without its YAML frontmatter block (a BOM and CRLF
+    line endings, as a Windows editor saves it, are read like the CLI reads them)."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
     if text.startswith("---\n"):
         end = text.find("\n---\n", 4)
         if end != -1:

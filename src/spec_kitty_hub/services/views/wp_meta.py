@@ -60,7 +60,7 @@ def subtask_marks(session: Session, mission: Mission) -> dict[str, dict[str, str
     if not body:
         return None
     try:
-        snapshot = orjson.loads(body)
+        snapshot = orjson.loads(body.lstrip("\ufeff"))  # orjson refuses a BOM
     except orjson.JSONDecodeError:
         return None
     states = snapshot.get("work_packages") if isinstance(snapshot, dict) else None
