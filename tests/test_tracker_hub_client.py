@@ -25,7 +25,12 @@ from spec_kitty.auth.transport import authenticated_client
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.tracker.attempts import AttemptStore
 from spec_kitty.tracker.errors import TrackerError
-from spec_kitty.tracker.hub.client import HttpHubTrackerClient, error_from, tracker_team
+from spec_kitty.tracker.hub.client import (
+    HttpHubTrackerClient,
+    default_jitter,
+    error_from,
+    tracker_team,
+)
 from spec_kitty.tracker.hub.service import Routing
 from tracker_hub_helpers import TrackerTeam, wp_item
 from tracker_hub_helpers import tracker_team as make_team
@@ -193,6 +198,19 @@ def test_a_rerun_past_the_deadline_checks_once_and_never_resends(tmp_path: Path)
     with pytest.raises(TrackerError):
         client.push("github", Routing("srm_1"), items)
     assert [method for method, _ in hub.sent].count("POST") == 2
+
+
+def test_the_default_poll_jitter_is_uniform_in_the_half_open_range(tmp_path: Path) -> None:
+    client = HttpHubTrackerClient(httpx.Client(base_url="http://hub.test"), "t",
+                                  attempts=AttemptStore(tmp_path / "attempts.json"))
+    assert client.jitter is default_jitter  # what polling uses unless a test injects one
+    assert default_jitter(lambda: 0.0) == 0.8
+    assert default_jitter(lambda: 0.5) == pytest.approx(1.0)
+    # The largest random() value: 0.8 + 0.4 * r rounds to 1.2, which is outside [0.8, 1.2).
+    assert 1.19 < default_jitter(lambda: 1 - 2**-53) < 1.2
+    factors = [default_jitter() for _ in range(2000)]
+    assert all(0.8 <= factor < 1.2 for factor in factors)
+    assert min(factors) < 0.85 and max(factors) > 1.15  # spread over the range, not fixed
 
 
 def test_429_is_honoured_once(logged_in: tuple[TrackerTeam, Recorder],

@@ -22,6 +22,7 @@ Rules (Spec Kitty tracker reference §2, "Retry rules"):
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -42,8 +43,22 @@ DEFAULT_RETRY_AFTER = 5.0
 TEAM_ENV = "SPEC_KITTY_TRACKER_TEAM"
 
 
+JITTER_LOW, JITTER_HIGH = 0.8, 1.2
+
+
 def poll_deadline_seconds(timeout: float) -> float:
     return min(max(4 * timeout, 30.0), 300.0)
+
+
+def default_jitter(source: Callable[[], float] = random.random) -> float:
+    """The factor each poll delay is multiplied by: uniform in [0.8, 1.2), so clients
+    that started together do not poll the hub in step. ``source`` returns [0, 1).
+
+    Not ``random.uniform(0.8, 1.2)``: float rounding makes that return 1.2 itself for
+    the largest ``random()`` values, outside the documented half-open range.
+    """
+    value = JITTER_LOW + (JITTER_HIGH - JITTER_LOW) * source()
+    return min(value, math.nextafter(JITTER_HIGH, 0.0))
 
 
 def error_from(response: httpx.Response, provider: str | None = None) -> TrackerError:
@@ -91,7 +106,7 @@ class HttpHubTrackerClient:
                  attempts: AttemptStore | None = None, timeout: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep,
                  now: Callable[[], float] = time.time,
-                 jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2),
+                 jitter: Callable[[], float] = default_jitter,
                  prefer_async: bool = False) -> None:
         self.http = http
         self.team_slug = team_slug
