@@ -14,7 +14,8 @@ Rules (Spec Kitty tracker reference §2, "Retry rules"):
   [0.8, 1.2), until a deadline of min(max(4 × timeout, 30), 300) s that is persisted
   with the attempt; past it the answer is ``RECOVERY_REQUIRED`` and a retry resumes
   polling the same operation instead of re-sending the request. A 202 without an
-  ``operation_id`` is ``RECOVERY_REQUIRED`` at once;
+  ``operation_id`` is ``RECOVERY_REQUIRED`` at once. When a resumed operation is
+  unknown to the hub (404), the request is sent once more with the same key;
 * network errors fail at once (no retry, no fallback);
 * error bodies are read in both spellings (``code``/``category`` and
   ``error_code``/``error_category``), and in the hub's ``error``/``error_description``.
@@ -40,6 +41,7 @@ SESSION_EXPIRED = "Session expired. Run `spec-kitty auth login` to re-authentica
 ACTION_REQUIRED = " (action required — check the team hub)"
 STALE_CODES = ("binding_not_found", "mapping_disabled", "project_mismatch")
 DEFAULT_RETRY_AFTER = 5.0
+UNKNOWN_OPERATION_CODES = ("operation_not_found", "not_found", "http_404")
 TEAM_ENV = "SPEC_KITTY_TRACKER_TEAM"
 
 
@@ -84,6 +86,14 @@ def error_from(response: httpx.Response, provider: str | None = None) -> Tracker
         if data.get(extra) is not None:
             details[extra] = data[extra]
     return TrackerError(message, code.upper(), details=details)
+
+
+def operation_unknown(error: TrackerError) -> bool:
+    """Whether ``operations/{id}/`` answered 404 for the operation itself (not for the
+    team, which a re-send could not fix either)."""
+    details = error.details or {}
+    return details.get("http_status") == 404 and \
+        details.get("hub_error_code") in UNKNOWN_OPERATION_CODES
 
 
 def recovery_required(operation_id: str | None, key: str) -> TrackerError:
@@ -186,8 +196,18 @@ class HttpHubTrackerClient:
         attempt = self.attempts.begin(name)
         key = key or attempt.key
         if attempt.operation_id is not None:  # accepted before: resume, never re-send
-            return self._poll(name, attempt.operation_id, attempt.deadline or 0.0, key,
-                              provider, check_first=True)
+            try:
+                return self._poll(name, attempt.operation_id, attempt.deadline or 0.0, key,
+                                  provider, check_first=True)
+            except TrackerError as exc:
+                if not operation_unknown(exc):
+                    raise
+            # The hub no longer knows the operation (its job was purged, or the database
+            # restored), so polling can never end. Send once more with the SAME key: a hub
+            # that still has the key replays its job; one that lost it runs a new job whose
+            # creates carry the same provider-side keys (per work package, else derived
+            # from this key), so nothing is made twice.
+            self.attempts.forget_operation(name)
         response = self._send("POST", path, body=body, key=key)
         if response.status_code == 202:
             data = self._json(response, provider)
