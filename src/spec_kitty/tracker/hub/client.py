@@ -100,8 +100,9 @@ def recovery_required(operation_id: str | None, key: str) -> TrackerError:
     where = f"operation {operation_id}" if operation_id else "the request"
     return TrackerError(
         f"The hub accepted {where}, but its outcome is not known yet. Recovery required: "
-        "re-run the same command to resume checking it (it will not be sent again), or "
-        "check the team hub.", "RECOVERY_REQUIRED",
+        "re-run the same command to resume checking it (it is not sent again, unless the "
+        "hub no longer knows it: then once, with the same Idempotency-Key), or check the "
+        "team hub.", "RECOVERY_REQUIRED",
         details={"operation_id": operation_id, "idempotency_key": key})
 
 
