@@ -9,6 +9,7 @@ errors at once, both error-envelope spellings.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,12 @@ from spec_kitty.auth.transport import authenticated_client
 from spec_kitty.hosted.runtime import RuntimePaths
 from spec_kitty.tracker.attempts import AttemptStore
 from spec_kitty.tracker.errors import TrackerError
-from spec_kitty.tracker.hub.client import HttpHubTrackerClient, error_from, tracker_team
+from spec_kitty.tracker.hub.client import (
+    HttpHubTrackerClient,
+    default_jitter,
+    error_from,
+    tracker_team,
+)
 from spec_kitty.tracker.hub.service import Routing
 from tracker_hub_helpers import TrackerTeam, wp_item
 from tracker_hub_helpers import tracker_team as make_team
@@ -193,6 +199,113 @@ def test_a_rerun_past_the_deadline_checks_once_and_never_resends(tmp_path: Path)
     with pytest.raises(TrackerError):
         client.push("github", Routing("srm_1"), items)
     assert [method for method, _ in hub.sent].count("POST") == 2
+
+
+class ForgetfulHub:
+    """A hub that accepts each push with 202 and then no longer knows the operation
+    (404 ``operation_not_found``, as after a purge or a restore), unless ``result`` is
+    set, which answers pushes with 200 at once. Records method, path and key."""
+
+    def __init__(self) -> None:
+        self.result: dict[str, Any] | None = None
+        self.not_found_code = "operation_not_found"
+        self.sent: list[tuple[str, str, str | None]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.url.path,
+                          request.headers.get("Idempotency-Key")))
+        if request.method == "POST":
+            if self.result is not None:
+                return httpx.Response(200, json=self.result)
+            return httpx.Response(202, json={"operation_id": f"op-{len(self.sent)}",
+                                             "status": "pending"})
+        return httpx.Response(404, json={"error_code": self.not_found_code,
+                                         "message": "No such operation."})
+
+
+def test_a_resumed_operation_the_hub_does_not_know_is_resent_once_with_its_key(
+        tmp_path: Path) -> None:
+    hub = ForgetfulHub()
+    attempts = AttemptStore(tmp_path / "attempts.json")
+    jumpy = FakeTime(1e9, step=200.0)  # the persisted deadline is always already past
+    client = HttpHubTrackerClient(
+        httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(hub)), "t",
+        attempts=attempts, sleep=jumpy.sleep, now=jumpy.now)
+    items = [wp_item("m", "WP04")]
+    with pytest.raises(TrackerError, match="Recovery required"):
+        client.push("github", Routing("srm_1"), items)
+    key = hub.sent[0][2]
+    assert key and hub.sent == [("POST", "/api/v1/tracker/push/", key)]
+    # A 404 for the team is not "operation unknown": no re-send, the attempt is kept.
+    hub.not_found_code = "team_not_found"
+    with pytest.raises(TrackerError) as team_gone:
+        client.push("github", Routing("srm_1"), items)
+    assert team_gone.value.code == "TEAM_NOT_FOUND"
+    assert [m for m, _, _ in hub.sent].count("POST") == 1
+    # The hub forgot the operation: one look, then the same request with the same key.
+    hub.not_found_code = "operation_not_found"
+    hub.result = {"status": "ok", "items": [{"outcome": "created"}]}
+    assert client.push("github", Routing("srm_1"), items) == hub.result
+    assert hub.sent[2:] == [("GET", "/api/v1/tracker/operations/op-1/", None),
+                            ("POST", "/api/v1/tracker/push/", key)]
+    assert key not in attempts.path.read_text()  # the attempt is over
+    # Re-sent once only: when the re-sent request's operation is unknown too, the error
+    # is reported (and the next run tries once more), never a loop.
+    hub.result = None
+    more = [wp_item("m", "WP05")]
+    with pytest.raises(TrackerError, match="Recovery required"):
+        client.push("github", Routing("srm_1"), more)
+    first = len(hub.sent)
+    calm = FakeTime(1e9)
+    patient = HttpHubTrackerClient(
+        httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(hub)), "t",
+        attempts=attempts, sleep=calm.sleep, now=calm.now)
+    with pytest.raises(TrackerError) as unknown:
+        patient.push("github", Routing("srm_1"), more)
+    assert unknown.value.code == "OPERATION_NOT_FOUND"
+    methods = [m for m, _, _ in hub.sent[first:]]
+    assert methods == ["GET", "POST", "GET"]
+    assert len({k for m, _, k in hub.sent[first - 1:] if m == "POST"}) == 1  # one key
+
+
+def test_a_real_hub_replays_the_resent_request_without_a_duplicate(
+        logged_in: tuple[TrackerTeam, Recorder], github_double: GitHubDouble,
+        tmp_path: Path) -> None:
+    team, recorder = logged_in
+    ref = team.bind()
+    attempts = AttemptStore(tmp_path / "attempts.json")
+    items = [wp_item("m", "WP06")]
+    jumpy = FakeTime(1e9, step=200.0)
+    client = _client(recorder, team, prefer_async=True, attempts=attempts, sleep=jumpy.sleep,
+                     now=jumpy.now)
+    with pytest.raises(TrackerError) as late:
+        client.push("github", Routing(ref), items)
+    assert late.value.code == "RECOVERY_REQUIRED"
+    # The record now names an operation this hub does not know (404 operation_not_found).
+    records = json.loads(attempts.path.read_text())
+    (record,) = records.values()
+    record["operation_id"] = str(uuid.uuid4())
+    attempts.path.write_text(json.dumps(records))
+    calm = FakeTime(1e9, real=0.1)
+    resumed = _client(recorder, team, attempts=attempts, sleep=calm.sleep, now=calm.now)
+    assert resumed.push("github", Routing(ref), items)["items"][0]["outcome"] == "created"
+    first, second = recorder.posts("/push/")
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"] \
+        == record["key"]
+    assert len(github_double.issues) == 1  # the hub replayed its job: no second issue
+
+
+def test_the_default_poll_jitter_is_uniform_in_the_half_open_range(tmp_path: Path) -> None:
+    client = HttpHubTrackerClient(httpx.Client(base_url="http://hub.test"), "t",
+                                  attempts=AttemptStore(tmp_path / "attempts.json"))
+    assert client.jitter is default_jitter  # what polling uses unless a test injects one
+    assert default_jitter(lambda: 0.0) == 0.8
+    assert default_jitter(lambda: 0.5) == pytest.approx(1.0)
+    # The largest random() value: 0.8 + 0.4 * r rounds to 1.2, which is outside [0.8, 1.2).
+    assert 1.19 < default_jitter(lambda: 1 - 2**-53) < 1.2
+    factors = [default_jitter() for _ in range(2000)]
+    assert all(0.8 <= factor < 1.2 for factor in factors)
+    assert min(factors) < 0.85 and max(factors) > 1.15  # spread over the range, not fixed
 
 
 def test_429_is_honoured_once(logged_in: tuple[TrackerTeam, Recorder],

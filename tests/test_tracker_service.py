@@ -18,6 +18,7 @@ from spec_kitty.tracker.errors import (
 )
 from spec_kitty.tracker.hub.service import HubTrackerService, Routing
 from spec_kitty.tracker.local_service import LocalTrackerService
+from spec_kitty.tracker.providers import ProviderClass
 from spec_kitty.tracker.service import TrackerService
 
 
@@ -162,3 +163,95 @@ def test_bind_rules(project: Path) -> None:
         "new", "permitted", {"x": 1}, "split_ownership")
     assert service.unbind() is True and load_binding(project).egress == "permitted"
     assert TrackerService.providers()["local"] == ["beads", "fp"]
+
+
+class BindingHub(RecordingClient):
+    """Stands in for the hub's bind endpoints: one resource, confirmed as srm_7."""
+
+    def resources(self, provider: str) -> dict[str, Any]:
+        self.calls.append(("resources", provider, None, {}))
+        return {"resources": [{"candidate_token": "tok-1", "display_label": "octo/demo"}]}
+
+    def bind_confirm(self, provider: str, candidate_token: str,
+                     identity: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(("bind_confirm", provider, None, {"token": candidate_token}))
+        return {"binding_ref": "srm_7", "display_label": "octo/demo"}
+
+
+def _never(*_: Any) -> Any:
+    raise AssertionError("nothing to choose or confirm here")
+
+
+def test_bind_checks_every_value_before_writing_then_binds_in_order(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``TrackerService.bind`` (what ``spec-kitty tracker bind`` calls): every hard break
+    and bad value before any write; egress before the hub-backed preflight reads it."""
+    from spec_kitty.hosted.readiness import NotReady
+    from spec_kitty.hosted.runtime import RuntimePaths
+    from spec_kitty.tracker.service import check_bind_request
+
+    monkeypatch.setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "1")
+    client = BindingHub()
+    factory_calls: list[TrackerBinding] = []
+
+    def factory(binding: TrackerBinding) -> BindingHub:
+        factory_calls.append(binding)
+        return client
+
+    service = TrackerService(project, hub_client_factory=factory)  # type: ignore[arg-type]
+    config = project / ".kittify" / "config.yaml"
+    before = config.read_text()
+    refused: list[tuple[dict[str, Any], type[Exception], str]] = [
+        ({"provider": "azure_devops", "egress": "permitted"}, RemovedProviderError, ""),
+        ({"provider": "github", "credentials": {"token": "x"}, "egress": "permitted"},
+         HardBreakError, "TRACKER_CREDENTIALS_UNSUPPORTED"),
+        ({"provider": "beads", "workspace": "w", "credentials": {"token": "x"},
+          "egress": "permitted"}, TrackerError, "TRACKER_CREDENTIAL_UNKNOWN"),
+        ({"provider": "fp", "workspace": "w", "field_owners": {"bogus": "local"},
+          "egress": "permitted"}, TrackerError, "TRACKER_DOCTRINE_INVALID"),
+        ({"provider": "beads", "workspace": "w", "egress": "sometimes"}, TrackerError,
+         "TRACKER_EGRESS_INVALID"),
+        ({"provider": "beads", "egress": "permitted"}, TrackerError,
+         "TRACKER_WORKSPACE_REQUIRED"),
+    ]
+    for request, error, code in refused:
+        with pytest.raises(error) as err:
+            service.bind(choose=_never, confirm=_never, **request)
+        assert not code or err.value.code == code, request  # type: ignore[attr-defined]
+        assert config.read_text() == before, request
+    assert check_bind_request(" GitHub ", egress="Refused") == ("github", ProviderClass.HUB)
+    # Hub-backed, not logged in: the egress is recorded, then readiness stops the bind
+    # before any hub client exists.
+    with pytest.raises(NotReady) as not_ready:
+        service.bind("github", choose=_never, confirm=_never, select=1, egress="permitted")
+    assert not_ready.value.code == "MISSING_AUTH"
+    assert load_binding(project).egress == "permitted" and factory_calls == []
+    # Logged in (a session file and a hub URL are what readiness checks): the bind runs
+    # through the hub, then the doctrine is applied.
+    session_file = RuntimePaths.current().session_file
+    session_file.parent.mkdir(parents=True, exist_ok=True)
+    session_file.write_text("{}")
+    monkeypatch.setenv("SPEC_KITTY_SAAS_URL", "http://127.0.0.1:9")
+    bound = service.bind("github", choose=_never, confirm=_never, select=1,
+                         doctrine_mode="spec_kitty_authoritative")
+    assert (bound.provider, bound.binding_ref, bound.egress) == ("github", "srm_7", "permitted")
+    assert bound.doctrine_mode is not None and bound.doctrine_mode.value == \
+        "spec_kitty_authoritative"
+    assert [call[0] for call in client.calls] == ["resources", "bind_confirm"]
+    # The push and map-add hard breaks of a hub-backed binding, before any prerequisite.
+    with pytest.raises(HardBreakError) as push:
+        service.check_push_request(items_given=False)
+    assert push.value.code == "TRACKER_PUSH_ITEMS_REQUIRED"
+    service.check_push_request(items_given=True)
+    with pytest.raises(HardBreakError) as mapped:
+        service.check_map_add_request()
+    assert mapped.value.code == "TRACKER_MAPPING_HUB_MANAGED"
+    # Local: bound with its egress and tool settings (no preflight beyond the gate).
+    local = service.bind("beads", choose=_never, confirm=_never, workspace="ws",
+                         credentials={"command": "bd"}, egress="refused")
+    assert (local.provider, local.workspace, local.egress) == ("beads", "ws", "refused")
+    from spec_kitty.tracker.store import runtime_root
+
+    assert 'command = "bd"' in (runtime_root() / "credentials").read_text()
+    service.check_push_request(items_given=False)
+    service.check_map_add_request()

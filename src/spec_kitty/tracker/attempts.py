@@ -7,7 +7,9 @@ the same operation, in this process or a later one, reuses it. When the hub answ
 202, the record also gets the ``operation_id`` and the polling deadline (epoch
 seconds), so a later retry resumes polling that operation instead of sending the
 request again, and once the deadline has passed reports "recovery required". A
-record is dropped when the operation has a definite outcome.
+record is dropped when the operation has a definite outcome. When the hub no longer
+knows the recorded operation, the operation is forgotten but the key is kept, so the
+one re-send (and any retry of it) carries the same key.
 """
 
 from __future__ import annotations
@@ -86,6 +88,14 @@ class AttemptStore:
             if entry.get("operation_id") != operation_id or entry.get("deadline") is None:
                 entry["operation_id"], entry["deadline"] = operation_id, deadline
             return float(entry["deadline"])
+
+    def forget_operation(self, fingerprint: str) -> None:
+        """Drop the recorded 202 operation and its deadline; the key stays."""
+        with self._locked() as data:
+            entry = data.get(fingerprint)
+            if entry is not None:
+                entry.pop("operation_id", None)
+                entry.pop("deadline", None)
 
     def finish(self, fingerprint: str) -> None:
         with self._locked() as data:

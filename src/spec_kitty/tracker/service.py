@@ -17,12 +17,24 @@ from typing import Any
 from spec_kitty.core.tracker.merge import FieldOwner, OwnershipMode
 from spec_kitty.core.tracker.models import SYNCED_FIELDS
 from spec_kitty.tracker.config import TrackerBinding, load_binding, save_binding, unbind
-from spec_kitty.tracker.errors import HubClientUnavailable, TrackerError, TrackerNotConfigured
-from spec_kitty.tracker.hub.service import HubTrackerClient, HubTrackerService, credentials_refused
+from spec_kitty.tracker.errors import (
+    HardBreakError,
+    HubClientUnavailable,
+    TrackerError,
+    TrackerNotConfigured,
+)
+from spec_kitty.tracker.hub.service import (
+    ITEMS_REQUIRED,
+    MAP_ADD_HUB,
+    HubTrackerClient,
+    HubTrackerService,
+    credentials_refused,
+)
 from spec_kitty.tracker.local.base import LocalConnector
 from spec_kitty.tracker.local_service import LocalTrackerService
 from spec_kitty.tracker.projection import WorkPackageTicket
 from spec_kitty.tracker.providers import (
+    HUB_PROVIDERS,
     ProviderClass,
     normalize_provider,
     provider_class,
@@ -30,6 +42,8 @@ from spec_kitty.tracker.providers import (
 )
 
 HubClientFactory = Callable[[TrackerBinding], HubTrackerClient]
+Choose = Callable[[list[dict[str, Any]]], int]  # candidates -> 1-based number
+Confirm = Callable[[str], bool]  # a yes/no question -> the answer
 
 
 def parse_doctrine(mode: str | None, owners: Mapping[str, str] | None
@@ -61,6 +75,32 @@ def parse_egress(egress: str) -> str:
         raise TrackerError(f"--egress must be permitted or refused, got {egress!r}.",
                            "TRACKER_EGRESS_INVALID")
     return value
+
+
+def check_bind_request(
+    provider: str,
+    *,
+    credentials: Mapping[str, str] | None = None,
+    doctrine_mode: str | None = None,
+    field_owners: Mapping[str, str] | None = None,
+    egress: str | None = None,
+) -> tuple[str, ProviderClass]:
+    """The normalised provider and its class, after every check ``bind`` makes before
+    it writes anything: a removed or unknown provider, credentials for a hub-backed
+    provider (hard breaks), an unknown credential key, a bad doctrine or egress value.
+    Raises the matching :class:`TrackerError`; writes nothing."""
+    name = normalize_provider(provider)
+    kind = provider_class(name)
+    if kind is ProviderClass.HUB and credentials:
+        raise credentials_refused(name)
+    if credentials:
+        from spec_kitty.tracker.credentials import check_tool_settings
+
+        check_tool_settings(name, credentials)
+    parse_doctrine(doctrine_mode, field_owners)
+    if egress is not None:
+        parse_egress(egress)
+    return name, kind
 
 
 class TrackerService:
@@ -102,6 +142,76 @@ class TrackerService:
         return HubTrackerService(binding, self._hub_client_factory(binding))
 
     # -- binding -----------------------------------------------------------------
+    def bind(
+        self,
+        provider: str,
+        *,
+        choose: Choose,
+        confirm: Confirm,
+        bind_ref: str | None = None,
+        select: int | None = None,
+        workspace: str | None = None,
+        doctrine_mode: str | None = None,
+        field_owners: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        egress: str | None = None,
+    ) -> TrackerBinding:
+        """``spec-kitty tracker bind``: returns the persisted binding.
+
+        Order (each step only when the previous passed): :func:`check_bind_request`
+        (nothing written yet). Local providers: the preflight, the binding (workspace
+        required), ``egress``, then the tool settings (``credentials``). Hub-backed:
+        ``egress`` first (the preflight's consent check reads it), the preflight
+        (readiness, consent), resolve/confirm/select through the hub
+        (:func:`~spec_kitty.tracker.hub.bind.bind_through_hub`, which calls ``choose``
+        and ``confirm``), then the doctrine. Raises :class:`TrackerError` or
+        :class:`~spec_kitty.hosted.readiness.NotReady`.
+        """
+        from spec_kitty.tracker.preflight import require_ready
+
+        name, kind = check_bind_request(provider, credentials=credentials,
+                                        doctrine_mode=doctrine_mode,
+                                        field_owners=field_owners, egress=egress)
+        if kind is ProviderClass.LOCAL:
+            require_ready(self.root, name, needs_binding=False)
+            binding = self.bind_local(name, workspace, doctrine_mode=doctrine_mode,
+                                      field_owners=field_owners)
+            if egress is not None:
+                binding = self.set_egress(egress)
+            if credentials:
+                from spec_kitty.tracker.credentials import save_tool_settings
+
+                save_tool_settings(name, credentials)
+            return binding
+        from spec_kitty.tracker.hub.bind import bind_through_hub
+
+        if egress is not None:
+            self.set_egress(egress)
+        require_ready(self.root, name, needs_binding=False)
+        if self._hub_client_factory is None:
+            raise HubClientUnavailable(name)
+        client = self._hub_client_factory(self.binding)
+        binding = bind_through_hub(self.root, name, client,  # type: ignore[arg-type]
+                                   bind_ref=bind_ref, select=select, choose=choose,
+                                   confirm=confirm)
+        if doctrine_mode or field_owners:
+            binding = self.set_doctrine(doctrine_mode, field_owners)
+        return binding
+
+    def check_push_request(self, *, items_given: bool) -> None:
+        """``sync push`` for a hub-backed binding needs PushItems: a hard break, checked
+        before any prerequisite so its message does not depend on login."""
+        provider = self.binding.provider
+        if provider in HUB_PROVIDERS and not items_given:
+            raise HardBreakError(ITEMS_REQUIRED, "TRACKER_PUSH_ITEMS_REQUIRED",
+                                 provider=provider)
+
+    def check_map_add_request(self) -> None:
+        """``map add`` for a hub-backed binding: a hard break, before any prerequisite."""
+        provider = self.binding.provider
+        if provider in HUB_PROVIDERS:
+            raise HardBreakError(MAP_ADD_HUB, "TRACKER_MAPPING_HUB_MANAGED", provider=provider)
+
     def bind_local(
         self,
         provider: str,

@@ -3,7 +3,8 @@
 A hosted group: registered (shown in help) only while the rollout gate is on. Each
 command parses, runs the preflight (:mod:`spec_kitty.tracker.preflight`: readiness for
 hub-backed providers), calls :class:`~spec_kitty.tracker.service.TrackerService` and
-renders. ``--json`` prints exactly one object. The sync and projection commands are in
+renders (the rules, e.g. what ``bind`` checks before it writes, live in the service).
+``--json`` prints exactly one object. The sync and projection commands are in
 :mod:`spec_kitty.cli.hosted.tracker_sync_cmd`.
 """
 
@@ -151,64 +152,33 @@ def bind(
 ) -> None:
     """Bind this repository: hub-backed via resolve/confirm, local with --workspace."""
     from spec_kitty.tracker.errors import TrackerError
-    from spec_kitty.tracker.hub import bind as hub_bind
-    from spec_kitty.tracker.hub.service import credentials_refused
-    from spec_kitty.tracker.preflight import hub_client, require_ready
-    from spec_kitty.tracker.providers import ProviderClass, normalize_provider, provider_class
-    from spec_kitty.tracker.service import parse_doctrine, parse_egress
+    from spec_kitty.tracker.providers import normalize_provider
 
     project = root()
     name = normalize_provider(provider)
     credentials = _pairs(credential, "--credential")
     owners = _pairs(field_owner, "--field-owner")
-    # Hard breaks and bad values fail before anything is written (egress included).
-    kind = provider_class(name)
-    if kind is ProviderClass.HUB and credentials:
-        raise credentials_refused(name)
-    if credentials:
-        from spec_kitty.tracker.credentials import check_tool_settings
 
-        check_tool_settings(name, credentials)
-    parse_doctrine(doctrine_mode, owners)
-    if egress is not None:
-        parse_egress(egress)
-    if kind is ProviderClass.LOCAL:
-        require_ready(project, name, needs_binding=False)
-        binding = service(project).bind_local(name, workspace, doctrine_mode=doctrine_mode,
-                                              field_owners=owners)
-        if egress is not None:
-            binding = service(project).set_egress(egress)
-        if credentials:
-            from spec_kitty.tracker.credentials import save_tool_settings
+    def choose(candidates: list[dict[str, Any]]) -> int:
+        if not interactive(json_out):
+            raise TrackerError(
+                "Several resources match; choose one with --select N (see `spec-kitty "
+                f"tracker discover --provider {name}`).", "TRACKER_SELECT_REQUIRED",
+                details={"candidates": candidates})
+        for index, row in enumerate(candidates, start=1):
+            sys.stderr.write(f"{index:>3}  {row.get('display_label')}\n")
+        return int(typer.prompt(f"Select resource (1-{len(candidates)})", type=int, err=True))
 
-            save_tool_settings(name, credentials)
-    else:
-        if egress is not None:  # recorded first: the preflight's consent check reads it
-            service(project).set_egress(egress)
-        require_ready(project, name, needs_binding=False)
+    def confirm(question: str) -> bool:
+        if not interactive(json_out):
+            raise TrackerError("This repository is already bound; pass --bind-ref or "
+                               "--select to replace the binding.", "TRACKER_ALREADY_BOUND")
+        return bool(typer.confirm(question.replace(" (y/N)", ""), default=False, err=True))
 
-        def choose(candidates: list[dict[str, Any]]) -> int:
-            if not interactive(json_out):
-                raise TrackerError(
-                    "Several resources match; choose one with --select N (see `spec-kitty "
-                    f"tracker discover --provider {name}`).", "TRACKER_SELECT_REQUIRED",
-                    details={"candidates": candidates})
-            for index, row in enumerate(candidates, start=1):
-                sys.stderr.write(f"{index:>3}  {row.get('display_label')}\n")
-            return int(typer.prompt(f"Select resource (1-{len(candidates)})", type=int,
-                                    err=True))
-
-        def confirm(question: str) -> bool:
-            if not interactive(json_out):
-                raise TrackerError("This repository is already bound; pass --bind-ref or "
-                                   "--select to replace the binding.", "TRACKER_ALREADY_BOUND")
-            return bool(typer.confirm(question.replace(" (y/N)", ""), default=False, err=True))
-
-        binding = hub_bind.bind_through_hub(project, name, hub_client(),  # type: ignore[arg-type]
-                                            bind_ref=bind_ref, select=select, choose=choose,
-                                            confirm=confirm)
-        if doctrine_mode or owners:
-            binding = service(project).set_doctrine(doctrine_mode, owners)
+    binding = service(project).bind(
+        name, choose=choose, confirm=confirm, bind_ref=bind_ref, select=select,
+        workspace=workspace, doctrine_mode=doctrine_mode, field_owners=owners,
+        credentials=credentials, egress=egress)
     payload = binding.to_mapping()
     lines = ["Tracker binding saved", f"  provider: {binding.provider}"]
     lines += [f"  {key}: {payload[key]}" for key in ("binding_ref", "display_label", "workspace")
@@ -273,15 +243,9 @@ def map_add(mission: str = typer.Option(..., "--mission", "-m", help="Mission sl
             json_out: bool = options.JSON) -> None:
     """Map a work package to an issue (local providers only)."""
     from spec_kitty.services.status.transitions import normalize_wp_id
-    from spec_kitty.tracker.config import load_binding
-    from spec_kitty.tracker.errors import HardBreakError
-    from spec_kitty.tracker.hub.service import MAP_ADD_HUB
-    from spec_kitty.tracker.providers import HUB_PROVIDERS
 
     project = root()
-    provider = load_binding(project).provider
-    if provider in HUB_PROVIDERS:  # the hard break comes before any prerequisite check
-        raise HardBreakError(MAP_ADD_HUB, "TRACKER_MAPPING_HUB_MANAGED", provider=provider)
+    service(project).check_map_add_request()
     bound_provider(project)
     payload = service(project).map_add(mission, normalize_wp_id(wp_id), external_id,
                                        external_key=external_key, external_url=external_url)

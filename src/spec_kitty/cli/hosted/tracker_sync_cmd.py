@@ -59,15 +59,8 @@ def push(limit: int = LIMIT,
                                                help="PushItems (hub-backed providers)."),
          json_out: bool = options.JSON) -> None:
     """Send changes to the tracker (hub-backed: the given PushItems, as one operation)."""
-    from spec_kitty.tracker.config import load_binding
-    from spec_kitty.tracker.errors import HardBreakError
-    from spec_kitty.tracker.hub.service import ITEMS_REQUIRED
-    from spec_kitty.tracker.providers import HUB_PROVIDERS
-
     project = root()
-    provider = load_binding(project).provider
-    if provider in HUB_PROVIDERS and not items_json:  # a hard break: before any prerequisite
-        raise HardBreakError(ITEMS_REQUIRED, "TRACKER_PUSH_ITEMS_REQUIRED", provider=provider)
+    service(project).check_push_request(items_given=bool(items_json))
     bound_provider(project)
     items = _read_items(items_json) if items_json else None
     payload = service(project).push(limit, items=items)

@@ -14,7 +14,8 @@ Rules (Spec Kitty tracker reference §2, "Retry rules"):
   [0.8, 1.2), until a deadline of min(max(4 × timeout, 30), 300) s that is persisted
   with the attempt; past it the answer is ``RECOVERY_REQUIRED`` and a retry resumes
   polling the same operation instead of re-sending the request. A 202 without an
-  ``operation_id`` is ``RECOVERY_REQUIRED`` at once;
+  ``operation_id`` is ``RECOVERY_REQUIRED`` at once. When a resumed operation is
+  unknown to the hub (404), the request is sent once more with the same key;
 * network errors fail at once (no retry, no fallback);
 * error bodies are read in both spellings (``code``/``category`` and
   ``error_code``/``error_category``), and in the hub's ``error``/``error_description``.
@@ -22,6 +23,7 @@ Rules (Spec Kitty tracker reference §2, "Retry rules"):
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -39,11 +41,26 @@ SESSION_EXPIRED = "Session expired. Run `spec-kitty auth login` to re-authentica
 ACTION_REQUIRED = " (action required — check the team hub)"
 STALE_CODES = ("binding_not_found", "mapping_disabled", "project_mismatch")
 DEFAULT_RETRY_AFTER = 5.0
+UNKNOWN_OPERATION_CODES = ("operation_not_found", "not_found", "http_404")
 TEAM_ENV = "SPEC_KITTY_TRACKER_TEAM"
+
+
+JITTER_LOW, JITTER_HIGH = 0.8, 1.2
 
 
 def poll_deadline_seconds(timeout: float) -> float:
     return min(max(4 * timeout, 30.0), 300.0)
+
+
+def default_jitter(source: Callable[[], float] = random.random) -> float:
+    """The factor each poll delay is multiplied by: uniform in [0.8, 1.2), so clients
+    that started together do not poll the hub in step. ``source`` returns [0, 1).
+
+    Not ``random.uniform(0.8, 1.2)``: float rounding makes that return 1.2 itself for
+    the largest ``random()`` values, outside the documented half-open range.
+    """
+    value = JITTER_LOW + (JITTER_HIGH - JITTER_LOW) * source()
+    return min(value, math.nextafter(JITTER_HIGH, 0.0))
 
 
 def error_from(response: httpx.Response, provider: str | None = None) -> TrackerError:
@@ -71,12 +88,21 @@ def error_from(response: httpx.Response, provider: str | None = None) -> Tracker
     return TrackerError(message, code.upper(), details=details)
 
 
+def operation_unknown(error: TrackerError) -> bool:
+    """Whether ``operations/{id}/`` answered 404 for the operation itself (not for the
+    team, which a re-send could not fix either)."""
+    details = error.details or {}
+    return details.get("http_status") == 404 and \
+        details.get("hub_error_code") in UNKNOWN_OPERATION_CODES
+
+
 def recovery_required(operation_id: str | None, key: str) -> TrackerError:
     where = f"operation {operation_id}" if operation_id else "the request"
     return TrackerError(
         f"The hub accepted {where}, but its outcome is not known yet. Recovery required: "
-        "re-run the same command to resume checking it (it will not be sent again), or "
-        "check the team hub.", "RECOVERY_REQUIRED",
+        "re-run the same command to resume checking it (it is not sent again, unless the "
+        "hub no longer knows it: then once, with the same Idempotency-Key), or check the "
+        "team hub.", "RECOVERY_REQUIRED",
         details={"operation_id": operation_id, "idempotency_key": key})
 
 
@@ -91,7 +117,7 @@ class HttpHubTrackerClient:
                  attempts: AttemptStore | None = None, timeout: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep,
                  now: Callable[[], float] = time.time,
-                 jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2),
+                 jitter: Callable[[], float] = default_jitter,
                  prefer_async: bool = False) -> None:
         self.http = http
         self.team_slug = team_slug
@@ -171,8 +197,18 @@ class HttpHubTrackerClient:
         attempt = self.attempts.begin(name)
         key = key or attempt.key
         if attempt.operation_id is not None:  # accepted before: resume, never re-send
-            return self._poll(name, attempt.operation_id, attempt.deadline or 0.0, key,
-                              provider, check_first=True)
+            try:
+                return self._poll(name, attempt.operation_id, attempt.deadline or 0.0, key,
+                                  provider, check_first=True)
+            except TrackerError as exc:
+                if not operation_unknown(exc):
+                    raise
+            # The hub no longer knows the operation (its job was purged, or the database
+            # restored), so polling can never end. Send once more with the SAME key: a hub
+            # that still has the key replays its job; one that lost it runs a new job whose
+            # creates carry the same provider-side keys (per work package, else derived
+            # from this key), so nothing is made twice.
+            self.attempts.forget_operation(name)
         response = self._send("POST", path, body=body, key=key)
         if response.status_code == 202:
             data = self._json(response, provider)
