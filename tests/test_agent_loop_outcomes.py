@@ -268,3 +268,26 @@ def test_a_hand_made_claim_after_a_review_is_the_new_claimants(
     code, taken = sk(repo, "agent", "action", "implement", "WP01", "--agent", "gemini",
                      "--mission", slug)
     assert code == 0 and taken["lanes_written"] == ["in_progress"]
+
+
+def test_implement_without_an_id_whose_pick_is_claimed_meanwhile_takes_the_next(
+        mission: tuple[Path, str], tmp_path: Path) -> None:
+    """The race, made deterministic: while `implement` prepares the worktree of its pick
+    (WP01), a git hook lets codex claim WP01 by hand; claude ends up with WP02."""
+    repo, slug = mission
+    marker = tmp_path / "codex-claimed"
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(
+        f"#!/bin/sh\n[ -e {shlex.quote(str(marker))} ] && exit 0\n"
+        f"touch {shlex.quote(str(marker))}\n"
+        f"{shlex.quote(str(CLI))} agent tasks move-task WP01 --to claimed --agent codex "
+        f"--mission {slug} --json >/dev/null\n")
+    hook.chmod(0o755)
+    code, taken = sk(repo, "agent", "action", "implement", "--agent", "claude",
+                     "--mission", slug)
+    assert marker.exists()  # the hook did race the claim
+    assert code == 0 and taken["wp_id"] == "WP02", taken
+    board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]["work_packages"]
+    holders = {c["id"]: (c["lane"], c["agent"]) for c in board}
+    assert holders["WP01"] == ("claimed", "codex")
+    assert holders["WP02"] == ("in_progress", "claude")
