@@ -291,3 +291,23 @@ def test_implement_without_an_id_whose_pick_is_claimed_meanwhile_takes_the_next(
     holders = {c["id"]: (c["lane"], c["agent"]) for c in board}
     assert holders["WP01"] == ("claimed", "codex")
     assert holders["WP02"] == ("in_progress", "claude")
+
+
+def test_the_prompt_says_what_to_do_when_another_agent_claimed_first(
+        mission: tuple[Path, str]) -> None:
+    """Both agents were handed WP01; the one that lost follows its prompt to new work."""
+    repo, slug = mission
+    step = sk(repo, "next", "--agent", "claude", "--mission", slug, "--result", "success")[1]
+    assert (step["action"], step["wp_id"]) == ("implement", "WP01")
+    prompt = Path(step["prompt_file"]).read_text()
+    implement(repo, slug, "WP01", "codex")  # codex claimed it first
+    start = section(prompt, "Start")
+    claim, instead = commands_in(start)
+    proc = subprocess.run([str(CLI), *shlex.split(claim)[1:]], cwd=repo, capture_output=True,
+                          text=True)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["error_code"] == "WORK_PACKAGE_CLAIM_CONFLICT"
+    assert "WORK_PACKAGE_CLAIM_CONFLICT" in start
+    moved_on = run_prompt_command(repo, instead)
+    assert (moved_on["kind"], moved_on["action"], moved_on["wp_id"]) == (
+        "step", "implement", "WP02")
