@@ -225,3 +225,89 @@ def test_implement_without_an_id_takes_the_next_free_work_package(
     code, none_left = sk(repo, "agent", "action", "implement", "--agent", "gemini",
                          "--mission", slug)
     assert code == 1 and none_left["error_code"] == "NOTHING_TO_IMPLEMENT"
+
+
+def test_a_report_on_a_step_another_agent_took_leaves_their_work_alone(
+        mission: tuple[Path, str]) -> None:
+    """Two agents were handed the same step; the one that lost the claim reports on it."""
+    repo, slug = mission
+    code, step = sk(repo, "next", "--agent", "claude", "--mission", slug, "--result",
+                    "success")
+    assert (step["action"], step["wp_id"]) == ("implement", "WP01")
+    implement(repo, slug, "WP01", "codex")  # codex claimed it first
+    recorded = log_rows(repo, slug)
+    code, blocked = sk(repo, "next", "--agent", "claude", "--mission", slug, "--result",
+                       "blocked", "--reason", "WP01 was taken")
+    assert code == 1 and blocked["kind"] == "blocked" and blocked["blocked_wp"] is None
+    assert any("in_progress by codex, not claude" in g for g in blocked["guard_failures"])
+    code, failed = sk(repo, "next", "--agent", "claude", "--mission", slug, "--result",
+                      "failed", "--reason", "could not start WP01")
+    assert code == 0 and (failed["kind"], failed["wp_id"]) == ("step", "WP02")
+    assert log_rows(repo, slug) == recorded  # codex's WP01 neither blocked nor annotated
+    board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]["work_packages"]
+    assert next(c for c in board if c["id"] == "WP01")["lane"] == "in_progress"
+
+
+def test_a_hand_made_claim_after_a_review_is_the_new_claimants(
+        mission: tuple[Path, str], tmp_path: Path) -> None:
+    repo, slug = mission
+    hand_over(repo, slug, "WP01", "claude")
+    sk(repo, "agent", "action", "review", "WP01", "--agent", "rev", "--mission", slug)
+    feedback = tmp_path / "feedback.md"
+    feedback.write_text("Not yet.\n")
+    assert sk(repo, "agent", "tasks", "move-task", "WP01", "--to", "planned", "--agent", "rev",
+              "--review-feedback-file", str(feedback), "--mission", slug)[0] == 0
+    assert sk(repo, "agent", "tasks", "move-task", "WP01", "--to", "claimed", "--agent",
+              "gemini", "--mission", slug)[0] == 0
+    board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]["work_packages"]
+    assert next(c for c in board if c["id"] == "WP01")["agent"] == "gemini"
+    code, refused = sk(repo, "agent", "action", "implement", "WP01", "--agent", "claude",
+                       "--mission", slug)
+    assert code == 1 and refused["error_code"] == "WORK_PACKAGE_CLAIM_CONFLICT"
+    assert refused["holder"] == "gemini"
+    code, taken = sk(repo, "agent", "action", "implement", "WP01", "--agent", "gemini",
+                     "--mission", slug)
+    assert code == 0 and taken["lanes_written"] == ["in_progress"]
+
+
+def test_implement_without_an_id_whose_pick_is_claimed_meanwhile_takes_the_next(
+        mission: tuple[Path, str], tmp_path: Path) -> None:
+    """The race, made deterministic: while `implement` prepares the worktree of its pick
+    (WP01), a git hook lets codex claim WP01 by hand; claude ends up with WP02."""
+    repo, slug = mission
+    marker = tmp_path / "codex-claimed"
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(
+        f"#!/bin/sh\n[ -e {shlex.quote(str(marker))} ] && exit 0\n"
+        f"touch {shlex.quote(str(marker))}\n"
+        f"{shlex.quote(str(CLI))} agent tasks move-task WP01 --to claimed --agent codex "
+        f"--mission {slug} --json >/dev/null\n")
+    hook.chmod(0o755)
+    code, taken = sk(repo, "agent", "action", "implement", "--agent", "claude",
+                     "--mission", slug)
+    assert marker.exists()  # the hook did race the claim
+    assert code == 0 and taken["wp_id"] == "WP02", taken
+    board = sk(repo, "agent", "tasks", "status", "--mission", slug)[1]["work_packages"]
+    holders = {c["id"]: (c["lane"], c["agent"]) for c in board}
+    assert holders["WP01"] == ("claimed", "codex")
+    assert holders["WP02"] == ("in_progress", "claude")
+
+
+def test_the_prompt_says_what_to_do_when_another_agent_claimed_first(
+        mission: tuple[Path, str]) -> None:
+    """Both agents were handed WP01; the one that lost follows its prompt to new work."""
+    repo, slug = mission
+    step = sk(repo, "next", "--agent", "claude", "--mission", slug, "--result", "success")[1]
+    assert (step["action"], step["wp_id"]) == ("implement", "WP01")
+    prompt = Path(step["prompt_file"]).read_text()
+    implement(repo, slug, "WP01", "codex")  # codex claimed it first
+    start = section(prompt, "Start")
+    claim, instead = commands_in(start)
+    proc = subprocess.run([str(CLI), *shlex.split(claim)[1:]], cwd=repo, capture_output=True,
+                          text=True)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["error_code"] == "WORK_PACKAGE_CLAIM_CONFLICT"
+    assert "WORK_PACKAGE_CLAIM_CONFLICT" in start
+    moved_on = run_prompt_command(repo, instead)
+    assert (moved_on["kind"], moved_on["action"], moved_on["wp_id"]) == (
+        "step", "implement", "WP02")

@@ -318,12 +318,12 @@ def test_several_projects_are_served_under_their_keys(repo: Path, tmp_path: Path
     assert missing.json()["error_code"] == "DASHBOARD_PROJECT_NOT_FOUND"
 
 
-def test_the_lifespan_starts_the_watcher_and_stops_promptly(repo: Path) -> None:
+def test_the_lifespan_starts_the_watcher_and_stops_it(repo: Path) -> None:
     app = create_app(served_projects([repo]), token=TOKEN, watch=True)
-    started = time.monotonic()
     with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/api/health").json()["status"] == "ok"
-    assert time.monotonic() - started < 5
+    # Shutdown returned (the lifespan bounds its wait for each watcher) and ended every
+    # stream; how fast depends on the machine, so it is not asserted (issue 9 §10).
     assert app.state.dashboard.feed.closed
 
 

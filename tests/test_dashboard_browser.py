@@ -126,3 +126,38 @@ def test_the_board_shows_the_same_warnings_as_the_cli(dashboard_url: tuple[Path,
     page.wait_for_selector("#board-problems li", timeout=10_000)
     shown = page.locator("#board-problems li").all_text_contents()
     assert cli["warnings"][0] in shown
+
+
+def test_the_page_shows_who_sent_work_back_when_and_why(
+        dashboard_url: tuple[Path, str], page: Page, tmp_path: Path) -> None:
+    """Issue 9 §1/§9 on the rendered page: a rejection's reviewer, time, reason and
+    feedback text on the timeline, a blocked card's reason on the board."""
+    repo, url = dashboard_url
+    feedback = tmp_path / "feedback.md"
+    feedback.write_text("Docs must cover the merge command.\n\nAdd an example.\n")
+    for lane in ("claimed", "in_progress", "for_review"):
+        move(repo, "WP03", lane)
+    for args in (["WP03", "--to", "in_review", "--actor", "rev"],
+                 ["WP03", "--to", "planned", "--actor", "rev",
+                  "--review-feedback-file", str(feedback)],
+                 ["WP01", "--to", "blocked", "--actor", "claude", "--force",
+                  "--reason", "needs the database credentials"]):
+        moved = run_cli(["agent", "tasks", "move-task", *args, "--mission", SLUG, "--json"],
+                        repo)
+        assert moved.returncode == 0, moved.stdout
+    page.goto(url)
+    page.wait_for_selector('[data-column="blocked"] [data-wp="WP01"]', timeout=60_000)
+    assert "needs the database credentials" in \
+        page.locator('[data-wp="WP01"] .blocked-reason').inner_text()
+    page.click('[data-tab="timeline"]')
+    rejection = page.locator("#timeline li", has=page.locator("details.feedback"))
+    rejection.first.wait_for(timeout=60_000)
+    assert rejection.count() == 1
+    shown = rejection.inner_text()
+    assert "WP03" in shown and "rev" in shown  # who
+    assert "changes requested: Docs must cover the merge command." in shown  # why
+    assert rejection.locator("time").get_attribute("title")  # when (the exact instant)
+    assert rejection.locator("details.feedback summary").inner_text() == \
+        "Review feedback from rev"
+    rejection.locator("details.feedback summary").click()
+    assert "Add an example." in rejection.locator("details.feedback pre").inner_text()

@@ -124,6 +124,28 @@ def test_team_merge_without_spec_kitty_on_path(repo_with_mission: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize("command", [["rebase", "feature-a"],
+                                     ["cherry-pick", "feature-a~1", "feature-a"]])
+def test_rebase_and_cherry_pick_of_status_commits_merge_the_logs(
+        repo_with_mission: Path, command: list[str]) -> None:
+    """`git pull --rebase` and cherry-picks of a range replay status commits one by one;
+    both drivers run for each, and status.json is rebuilt from the merged logs exactly
+    (git tells a driver nothing about the commit being replayed: the sequencer's lists do)."""
+    repo = repo_with_mission
+    _diverge(repo)
+    ours = set((repo / LOG).read_text().splitlines())
+    theirs = set(git(repo, "show", f"feature-a:{LOG}").splitlines())
+    proc = subprocess.run(["git", *command], cwd=repo, capture_output=True, text=True,
+                          env=_path_without_spec_kitty())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "not found" not in proc.stderr
+    assert set((repo / LOG).read_text().splitlines()) == ours | theirs
+    materialized = json.loads(run_cli(["agent", "status", "materialize", "-m", "demo",
+                                       "--json"], repo).stdout)
+    assert materialized["missions"][0]["changed"] is False, proc.stderr  # exact, not stale
+    assert git(repo, "status", "--porcelain") == ""
+
+
 def test_verify_setup_runs_the_registered_drivers(repo_with_mission: Path) -> None:
     repo = repo_with_mission
     env = _path_without_spec_kitty()

@@ -144,6 +144,15 @@ def _report(project: ProjectPaths, mission: Mission, agent: str, result: str,
     wp_id = wp_id or next_outcomes.held_by(snapshot, agent)
     what = f"{action or 'its step'}" + (f" of {wp_id}" if wp_id else "")
     text = reason or f"{agent} reported {result} on {what} without a reason"
+    holder = next_outcomes.held_by_another(snapshot, wp_id, agent) if wp_id else None
+    if holder is not None:  # it lost the claim: the report is about work it never held
+        next_outcomes.clear_attempts(state, agent)
+        if result == "failed":
+            return None  # nothing to retry: its next step is something else
+        lane = snapshot["work_packages"][wp_id]["lane"]
+        answer.update(blocked_by="agent", blocked_wp=None, blocked_reason=text)
+        return Decision("blocked", "blocked", action, wp_id, reason=text, guard_failures=[
+            f"{wp_id} is {lane} by {holder}, not {agent}: it was not blocked ({text})"])
     if result == "failed":
         failure = next_outcomes.count_failure(state, agent, text,
                                               next_outcomes.max_attempts(project))

@@ -121,6 +121,22 @@ def held_by(snapshot: dict[str, Any], agent: str) -> str | None:
     return None
 
 
+def held_by_another(snapshot: dict[str, Any], wp_id: str, agent: str) -> str | None:
+    """Who holds ``wp_id`` (claimed, in progress or in review) if that is not ``agent``.
+
+    Two agents can be handed the same step; the one that lost the claim reports on a
+    work package it never held, and that report must not block or annotate the
+    winner's work.
+    """
+    from spec_kitty.services.status.claims import holder_of
+
+    state = snapshot["work_packages"].get(wp_id, {})
+    if state.get("lane") not in ("claimed", "in_progress", "in_review"):
+        return None
+    holder = holder_of(state)
+    return None if holder is None or agent_matches(holder, agent) else holder
+
+
 def block(project: ProjectPaths, mission: Mission, agent: str, wp_id: str,
           reason: str) -> bool:
     """Move ``wp_id`` to blocked with ``reason``; False when its lane cannot be blocked."""

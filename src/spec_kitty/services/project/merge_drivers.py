@@ -68,8 +68,32 @@ def register(root: Path) -> bool:
 # -- the status.json driver ----------------------------------------------------------
 
 
+def _todo_commit(cwd: Path, todo: Path, last: bool) -> str | None:
+    """The commit named by the first (or ``last``) command of a sequencer todo list."""
+    from spec_kitty.git import history
+
+    try:
+        lines = [ln.split() for ln in todo.read_text(encoding="utf-8").splitlines()
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+    except OSError:
+        return None
+    if not lines:
+        return None
+    # `pick <sha> <subject>`, `fixup -C <sha> …`: the first hex word after the command.
+    words = lines[-1 if last else 0][1:]
+    name = next((w for w in words if len(w) >= 4 and all(c in "0123456789abcdef" for c in w)),
+                None)
+    return history.rev(cwd, name) if name else None
+
+
 def _their_commit(cwd: Path) -> str | None:
-    """The commit being merged in: ``git merge`` exports ``GITHEAD_<sha>`` to drivers."""
+    """The commit being merged in: ``git merge`` exports ``GITHEAD_<sha>`` to drivers.
+
+    A rebase or a cherry-pick of several commits (the sequencer) exports nothing and
+    writes its ``*_HEAD`` marker only when it stops, so the commit being replayed is
+    read from the sequencer's own lists: the last line of ``rebase-merge/done``, the
+    first of ``sequencer/todo``.
+    """
     heads = [key[len("GITHEAD_"):] for key in os.environ if key.startswith("GITHEAD_")]
     if len(heads) == 1:
         return heads[0]
@@ -79,6 +103,10 @@ def _their_commit(cwd: Path) -> str | None:
         git_dir = commits.git_dir(cwd)
     except SpecKittyError:
         return None
+    for todo, last in ((git_dir / "rebase-merge" / "done", True),
+                       (git_dir / "sequencer" / "todo", False)):
+        if todo.exists():
+            return _todo_commit(cwd, todo, last)
     for marker in ("CHERRY_PICK_HEAD", "REVERT_HEAD", "REBASE_HEAD", "MERGE_HEAD"):
         try:
             return (git_dir / marker).read_text(encoding="utf-8").split()[0]

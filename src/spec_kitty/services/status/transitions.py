@@ -232,6 +232,11 @@ def _plan_rows(project: ProjectPaths, mission: Mission, parsed: events_factory.S
     if problems:
         raise TransitionRefused(wp_id, current.value, target.value, problems)
     stamps = events_factory.stamps_after(parsed, len(hops) + (1 if req.note else 0))
+    claim = req.policy_metadata
+    if claim is None and isinstance(req.actor, str):
+        # A hand-made claim names its claimant: without it the reducer keeps the claimant
+        # of an earlier cycle (before a review sent the WP back) as the holder.
+        claim = {"agent": req.actor}
     rows = []
     for (source, dest), at in zip(hops, stamps, strict=False):
         rows.append(events_factory.transition_row(
@@ -240,7 +245,8 @@ def _plan_rows(project: ProjectPaths, mission: Mission, parsed: events_factory.S
             evidence=req.evidence if dest in (Lane.APPROVED, Lane.DONE, target) else None,
             review_result=review_result if source is Lane.IN_REVIEW or (
                 feedback_rel and dest is target) else None,
-            policy_metadata=req.policy_metadata if source is Lane.PLANNED else None,
+            policy_metadata=None if source is not Lane.PLANNED
+            else claim if dest is Lane.CLAIMED else req.policy_metadata,
         ))
     if req.note:
         rows.append(events_factory.annotation_row(
