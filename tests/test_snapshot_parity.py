@@ -149,6 +149,20 @@ def test_a_snapshot_from_an_older_release_is_not_drift(repo: Path, slug: str) ->
         assert _validate_codes(repo, slug, broken) == ["SNAPSHOT_DRIFT"]
 
 
+@pytest.mark.parametrize("slug", sorted(WITH_TRANSITIONS))
+def test_a_snapshot_naming_the_mission_feature_slug_is_not_drift(repo: Path, slug: str) -> None:
+    """Releases before the mission rename wrote the slug as ``feature_slug`` (and no
+    ``mission_slug``); its value is compared with the slug the log folds to."""
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    older = _older_release(reference)
+    del older["mission_slug"]
+    assert reference["mission_slug"]
+    older["feature_slug"] = reference["mission_slug"]
+    assert _validate_codes(repo, slug, older) == []
+    assert _validate_codes(repo, slug, {**older, "feature_slug": "another-mission"}) == [
+        "SNAPSHOT_DRIFT"]
+
+
 def test_a_value_the_file_holds_is_still_compared(repo: Path) -> None:
     slug = "legacy-mix-01JPAR1T"
     reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
