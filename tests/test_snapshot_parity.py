@@ -163,6 +163,23 @@ def test_a_snapshot_naming_the_mission_feature_slug_is_not_drift(repo: Path, slu
         "SNAPSHOT_DRIFT"]
 
 
+@pytest.mark.parametrize("slug", sorted(WITH_TRANSITIONS))
+def test_a_snapshot_keeping_structured_actors_whole_is_not_drift(repo: Path, slug: str) -> None:
+    """Some releases copied a structured actor (``{tool, model, profile, role}``) into
+    status.json whole; the reference writes its tool. Same actor, so no drift; a
+    structured actor naming another tool still is."""
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    older = _older_release(reference)
+    some_wp = sorted(older["work_packages"])[0]
+    tool = older["work_packages"][some_wp]["actor"]
+    assert isinstance(tool, str) and tool
+    structured = {"model": "unknown", "profile": "unknown", "role": "unknown", "tool": tool}
+    older["work_packages"][some_wp]["actor"] = structured
+    assert _validate_codes(repo, slug, older) == []
+    older["work_packages"][some_wp]["actor"] = {**structured, "tool": "someone-else"}
+    assert _validate_codes(repo, slug, older) == ["SNAPSHOT_DRIFT"]
+
+
 def test_a_value_the_file_holds_is_still_compared(repo: Path) -> None:
     slug = "legacy-mix-01JPAR1T"
     reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())

@@ -9,7 +9,7 @@ from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.status.lanes import ALLOWED_EDGES
-from spec_kitty.core.status.reducer import dedupe, replay_key
+from spec_kitty.core.status.reducer import actor_label, dedupe, replay_key
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.status import event_log
 
@@ -137,7 +137,10 @@ def _same_work_packages(mine: Any, theirs: Any) -> bool:
                 return False
             continue
         for key in set(entry) | CORE_WP_KEYS:
-            if entry.get(key) != expected.get(key):
+            value = entry.get(key)
+            if key == "actor" and isinstance(value, dict):
+                value = actor_label(value)  # some releases kept a structured actor whole
+            if value != expected.get(key):
                 return False
     return True
 
@@ -149,7 +152,8 @@ def snapshot_drift(persisted: Any, expected: Any) -> list[str]:
     shapes: older ones left out ``in_review`` counts, ``mission_number``/``mission_type``,
     the annotation slots (``notes``, ``subtasks``, ``role``, ...) and ``retrospective``,
     wrote a wall-clock ``materialized_at`` and an empty ``mission_slug`` (the oldest named
-    it ``feature_slug``, compared as ``mission_slug``). None of that is drift. Lanes,
+    it ``feature_slug``, compared as ``mission_slug``) and some kept a structured actor
+    whole where the reference writes its tool. None of that is drift. Lanes,
     actors, event ids, force counts, lane counts, the set of work packages and every
     value the file does hold are compared. Returns sorted key names; ``[]``
     when nothing disagrees.
