@@ -149,6 +149,37 @@ def test_a_snapshot_from_an_older_release_is_not_drift(repo: Path, slug: str) ->
         assert _validate_codes(repo, slug, broken) == ["SNAPSHOT_DRIFT"]
 
 
+@pytest.mark.parametrize("slug", sorted(WITH_TRANSITIONS))
+def test_a_snapshot_naming_the_mission_feature_slug_is_not_drift(repo: Path, slug: str) -> None:
+    """Releases before the mission rename wrote the slug as ``feature_slug`` (and no
+    ``mission_slug``); its value is compared with the slug the log folds to."""
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    older = _older_release(reference)
+    del older["mission_slug"]
+    assert reference["mission_slug"]
+    older["feature_slug"] = reference["mission_slug"]
+    assert _validate_codes(repo, slug, older) == []
+    assert _validate_codes(repo, slug, {**older, "feature_slug": "another-mission"}) == [
+        "SNAPSHOT_DRIFT"]
+
+
+@pytest.mark.parametrize("slug", sorted(WITH_TRANSITIONS))
+def test_a_snapshot_keeping_structured_actors_whole_is_not_drift(repo: Path, slug: str) -> None:
+    """Some releases copied a structured actor (``{tool, model, profile, role}``) into
+    status.json whole; the reference writes its tool. Same actor, so no drift; a
+    structured actor naming another tool still is."""
+    reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())
+    older = _older_release(reference)
+    some_wp = sorted(older["work_packages"])[0]
+    tool = older["work_packages"][some_wp]["actor"]
+    assert isinstance(tool, str) and tool
+    structured = {"model": "unknown", "profile": "unknown", "role": "unknown", "tool": tool}
+    older["work_packages"][some_wp]["actor"] = structured
+    assert _validate_codes(repo, slug, older) == []
+    older["work_packages"][some_wp]["actor"] = {**structured, "tool": "someone-else"}
+    assert _validate_codes(repo, slug, older) == ["SNAPSHOT_DRIFT"]
+
+
 def test_a_value_the_file_holds_is_still_compared(repo: Path) -> None:
     slug = "legacy-mix-01JPAR1T"
     reference = json.loads((repo / "kitty-specs" / slug / "status.json").read_text())

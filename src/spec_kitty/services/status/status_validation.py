@@ -9,7 +9,7 @@ from typing import Any
 
 from spec_kitty.core.errors import SpecKittyError
 from spec_kitty.core.status.lanes import ALLOWED_EDGES
-from spec_kitty.core.status.reducer import dedupe, replay_key
+from spec_kitty.core.status.reducer import actor_label, dedupe, replay_key
 from spec_kitty.repo.missions import Mission
 from spec_kitty.repo.status import event_log
 
@@ -115,6 +115,8 @@ NOT_FROM_LOG = frozenset({"materialized_at", "mission_number", "mission_type"})
 CORE_KEYS = frozenset({"event_count", "last_event_id", "summary", "work_packages"})
 CORE_WP_KEYS = frozenset({"lane", "actor", "last_event_id", "last_transition_at",
                           "force_count"})
+# Releases before the mission rename wrote the slug under its old name.
+RENAMED_KEYS = {"feature_slug": "mission_slug"}
 
 
 def _same_summary(mine: Any, theirs: Any) -> bool:
@@ -135,7 +137,10 @@ def _same_work_packages(mine: Any, theirs: Any) -> bool:
                 return False
             continue
         for key in set(entry) | CORE_WP_KEYS:
-            if entry.get(key) != expected.get(key):
+            value = entry.get(key)
+            if key == "actor" and isinstance(value, dict):
+                value = actor_label(value)  # some releases kept a structured actor whole
+            if value != expected.get(key):
                 return False
     return True
 
@@ -146,9 +151,11 @@ def snapshot_drift(persisted: Any, expected: Any) -> list[str]:
     ``expected`` is the snapshot the log folds to now. Spec Kitty releases wrote different
     shapes: older ones left out ``in_review`` counts, ``mission_number``/``mission_type``,
     the annotation slots (``notes``, ``subtasks``, ``role``, ...) and ``retrospective``,
-    wrote a wall-clock ``materialized_at`` and an empty ``mission_slug``. None of that is
-    drift. Lanes, actors, event ids, force counts, lane counts, the set of work packages
-    and every value the file does hold are compared. Returns sorted key names; ``[]``
+    wrote a wall-clock ``materialized_at`` and an empty ``mission_slug`` (the oldest named
+    it ``feature_slug``, compared as ``mission_slug``) and some kept a structured actor
+    whole where the reference writes its tool. None of that is drift. Lanes,
+    actors, event ids, force counts, lane counts, the set of work packages and every
+    value the file does hold are compared. Returns sorted key names; ``[]``
     when nothing disagrees.
     """
     if not isinstance(persisted, dict):
@@ -161,8 +168,8 @@ def snapshot_drift(persisted: Any, expected: Any) -> list[str]:
             if key in CORE_KEYS:
                 differing.append(key)
             continue
-        mine, theirs = persisted[key], expected.get(key)
-        if key == "mission_slug" and mine == "":
+        mine, theirs = persisted[key], expected.get(RENAMED_KEYS.get(key, key))
+        if key in ("mission_slug", "feature_slug") and mine == "":
             continue
         if key == "summary":
             same = _same_summary(mine, theirs)
