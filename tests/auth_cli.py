@@ -63,3 +63,15 @@ def headless_login(hub: Any, cwd: Path, email: str, *, via_admin: bool = False
     code, answer = finish(proc)
     assert code == 0, answer
     return answer
+
+
+def login_new_user(hub: Any, cwd: Path) -> tuple[Any, Any, Any]:
+    """A new hub user logged in with `auth login --headless`: (user, store, session)."""
+    from auth_helpers import current_store
+
+    user = hub.create_user()
+    headless_login(hub, cwd, user.email)
+    store = current_store()
+    session = store.load()
+    assert session is not None
+    return user, store, session

@@ -12,7 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
-from auth_cli import ON, finish, headless_login, hub_env, read_prompt, sk_auth, start_login
+from auth_cli import (
+    ON,
+    finish,
+    headless_login,
+    hub_env,
+    login_new_user,
+    read_prompt,
+    sk_auth,
+    start_login,
+)
 from auth_helpers import current_store, expired, rewrite_session
 from spec_kitty.auth.session import utc_now
 
@@ -83,9 +92,7 @@ def test_headless_login_status_doctor_and_logout(hub_server: Any, tmp_path: Path
 def test_a_rejected_access_token_is_refreshed_once_and_the_request_replayed(
         hub_server: Any, tmp_path: Path) -> None:
     hub = hub_server
-    user = hub.create_user()
-    headless_login(hub, tmp_path, user.email)
-    store = current_store()
+    user, store, _ = login_new_user(hub, tmp_path)
     before = rewrite_session(store, access_token="not-a-token-the-hub-knows")
     code, doctor = sk_auth(hub, tmp_path, "doctor")
     assert code == 0 and doctor["ok"], doctor
@@ -102,9 +109,7 @@ def test_concurrent_refreshes_never_log_each_other_out(sqlite_hub: Any, tmp_path
     the second refresh would replay a rotated refresh token and the hub would revoke
     the whole session (next test)."""
     hub = sqlite_hub
-    user = hub.create_user()
-    headless_login(hub, tmp_path, user.email)
-    store = current_store()
+    user, store, _ = login_new_user(hub, tmp_path)
     before = rewrite_session(store, access_expires_at=expired())
     env = {**os.environ, **hub_env(hub)}
     procs = [subprocess.Popen([str(CLI), "auth", "doctor", "--json"], cwd=tmp_path, env=env,
@@ -122,11 +127,7 @@ def test_concurrent_refreshes_never_log_each_other_out(sqlite_hub: Any, tmp_path
 def test_a_replayed_refresh_token_ends_the_session_and_the_cli_says_so(
         hub_server: Any, tmp_path: Path) -> None:
     hub = hub_server
-    user = hub.create_user()
-    headless_login(hub, tmp_path, user.email)
-    store = current_store()
-    session = store.load()
-    assert session is not None
+    user, store, session = login_new_user(hub, tmp_path)
     assert _refresh_directly(hub, session.refresh_token).status_code == 200  # someone rotates
     hub.age_rotation(session.refresh_token)               # long enough ago to be a replay
     replay = _refresh_directly(hub, session.refresh_token)
@@ -192,11 +193,7 @@ def test_benign_retries_that_never_resolve_ask_for_login_and_revoke_nothing(
     answers (never presenting an older token, which would be a replay) and asks for a
     new login; the session the other client holds stays alive."""
     hub = hub_server
-    user = hub.create_user()
-    headless_login(hub, tmp_path, user.email)
-    store = current_store()
-    mine = store.load()
-    assert mine is not None
+    user, store, mine = login_new_user(hub, tmp_path)
     theirs = _refresh_directly(hub, mine.refresh_token).json()
     rewrite_session(store, access_expires_at=expired())
     code, doctor = sk_auth(hub, tmp_path, "doctor")
@@ -213,11 +210,7 @@ def test_benign_retries_that_never_resolve_ask_for_login_and_revoke_nothing(
 def test_a_revoked_session_is_cleared_and_an_expired_one_asks_for_login(
         hub_server: Any, tmp_path: Path) -> None:
     hub = hub_server
-    user = hub.create_user()
-    headless_login(hub, tmp_path, user.email)
-    store = current_store()
-    session = store.load()
-    assert session is not None
+    user, store, session = login_new_user(hub, tmp_path)
     revoked = hub.http.post("/oauth/revoke", data={"token": session.refresh_token,
                                                    "token_type_hint": "refresh_token"})
     assert revoked.json() == {"revoked": True}
@@ -374,10 +367,7 @@ def test_a_401_gets_one_refresh_and_one_replay_never_more(
 def test_forced_login_replaces_and_revokes_the_old_session(sqlite_hub: Any,
                                                            tmp_path: Path) -> None:
     hub = sqlite_hub
-    user = hub.create_user()
-    headless_login(hub, tmp_path, user.email)
-    old = current_store().load()
-    assert old is not None
+    user, _, old = login_new_user(hub, tmp_path)
     proc = start_login(hub, tmp_path, "--headless", "--force")
     hub.approve_device(read_prompt(proc, "enter the code:").rsplit(":", 1)[1].strip(),
                        user.email)
@@ -475,11 +465,7 @@ def test_hub_answers_we_cannot_use_are_clear_errors(sqlite_hub: Any) -> None:
 def test_a_session_others_could_read_is_refused_but_logout_still_revokes_it(
         hub_server: Any, tmp_path: Path) -> None:
     hub = hub_server
-    user = hub.create_user()
-    headless_login(hub, tmp_path, user.email)
-    store = current_store()
-    leaked = store.load()
-    assert leaked is not None
+    user, store, leaked = login_new_user(hub, tmp_path)
     store.path.chmod(0o644)
     code, refused = sk_auth(hub, tmp_path, "whoami")
     assert code == 1 and refused["error_code"] == "SESSION_FILE_INSECURE"
