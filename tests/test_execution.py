@@ -58,6 +58,12 @@ def test_implement_refusals(mission: tuple[Path, str]) -> None:
     code, result = sk(repo, "agent", "action", "implement", "WP05", "--agent", "claude",
                       "--mission", slug)
     assert code == 1 and result["error_code"] == "WP_NOT_FINALIZED"
+    # A mistyped id is not "not finalized": finalize-tasks would not help; name the real ones.
+    for action in ("implement", "review"):
+        code, result = sk(repo, "agent", "action", action, "WP09", "--agent", "claude",
+                          "--mission", slug)
+        assert code == 1 and result["error_code"] == "WP_NOT_FOUND", result
+        assert "WP01" in result["error"] and "WP01" in result["known"]
     (mission_dir / "lanes.json").unlink()
     code, result = sk(repo, "agent", "action", "implement", "WP01", "--agent", "claude",
                       "--mission", slug)
