@@ -106,7 +106,7 @@ def test_every_prompt_next_writes_is_fully_rendered(initialized_repo: Path) -> N
     for wp in ("WP01", "WP02", "WP03", "WP04"):
         sk(repo, "agent", "tasks", "move-task", wp, "--to", "approved", "--force", "--reason",
            "test", "--evidence-json", APPROVAL, "--actor", "lead", "--mission", slug)
-    assert f"spec-kitty accept --mission {slug} --actor claude --json" in _prompt(step())
+    assert f"spec-kitty accept --mission {slug} --agent claude --json" in _prompt(step())
     assert sk(repo, "accept", "--mission", slug)[0] == 0
     assert f"spec-kitty merge --mission {slug} --json" in _prompt(step())
     prompts = list((repo / ".kittify" / "runtime" / "prompts" / slug).glob("*.md"))
