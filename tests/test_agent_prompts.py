@@ -103,6 +103,8 @@ def test_every_prompt_next_writes_is_fully_rendered(initialized_repo: Path) -> N
     diff_range = re.search(r"git -C \S+ log --oneline (\S+)`", text).group(1)  # type: ignore
     assert git(repo, "rev-list", diff_range).split() == [work]
     assert f'"reference": "{diff_range}"' in text  # the approve command is complete
+    # a feedback file left in the checkout would later fail accept's clean-tree check
+    assert "outside the repository" in text
     for wp in ("WP01", "WP02", "WP03", "WP04"):
         sk(repo, "agent", "tasks", "move-task", wp, "--to", "approved", "--force", "--reason",
            "test", "--evidence-json", APPROVAL, "--actor", "lead", "--mission", slug)
