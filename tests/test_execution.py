@@ -193,6 +193,8 @@ def test_accept_lists_every_failed_check_then_records(mission: tuple[Path, str])
                                                              "clean_tree"}
     assert "WP01 (planned)" in next(c["detail"] for c in result["failed_checks"]
                                     if c["check"] == "work_packages")
+    tree = next(c["detail"] for c in result["failed_checks"] if c["check"] == "clean_tree")
+    assert "untracked.txt" in tree and "commit or remove" in tree  # says what to do
     for wp in ("WP01", "WP02", "WP03", "WP04"):
         run_cli(["agent", "tasks", "move-task", wp, "--to", "approved", "--force", "--reason",
                  "test", "--evidence-json", APPROVAL, "--mission", slug], repo)
