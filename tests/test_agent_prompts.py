@@ -49,7 +49,10 @@ def test_next_command_file_documents_every_kind_with_its_next_command() -> None:
 def test_tasks_command_and_next_share_one_work_package_template(initialized_repo: Path) -> None:
     template = command_files.work_package_template()
     assert "work_package_id: WP01" in template and "owned_files:" in template
-    assert template in (initialized_repo / ".claude/commands/spec-kitty.tasks.md").read_text()
+    tasks_command = (initialized_repo / ".claude/commands/spec-kitty.tasks.md").read_text()
+    assert template in tasks_command
+    # the example dependency is a real id (WP00 would be refused by finalize-tasks)
+    assert "WP00" not in tasks_command and "`**Dependencies**: WP01`" in tasks_command
     repo = initialized_repo
     created = create(repo)
     slug, mission_dir = created["mission_slug"], Path(created["feature_dir"])
