@@ -45,8 +45,7 @@ def _by_id(wps: list[WorkPackage], wp_id: str) -> WorkPackage:
         known = [w.wp_id for w in wps]
         raise SpecKittyError(
             f"{wp_id} has no work-package file in this mission. Work packages: "
-            f"{', '.join(known) or 'none'}.", "WP_NOT_FOUND", details={"known": known},
-            hint="`spec-kitty status` shows the board with every work package.")
+            f"{', '.join(known) or 'none'}.", "WP_NOT_FOUND", details={"known": known})
     return wp
 
 
