@@ -70,6 +70,19 @@ def test_implement_refusals(mission: tuple[Path, str]) -> None:
     assert code == 1 and result["error_code"] == "LANES_MISSING"
 
 
+def test_inside_a_lane_worktree_mission_required_names_its_mission(
+        mission: tuple[Path, str]) -> None:
+    repo, slug = mission
+    workspace = Path(implement(repo, slug, "WP01")["workspace_path"])
+    assert sk(repo, "agent", "mission", "create", "other")[0] == 0  # now two missions
+    code, result = sk(workspace, "agent", "tasks", "mark-status", "T001", "--agent", "claude")
+    assert code == 1 and result["error_code"] == "MISSION_REQUIRED", result
+    assert f"--mission {slug}" in result["remediation"] and workspace.name in result[
+        "remediation"]
+    code, result = sk(repo, "agent", "tasks", "mark-status", "T001", "--agent", "claude")
+    assert code == 1 and "remediation" not in result  # the main checkout names no mission
+
+
 def test_auto_pick_and_crash_recovery(mission: tuple[Path, str]) -> None:
     repo, slug = mission
     code, first = sk(repo, "agent", "action", "implement", "--agent", "claude", "--mission", slug)
