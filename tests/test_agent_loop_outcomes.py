@@ -209,6 +209,22 @@ def test_result_failed_counts_attempts_then_escalates(mission: tuple[Path, str])
     assert code == 0 and moved_on["wp_id"] == "WP02"  # the blocked one is not handed out
 
 
+def test_failed_or_blocked_from_an_agent_never_handed_a_step_is_refused(
+        mission: tuple[Path, str]) -> None:
+    repo, slug = mission
+    state = repo / ".kittify" / "runtime" / "next" / f"{slug}.json"
+    for result in ("failed", "blocked"):
+        code, answer = sk(repo, "next", "--agent", "gemini", "--mission", slug, "--result",
+                          result, "--reason", "confused")
+        assert code == 1 and answer["error_code"] == "NO_STEP_TO_REPORT", answer
+        assert f"spec-kitty next --agent gemini --mission {slug}" in answer["remediation"]
+    assert not state.exists() or "gemini" not in state.read_text()  # no attempt counted
+    assert not any(row.get("to_lane") == "blocked" for row in log_rows(repo, slug))
+    code, step = sk(repo, "next", "--agent", "gemini", "--mission", slug, "--result",
+                    "success")
+    assert code == 0 and step["kind"] == "step"  # success still takes the first step
+
+
 def test_implement_without_an_id_takes_the_next_free_work_package(
         mission: tuple[Path, str]) -> None:
     repo, slug = mission

@@ -49,7 +49,10 @@ def test_next_command_file_documents_every_kind_with_its_next_command() -> None:
 def test_tasks_command_and_next_share_one_work_package_template(initialized_repo: Path) -> None:
     template = command_files.work_package_template()
     assert "work_package_id: WP01" in template and "owned_files:" in template
-    assert template in (initialized_repo / ".claude/commands/spec-kitty.tasks.md").read_text()
+    tasks_command = (initialized_repo / ".claude/commands/spec-kitty.tasks.md").read_text()
+    assert template in tasks_command
+    # the example dependency is a real id (WP00 would be refused by finalize-tasks)
+    assert "WP00" not in tasks_command and "`**Dependencies**: WP01`" in tasks_command
     repo = initialized_repo
     created = create(repo)
     slug, mission_dir = created["mission_slug"], Path(created["feature_dir"])
@@ -103,10 +106,12 @@ def test_every_prompt_next_writes_is_fully_rendered(initialized_repo: Path) -> N
     diff_range = re.search(r"git -C \S+ log --oneline (\S+)`", text).group(1)  # type: ignore
     assert git(repo, "rev-list", diff_range).split() == [work]
     assert f'"reference": "{diff_range}"' in text  # the approve command is complete
+    # a feedback file left in the checkout would later fail accept's clean-tree check
+    assert "outside the repository" in text
     for wp in ("WP01", "WP02", "WP03", "WP04"):
         sk(repo, "agent", "tasks", "move-task", wp, "--to", "approved", "--force", "--reason",
            "test", "--evidence-json", APPROVAL, "--actor", "lead", "--mission", slug)
-    assert f"spec-kitty accept --mission {slug} --actor claude --json" in _prompt(step())
+    assert f"spec-kitty accept --mission {slug} --agent claude --json" in _prompt(step())
     assert sk(repo, "accept", "--mission", slug)[0] == 0
     assert f"spec-kitty merge --mission {slug} --json" in _prompt(step())
     prompts = list((repo / ".kittify" / "runtime" / "prompts" / slug).glob("*.md"))

@@ -58,10 +58,29 @@ def test_implement_refusals(mission: tuple[Path, str]) -> None:
     code, result = sk(repo, "agent", "action", "implement", "WP05", "--agent", "claude",
                       "--mission", slug)
     assert code == 1 and result["error_code"] == "WP_NOT_FINALIZED"
+    # A mistyped id is not "not finalized": finalize-tasks would not help; name the real ones.
+    for action in ("implement", "review"):
+        code, result = sk(repo, "agent", "action", action, "WP09", "--agent", "claude",
+                          "--mission", slug)
+        assert code == 1 and result["error_code"] == "WP_NOT_FOUND", result
+        assert "WP01" in result["error"] and "WP01" in result["known"]
     (mission_dir / "lanes.json").unlink()
     code, result = sk(repo, "agent", "action", "implement", "WP01", "--agent", "claude",
                       "--mission", slug)
     assert code == 1 and result["error_code"] == "LANES_MISSING"
+
+
+def test_inside_a_lane_worktree_mission_required_names_its_mission(
+        mission: tuple[Path, str]) -> None:
+    repo, slug = mission
+    workspace = Path(implement(repo, slug, "WP01")["workspace_path"])
+    assert sk(repo, "agent", "mission", "create", "other")[0] == 0  # now two missions
+    code, result = sk(workspace, "agent", "tasks", "mark-status", "T001", "--agent", "claude")
+    assert code == 1 and result["error_code"] == "MISSION_REQUIRED", result
+    assert f"--mission {slug}" in result["remediation"] and workspace.name in result[
+        "remediation"]
+    code, result = sk(repo, "agent", "tasks", "mark-status", "T001", "--agent", "claude")
+    assert code == 1 and "remediation" not in result  # the main checkout names no mission
 
 
 def test_auto_pick_and_crash_recovery(mission: tuple[Path, str]) -> None:
@@ -187,6 +206,8 @@ def test_accept_lists_every_failed_check_then_records(mission: tuple[Path, str])
                                                              "clean_tree"}
     assert "WP01 (planned)" in next(c["detail"] for c in result["failed_checks"]
                                     if c["check"] == "work_packages")
+    tree = next(c["detail"] for c in result["failed_checks"] if c["check"] == "clean_tree")
+    assert "untracked.txt" in tree and "commit or remove" in tree  # says what to do
     for wp in ("WP01", "WP02", "WP03", "WP04"):
         run_cli(["agent", "tasks", "move-task", wp, "--to", "approved", "--force", "--reason",
                  "test", "--evidence-json", APPROVAL, "--mission", slug], repo)

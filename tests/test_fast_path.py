@@ -89,6 +89,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / ".kittify").mkdir()
     (root / ".kittify" / "config.yaml").write_text("agents:\n  available: [claude]\n")
     make_mission(root)
+    # claude has been handed a step, so a blocked/failed report has something to be about
+    handed = run_cli(["next", "--agent", "claude", "-m", "demo", "--result", "success",
+                      "--json"], root)
+    assert json.loads(handed.stdout)["kind"] == "step", handed.stdout
     return root
 
 

@@ -60,6 +60,15 @@ def test_admin_errors_are_clear_and_exit_1(hub_server: HubServer, args: list[str
     human = hub_server.admin(*args, input=stdin, check=False)
     assert human.returncode == 1 and human.stderr.startswith("error: ")
     assert "Traceback" not in human.stderr
+    if code == "USER_NOT_FOUND":  # says how to find or create the account
+        assert "spec-kitty-hub user list" in body["error"] and "user add" in body["error"]
+
+
+def test_serve_on_a_busy_port_says_how_to_pick_another(hub_server: HubServer) -> None:
+    port = hub_server.url.rsplit(":", 1)[1].rstrip("/")
+    proc = hub_server.admin("serve", "--port", port, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "Cannot listen" in proc.stderr and "--port" in proc.stderr, proc.stderr
 
 
 def test_device_deny_ends_the_flow_with_access_denied(hub_server: HubServer) -> None:

@@ -45,7 +45,9 @@ def test_walk_a_work_package_through_every_lane(project: Path) -> None:
     assert move(project, "WP01", "--to", "in_progress")[0] == 0
     code, refused = move(project, "WP01", "--to", "for_review")
     assert code == 1 and refused["error_code"] == "TRANSITION_REFUSED"
-    assert "subtasks are not all done" in refused["guard_failures"]
+    # names the open subtasks and the command that records them
+    assert "subtasks are not all done: T001, T002 (record them with `spec-kitty agent tasks " \
+        "mark-status T001 T002 --status done`)" in refused["guard_failures"], refused
     proc = run_cli(["agent", "tasks", "mark-status", "T001", "T002", "--mission", "demo",
                     "--json"], project)
     assert parse_one_json(proc.stdout)["updated"] == {"WP01": ["T001", "T002"]}

@@ -235,3 +235,21 @@ def test_racing_status_writes_leave_exactly_one_daemon(runtime: Path) -> None:
     # spawners that lost the race exit at once; exactly the owner stays
     wait_for(lambda: daemon_pids(runtime) == [owner.pid], "a single daemon", 60)
     assert client.health(owner.port)["pid"] == owner.pid
+
+
+def test_status_text_says_unknown_when_the_daemon_cannot_read_the_queue(
+        runtime: Path, tmp_path: Path) -> None:
+    started = sk(tmp_path, "start")
+    owner = record(runtime)
+    assert owner is not None
+    queue = Path(owner.queue_path)
+    if queue.exists():
+        queue.unlink()
+    queue.mkdir(parents=True)  # a directory where the queue file should be: unreadable
+    status = sk(tmp_path, "status")
+    assert status["running"] and status["health"]["queue_depth"] is None
+    proc = run_cli(["sync", "daemon", "status"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    queue_line = next(line for line in proc.stdout.splitlines() if line.startswith("Queue:"))
+    assert "None" not in queue_line and "unknown" in queue_line, proc.stdout
+    assert sk(tmp_path, "stop")["pid"] == started["pid"]

@@ -56,6 +56,9 @@ def test_two_members_sync_to_their_team_and_only_there(
     projects = hub_get(bob, f"/api/v1/teams/{team}/projects")
     assert {p["project_uuid"] for p in projects} == {ada.project_uuid, bob.project_uuid}
     assert ada.sync("now")["synced"] == 0
+    idle = run_cli(["sync", "now"], ada.repo, env=ada.env).stdout
+    assert "Synced: 0, Duplicates: 0, Failed: 0" in idle
+    assert "spec-kitty sync backfill" in idle  # an empty queue says how to queue older events
     ada.move(slugs[ada.user.email], "WP01", "for_review")
     text = run_cli(["sync", "now"], ada.repo, env=ada.env).stdout
     assert "Synced: 1, Duplicates: 0, Failed: 0" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from helpers import git, parse_one_json, run_cli
@@ -23,7 +24,17 @@ def test_outside_a_project_fails(tmp_path: Path) -> None:
     assert proc.returncode == 1
     payload = parse_one_json(proc.stdout)
     assert payload["ok"] is False
-    assert any(f["name"] == "project" for f in payload["findings"])
+    finding = next(f for f in payload["findings"] if f["name"] == "project")
+    assert "spec-kitty init" in finding["detail"]  # says what to do next
+
+
+def test_text_columns_line_up(initialized_repo: Path) -> None:
+    proc = run_cli(["verify-setup"], initialized_repo)
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("ok ")]
+    assert any(" merge-drivers " in row for row in rows), proc.stdout
+    # Every detail starts in the same column, also after the longest name.
+    starts = {re.match(r"ok\s+\S+\s+", row).end() for row in rows}  # type: ignore[union-attr]
+    assert len(starts) == 1, proc.stdout
 
 
 def test_missing_and_broken_files_are_reported(initialized_repo: Path) -> None:

@@ -143,7 +143,7 @@ class MissionAmbiguous(SpecKittyError):
 
 
 class MissionRequired(SpecKittyError):
-    def __init__(self, available: list[str]) -> None:
+    def __init__(self, available: list[str], hint: str | None = None) -> None:
         listing = ", ".join(available) if available else "none yet"
         super().__init__(
             f"Several missions exist; pass --mission. Missions: {listing}"
@@ -151,7 +151,27 @@ class MissionRequired(SpecKittyError):
             else "No missions exist yet.",
             "MISSION_REQUIRED" if available else "NO_MISSIONS",
             details={"available": available},
+            hint=hint,
         )
+
+
+def _lane_worktree_hint(project: ProjectPaths, slugs: list[str]) -> str | None:
+    """When the cwd is inside ``.worktrees/<mission>-<lane>/``, name that mission.
+
+    Only a hint: the selection rule stays "--mission, or the only mission".
+    """
+    try:
+        rel = Path.cwd().resolve().relative_to(project.worktrees_dir.resolve())
+    except (OSError, ValueError):
+        return None
+    if not rel.parts:
+        return None
+    name = rel.parts[0]
+    owners = [slug for slug in slugs if name.startswith(f"{slug}-")]
+    if not owners:
+        return None
+    slug = max(owners, key=len)  # "app-x" and "app-x-2": the longer one is exact
+    return f"You are in {name}, a lane worktree of {slug}: pass --mission {slug}."
 
 
 def list_missions(project: ProjectPaths) -> list[Mission]:
@@ -184,7 +204,7 @@ def select_mission(project: ProjectPaths, handle: str | None) -> Mission:
     if handle is None or not handle.strip():
         if len(missions) == 1:
             return missions[0]
-        raise MissionRequired(slugs)
+        raise MissionRequired(slugs, _lane_worktree_hint(project, slugs) if slugs else None)
     handle = handle.strip().rstrip("/")
     handle = Path(handle).name if "/" in handle else handle
     for mission in missions:

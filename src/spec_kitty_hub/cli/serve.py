@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import signal
@@ -83,7 +84,10 @@ def serve(
         try:
             sock.append(_listen(host, port))
         except OSError as error:
-            raise HubError(f"Cannot listen on {host}:{port}: {error.strerror}.",
+            busy = error.errno == errno.EADDRINUSE
+            advice = " Is a hub already running there?" if busy else ""
+            raise HubError(f"Cannot listen on {host}:{port}: {error.strerror}.{advice} "
+                           "`--port N` picks another port (`--port 0`: any free one).",
                            "ADDRESS_IN_USE") from None
         bound = sock[0].getsockname()[1]
         shown = f"[{host}]" if ":" in host else host

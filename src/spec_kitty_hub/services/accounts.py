@@ -83,7 +83,8 @@ def get_user(session: Session, email: str) -> User:
     """Raises HubError(``USER_NOT_FOUND``)."""
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
-        raise HubError(f"No user {normalize_email(email)}.", "USER_NOT_FOUND")
+        raise HubError(f"No user {normalize_email(email)} (`spec-kitty-hub user list` shows "
+                       "the accounts; `spec-kitty-hub user add` creates one).", "USER_NOT_FOUND")
     return user
 
 

@@ -26,8 +26,10 @@ def verify_setup(
     if json_out:
         emit_json(report.to_json())
     else:
+        width = max((len(check.name) for check in report.checks), default=0)
         for check in report.checks:
-            console().print(f"{_STYLE[check.status]} {check.name:12} {escape(check.detail)}")
+            name = check.name.ljust(width)
+            console().print(f"{_STYLE[check.status]} {name} {escape(check.detail)}")
         console().print("All checks passed." if report.ok else "Some checks failed.")
     if not report.ok:
         raise typer.Exit(1)

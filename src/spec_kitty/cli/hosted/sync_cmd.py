@@ -101,6 +101,12 @@ def now(
         if summary.blocker is not None:
             _out(f"Stopped: {summary.blocker.message} ({summary.blocker.category})  -- "
                  f"{HINTS[summary.blocker.category]}")
+        idle = not (summary.synced or summary.duplicates or summary.pending or failed)
+        if idle and project is not None:
+            # The queue only fills from status changes recorded while logged in; a
+            # newcomer's first drain is empty although the project has a history.
+            _out("Nothing was waiting. Status changes recorded before you logged in are not "
+                 "queued: `spec-kitty sync backfill` queues them (delivered ones are skipped).")
         if report is not None:
             _out(f"Report written to {report}")
     if strict and failed:

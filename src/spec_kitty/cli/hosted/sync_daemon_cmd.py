@@ -37,7 +37,11 @@ def status(json_out: bool = options.JSON) -> None:
     if report["running"] and health is not None:
         _out(f"Daemon:      running (pid {report['pid']}, 127.0.0.1:{report['port']}, "
              f"version {health['package_version']})")
-        _out(f"Queue:       {health['queue_depth']} event(s) waiting")
+        depth = health["queue_depth"]
+        # None: the daemon has no login to read a queue for (it retires soon) or cannot open it.
+        _out(f"Queue:       {depth} event(s) waiting" if depth is not None else
+             "Queue:       unknown (not logged in, or the queue cannot be read; "
+             "see `spec-kitty sync status`)")
         last = health["last_drain"]
         if not last:
             _out("Last drain:  none yet")

@@ -120,6 +120,7 @@ class TransitionContext:
     reason: str | None = None
     workspace_context: str | None = None
     subtasks_complete: bool = False
+    open_subtasks: tuple[str, ...] = ()  # which ones are not done, to name them
     implementation_evidence_present: bool = False
     evidence: Mapping[str, Any] | None = None
     review_ref: str | None = None
@@ -169,6 +170,14 @@ def _review_result_problems(ctx: TransitionContext, to_lane: Lane) -> list[str]:
     return problems
 
 
+def _open_subtasks_problem(open_ids: tuple[str, ...]) -> str:
+    if not open_ids:
+        return "subtasks are not all done"
+    ids = " ".join(open_ids)
+    return (f"subtasks are not all done: {', '.join(open_ids)} (record them with "
+            f"`spec-kitty agent tasks mark-status {ids} --status done`)")
+
+
 def _guard_problems(from_lane: Lane, to_lane: Lane, ctx: TransitionContext) -> list[str]:
     if from_lane is Lane.IN_REVIEW:
         return _review_result_problems(ctx, to_lane)
@@ -180,7 +189,7 @@ def _guard_problems(from_lane: Lane, to_lane: Lane, ctx: TransitionContext) -> l
     if edge == (Lane.IN_PROGRESS, Lane.FOR_REVIEW):
         problems = []
         if not ctx.subtasks_complete:
-            problems.append("subtasks are not all done")
+            problems.append(_open_subtasks_problem(ctx.open_subtasks))
         if not ctx.implementation_evidence_present:
             problems.append("no implementation evidence (the WP was never worked on)")
         return problems

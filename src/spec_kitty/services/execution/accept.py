@@ -75,7 +75,8 @@ def _clean_tree(project: ProjectPaths, mission: Mission) -> Check:
     dirty = [p for p in worktrees.dirty_paths(project.root) if p not in own]
     if dirty:
         shown = ", ".join(dirty[:8]) + (" ..." if len(dirty) > 8 else "")
-        return Check("clean_tree", False, f"uncommitted changes: {shown}")
+        return Check("clean_tree", False, f"uncommitted changes: {shown}; commit or remove them "
+                     "(git status), then accept again")
     return Check("clean_tree", True, "no uncommitted changes")
 
 

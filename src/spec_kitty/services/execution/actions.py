@@ -42,8 +42,10 @@ def _views(wps: list[WorkPackage], states: dict[str, Any]) -> tuple[WPView, ...]
 def _by_id(wps: list[WorkPackage], wp_id: str) -> WorkPackage:
     wp = next((w for w in wps if w.wp_id == wp_id), None)
     if wp is None:
-        raise SpecKittyError(f"{wp_id} has no work-package file in this mission.", "WP_NOT_FOUND",
-                             details={"known": [w.wp_id for w in wps]})
+        known = [w.wp_id for w in wps]
+        raise SpecKittyError(
+            f"{wp_id} has no work-package file in this mission. Work packages: "
+            f"{', '.join(known) or 'none'}.", "WP_NOT_FOUND", details={"known": known})
     return wp
 
 
@@ -114,6 +116,7 @@ def implement(project: ProjectPaths, mission: Mission, handle: str | None,
     wps = load_work_packages(project, mission)
     if handle:  # refuse early, before waiting for the lock
         wp_id = normalize_wp_id(handle)
+        _by_id(wps, wp_id)  # a mistyped id is WP_NOT_FOUND, not "not finalized"
         states = event_log.load_snapshot(project, mission)["work_packages"]
         claims.check_implementable(states.get(wp_id, {}), wp_id, agent)
     with _implement_lock(project, mission):

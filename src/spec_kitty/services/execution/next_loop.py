@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty import __version__
-from spec_kitty.core.errors import UsageError
+from spec_kitty.core.errors import SpecKittyError, UsageError
 from spec_kitty.core.ids import agent_matches
 from spec_kitty.core.next_step import Decision, MissionFacts, WPView, decide
 from spec_kitty.core.status.progress import progress
@@ -142,6 +142,12 @@ def _report(project: ProjectPaths, mission: Mission, agent: str, result: str,
         next_outcomes.clear_attempts(state, agent)
         return None
     wp_id = wp_id or next_outcomes.held_by(snapshot, agent)
+    if action is None and wp_id is None:  # nothing to retry or block: a mistaken report
+        ask = f"spec-kitty next --agent {agent} --mission {mission.slug}"
+        raise SpecKittyError(
+            f"{agent} has no step to report {result} on: `next` never handed it one in "
+            f"{mission.slug} and it holds no work package.", "NO_STEP_TO_REPORT",
+            hint=f"Take a step first: `{ask} --result success --json`.")
     what = f"{action or 'its step'}" + (f" of {wp_id}" if wp_id else "")
     text = reason or f"{agent} reported {result} on {what} without a reason"
     holder = next_outcomes.held_by_another(snapshot, wp_id, agent) if wp_id else None
@@ -197,9 +203,9 @@ def next_step(project: ProjectPaths, mission: Mission, agent: str | None,
     assert agent is not None
     from spec_kitty.services.execution import next_outcomes
 
-    _record_result(project, mission, agent, result, reason)
     with next_outcomes.run_state(project, mission) as state:
         reported = _report(project, mission, agent, result, reason, snapshot, state, answer)
+        _record_result(project, mission, agent, result, reason)
         if reported is not None:
             snapshot = event_log.load_snapshot(project, mission)
         final = _answer(project, mission, agent, result, snapshot, wps, answer, reported)

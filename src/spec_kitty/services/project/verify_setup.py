@@ -118,7 +118,7 @@ def verify_setup(start: Path | None = None) -> VerifyReport:
     try:
         root = find_project_root(start)
     except SpecKittyError as exc:
-        report.add("project", "fail", exc.message)
+        report.add("project", "fail", f"{exc.message} {exc.hint or ''}".strip())
         return report
     report.project_root = root
     paths = ProjectPaths(root)

@@ -136,10 +136,11 @@ def _hops(current: Lane, target: Lane, force: bool) -> list[tuple[Lane, Lane]]:
     return [(current, target)]
 
 
-def _subtasks_complete(wp: WorkPackage | None, state: dict[str, Any]) -> bool:
+def _open_subtasks(wp: WorkPackage | None, state: dict[str, Any]) -> tuple[str, ...]:
+    """The work package's subtasks not marked done, in its own order."""
     marks = state.get("subtasks") or {}
     roster = wp.subtasks if wp is not None else list(marks)
-    return all(marks.get(task) == "done" for task in roster)
+    return tuple(task for task in roster if marks.get(task) != "done")
 
 
 def _review_result(req: MoveRequest, feedback_rel: str | None) -> dict[str, Any] | None:
@@ -215,13 +216,15 @@ def _plan_rows(project: ProjectPaths, mission: Mission, parsed: events_factory.S
         # Fail closed: the hand-over checks read the file's subtasks and owned files.
         raise WorkPackageUnreadable(mission, wp)
     problems: list[str] = []
+    open_subtasks = _open_subtasks(wp, state)
     for source, dest in hops:
         ctx = TransitionContext(
             actor=req.actor,
             force=req.force,
             reason=req.reason,
             workspace_context=req.workspace_context or f"{mode}:{project.root}",
-            subtasks_complete=_subtasks_complete(wp, state),
+            subtasks_complete=not open_subtasks,
+            open_subtasks=open_subtasks,
             implementation_evidence_present=True,
             evidence=req.evidence,
             review_ref=req.review_ref,
