@@ -166,6 +166,19 @@ def test_dirty_lane_worktree_is_kept_at_cleanup(
     assert not (repo / ".worktrees" / f"{slug}-lane-a").exists()
 
 
+def test_merge_from_inside_a_lane_worktree_is_refused_and_writes_nothing(
+        approved: tuple[Path, str, dict[str, str]]) -> None:
+    repo, slug, _ = approved
+    lane_a = repo / ".worktrees" / f"{slug}-lane-a"
+    before = all_commits(repo)
+    code, answer = merge(lane_a, slug)
+    assert code == 1 and answer["error_code"] == "MERGE_FROM_WORKTREE", answer
+    assert str(repo) in answer["remediation"] and lane_a.is_dir()
+    assert all_commits(repo) == before and set(lanes_state(repo, slug).values()) == {"approved"}
+    code, result = merge(repo, slug)  # from the main checkout, as the hint says
+    assert code == 0, result
+
+
 def test_unrelated_uncommitted_changes_in_main_checkout_survive(
         approved: tuple[Path, str, dict[str, str]]) -> None:
     repo, slug, _ = approved

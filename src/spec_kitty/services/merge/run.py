@@ -106,6 +106,22 @@ def _push(project: ProjectPaths, target: str) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stderr + proc.stdout).strip()
 
 
+def _refuse_inside_a_lane_worktree(project: ProjectPaths) -> None:
+    """MERGE_FROM_WORKTREE when the cwd is under ``.worktrees/``: cleanup removes the
+    lane worktrees, and the caller's shell would be left in a deleted directory."""
+    from pathlib import Path
+
+    try:
+        inside = Path.cwd().resolve().relative_to(project.worktrees_dir.resolve())
+    except (OSError, ValueError):
+        return
+    where = project.worktrees_dir / inside.parts[0] if inside.parts else project.worktrees_dir
+    raise SpecKittyError(
+        f"merge runs from the main checkout, not from {where}: it removes merged lane "
+        "worktrees when it is done.", "MERGE_FROM_WORKTREE",
+        hint=f"cd {project.root} and run it again.", details={"cwd": str(Path.cwd())})
+
+
 def run_merge(project: ProjectPaths, mission: Mission, strategy: str, push: bool = False,
               resume: bool = False, progress: Progress = _quiet,
               allow: Allowances = Allowances()) -> dict[str, Any]:
@@ -117,6 +133,7 @@ def run_merge(project: ProjectPaths, mission: Mission, strategy: str, push: bool
     """
     from spec_kitty.services.status.status_health import ensure_log_present
 
+    _refuse_inside_a_lane_worktree(project)
     ensure_log_present(project, mission)
     with merge_state.merge_lock(project):
         state = merge_state.load(project, mission)
