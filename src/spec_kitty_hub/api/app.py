@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from spec_kitty_hub import __version__
 from spec_kitty_hub.api import (
@@ -29,6 +30,7 @@ from spec_kitty_hub.api import (
     tracker_sync,
 )
 from spec_kitty_hub.api.deps import ApiProblem, DatabaseDep
+from spec_kitty_hub.api.request_guard import NulGuard, data_error
 from spec_kitty_hub.api.team_view import lists as team_lists
 from spec_kitty_hub.api.team_view import mission as team_mission
 from spec_kitty_hub.config import Settings, load_settings
@@ -86,6 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"Retry-After": str(int(problem.retry_after_seconds))} \
             if problem.retry_after_seconds else None
         return JSONResponse(problem.envelope(), status_code=problem.status, headers=headers)
+
+    # A NUL reaching PostgreSQL is a DataError: the client's fault, so a 400.
+    app.add_exception_handler(DataError, data_error)
+    app.add_middleware(NulGuard)
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz(database: DatabaseDep) -> HealthOut:

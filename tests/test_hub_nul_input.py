@@ -1,0 +1,94 @@
+"""A NUL character anywhere a client can put one answers 4xx, never 500, on both backends.
+
+PostgreSQL refuses NUL in any text parameter (psycopg ``DataError``), SQLite does not:
+these requests answered 500 on PostgreSQL only (and uvicorn dropped the connection).
+Every request here goes over one keep-alive connection, so a 500 that closes it fails
+the next request too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from hub_fixtures import HubServer, form_token
+from sync_hub_helpers import Repo, post_batch, statuses, stored_count
+
+pytestmark = pytest.mark.hub
+NUL = "a%00b"
+
+
+@pytest.fixture
+def caller(hub_server: HubServer) -> tuple[Any, str, str]:
+    user = hub_server.create_user()
+    team = hub_server.create_team(owner=user.email)
+    return user, team, hub_server.login(user)["access_token"]
+
+
+def _refused(response: httpx.Response) -> None:
+    assert 400 <= response.status_code < 500, (response.request.url, response.text)
+
+
+def test_nul_in_api_paths_and_queries_is_a_400(hub_server: HubServer,
+                                               caller: tuple[Any, str, str]) -> None:
+    _, team, token = caller
+    auth = hub_server.bearer(token)
+    http = hub_server.http
+    mission = f"/api/v1/teams/{team}/projects/{NUL}/missions/{NUL}"
+    for path in (f"/api/v1/teams/{NUL}", f"/api/v1/teams/{NUL}/projects",
+                 f"/api/v1/teams/{team}/projects/{NUL}/missions", f"{mission}/board",
+                 f"{mission}/events", f"{mission}/documents",
+                 f"/api/v1/teams/{team}/projects?x={NUL}"):
+        response = http.get(path, headers=auth)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"] == "invalid_request"
+    tracker = {**auth, "X-Team-Slug": team}
+    _refused(http.get(f"/api/v1/tracker/operations/{NUL}/", headers=tracker))
+    _refused(http.get("/api/v1/tracker/status/", headers=tracker,
+                      params={"provider": "github", "project_slug": "a\x00b"}))
+    assert http.get(f"/api/v1/teams/{team}", headers=auth).status_code == 200
+
+
+def test_nul_in_team_pages_is_a_400(hub_server: HubServer,
+                                    caller: tuple[Any, str, str]) -> None:
+    user, team, _ = caller
+    browser = hub_server.browser(user)
+    mission = f"/t/{team}/p/{NUL}/m/{NUL}"
+    for path in (f"/t/{NUL}", f"/t/{team}/p/{NUL}", mission, f"{mission}/timeline",
+                 f"{mission}/wp/{NUL}", f"{mission}/documents/{NUL}", f"{mission}/live",
+                 f"{mission}/events/stream", f"/device?user_code={NUL}"):
+        assert browser.get(path).status_code == 400, path
+    assert browser.get(f"/t/{team}").status_code == 200
+
+
+def test_nul_in_bodies_is_a_4xx_and_stores_nothing(hub_server: HubServer,
+                                                   caller: tuple[Any, str, str]) -> None:
+    user, team, token = caller
+    http = hub_server.http
+    tracker = {**hub_server.bearer(token), "X-Team-Slug": team, "Idempotency-Key": "k1"}
+    for path in ("/api/v1/tracker/pull/", "/api/v1/tracker/run/",
+                 "/api/v1/tracker/issue-search/", "/api/v1/tracker/list-tickets/"):
+        _refused(http.post(path, headers=tracker,
+                           json={"provider": "github", "project_slug": "a\x00b"}))
+
+    anonymous = hub_server.browser()
+    page = anonymous.get("/login").text
+    signin = anonymous.post("/login", data={"email": "a\x00@example.com", "password": "p\x00",
+                                            "csrf_token": form_token(page), "next": "/"})
+    _refused(signin)
+
+    repo = Repo(team=team)
+    for field in ("team_slug", "project_uuid"):
+        event = repo.move("m1", "WP01", None, "planned", 1)
+        event[field] = "a\x00b"
+        response = post_batch(http, token, [event])
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["error_code"] == "invalid_events"
+        assert any(f["field"] == field for d in body["details"] for f in d["fields"]), body
+    assert stored_count(hub_server, team) == 0
+    assert stored_count(hub_server, user.private_team) == 0
+    assert statuses(post_batch(http, token, [repo.move("m1", "WP01", None, "planned", 1)],
+                               team=team)) == ["success"]
