@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError
 
 from spec_kitty_hub import __version__
 from spec_kitty_hub.api import (
+    access_log,
     boards,
     dossier,
     identity,
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or load_settings()
     db = Database(settings.database_url)
+    access_log.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
