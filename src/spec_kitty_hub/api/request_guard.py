@@ -1,12 +1,16 @@
-"""Refuse input the database cannot hold, before and after routing: a 400, never a 500.
+"""Refuse input the hub cannot take, before and after routing: a 4xx, never a 500.
 
 PostgreSQL text columns cannot contain NUL (U+0000): psycopg refuses such a parameter
 with ``DataError``, even in a plain ``WHERE slug = …`` lookup, and SQLite accepts it.
 So a ``%00`` in a team slug, project uuid, mission slug or operation id would answer
 500 on PostgreSQL only (and uvicorn then drops the keep-alive connection).
 
-- ``NulGuard`` (ASGI middleware) answers 400 ``invalid_request`` to any request whose
-  path or query string decodes to a NUL, before a route or the database sees it.
+- ``RequestGuard`` (ASGI middleware) answers 400 ``invalid_request`` to any request
+  whose path or query string decodes to a NUL, before a route or the database sees it,
+  and 413 ``request_too_large`` to a body over ``max_body`` bytes: at once for a larger
+  ``Content-Length``, else as soon as the bytes read pass it (FastAPI would otherwise
+  read a JSON or form body of any size into memory). Paths in ``own_caps`` (the sync
+  endpoints) are left to their own cap and error shape.
 - ``data_error`` (exception handler) turns any other ``DataError`` (a NUL in a form
   field or a JSON string that reached a query) into the same 400; the unit of work
   has already rolled back, so nothing partial is stored. The rejected values are not
@@ -19,10 +23,10 @@ import logging
 from urllib.parse import unquote_to_bytes
 
 import orjson
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("spec_kitty_hub.request_guard")
 NUL_REFUSED = {"error": "invalid_request",
@@ -40,22 +44,56 @@ def _has_nul(scope: Scope) -> bool:
             or b"\x00" in unquote_to_bytes(query.replace(b"+", b" ")))
 
 
-class NulGuard:
-    """ASGI middleware: 400 ``invalid_request`` for a NUL in the path or query."""
+def _too_large(max_body: int) -> str:
+    return f"The request body is larger than {max_body} bytes."
 
-    def __init__(self, app: ASGIApp) -> None:
+
+async def _answer(send: Send, status: int, payload: dict[str, str]) -> None:
+    body = orjson.dumps(payload)
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestGuard:
+    """ASGI middleware: 400 for a NUL in the path or query, 413 past ``max_body``."""
+
+    def __init__(self, app: ASGIApp, max_body: int, own_caps: frozenset[str]) -> None:
         self.app = app
+        self.max_body = max_body
+        self.own_caps = own_caps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _has_nul(scope):
-            body = orjson.dumps(NUL_REFUSED)
-            await send({"type": "http.response.start", "status": 400, "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store")]})
-            await send({"type": "http.response.body", "body": body})
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if _has_nul(scope):
+            await _answer(send, 400, NUL_REFUSED)
+            return
+        if scope.get("path") in self.own_caps:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _answer(send, 413, {"error": "request_too_large",
+                                      "error_description": _too_large(self.max_body)})
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    # Raised inside the route's body read: FastAPI and Starlette answer
+                    # an HTTPException with its status.
+                    raise HTTPException(413, _too_large(self.max_body))
+            return message
+
+        await self.app(scope, counted, send)
 
 
 async def data_error(request: Request, error: Exception) -> JSONResponse:

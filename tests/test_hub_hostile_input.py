@@ -1,4 +1,7 @@
-"""A NUL character anywhere a client can put one answers 4xx, never 500, on both backends.
+"""Hostile input answers 4xx, never 500, on both backends; the hub keeps serving.
+
+NUL characters anywhere a client can put one (below), and bodies larger than the hub
+takes (at the end).
 
 PostgreSQL refuses NUL in any text parameter (psycopg ``DataError``), SQLite does not:
 these requests answered 500 on PostgreSQL only (and uvicorn dropped the connection).
@@ -92,3 +95,44 @@ def test_nul_in_bodies_is_a_4xx_and_stores_nothing(hub_server: HubServer,
     assert stored_count(hub_server, user.private_team) == 0
     assert statuses(post_batch(http, token, [repo.move("m1", "WP01", None, "planned", 1)],
                                team=team)) == ["success"]
+
+
+MIB = 1 << 20
+
+
+def _chunks(total: int, *, fields: bool = False) -> Any:
+    """``total`` bytes in 64 KiB chunks, without a Content-Length; ``fields``: as many
+    form fields of 64 KiB each (Starlette caps one field at 1 MiB, not their sum)."""
+    for index in range(total // (64 * 1024)):
+        yield (f"f{index}=".encode() + b"x" * 60000 + b"&") if fields else b"x" * 65536
+
+
+def test_bodies_past_the_cap_are_refused_unread(hub_server: HubServer,
+                                                caller: tuple[Any, str, str]) -> None:
+    """Before the cap, FastAPI read a JSON or form body of any size into memory (and a
+    422 echoed it back): tracker, OAuth and sign-in endpoints took 200 MB bodies."""
+    user, team, token = caller
+    http = hub_server.http
+    tracker = {**hub_server.bearer(token), "X-Team-Slug": team, "Idempotency-Key": "k2",
+               "Content-Type": "application/json"}
+    huge = b'{"provider": "github", "project_slug": "' + b"x" * (20 * MIB) + b'"}'
+    declared = http.post("/api/v1/tracker/pull/", headers=tracker, content=huge)
+    assert declared.status_code == 413, declared.text[:300]
+    assert declared.json()["error"] == "request_too_large"
+    streamed = http.post("/api/v1/tracker/bind-resolve/", headers=tracker,
+                         content=_chunks(20 * MIB))
+    assert streamed.status_code == 413, streamed.text[:300]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    token_form = http.post("/oauth/token", headers=form,
+                           content=b"grant_type=refresh_token&refresh_token=" + b"x" * 20 * MIB)
+    assert token_form.status_code == 413, token_form.text[:300]
+    login_form = http.post("/login", headers=form, content=_chunks(20 * MIB, fields=True))
+    assert login_form.status_code == 413, login_form.text[:300]
+    # The sync endpoints keep their own cap and error shape.
+    batch = http.post("/api/v1/events/batch/", content=_chunks(20 * MIB),
+                      headers={**hub_server.bearer(token), "Content-Type": "application/json"})
+    assert batch.status_code == 413, batch.text
+    assert batch.json().get("error_code") == "oversized_batch", batch.text
+    assert http.get(f"/api/v1/teams/{team}", headers=hub_server.bearer(token)).status_code \
+        == 200
+    assert user.private_team
