@@ -136,3 +136,27 @@ def test_bodies_past_the_cap_are_refused_unread(hub_server: HubServer,
     assert http.get(f"/api/v1/teams/{team}", headers=hub_server.bearer(token)).status_code \
         == 200
     assert user.private_team
+
+
+def test_lone_surrogates_in_json_bodies_are_a_400(hub_server: HubServer,
+                                                  caller: tuple[Any, str, str]) -> None:
+    """Python's JSON parser accepts ``"\\ud800"``; the string then failed to encode as
+    UTF-8 when stored or echoed in an error: 500 on every tracker endpoint."""
+    _, team, token = caller
+    http = hub_server.http
+    tracker = {**hub_server.bearer(token), "X-Team-Slug": team, "Idempotency-Key": "k3",
+               "Content-Type": "application/json"}
+    for path in ("/api/v1/tracker/bind-resolve/", "/api/v1/tracker/bind-validate/",
+                 "/api/v1/tracker/pull/", "/api/v1/tracker/push/",
+                 "/api/v1/tracker/issue-search/", "/api/v1/tracker/mission-origin/bind/"):
+        for body in (b'{"provider": "\\ud800"}',
+                     b'{"provider": "github", "project_slug": "a\\udc00b"}'):
+            response = http.post(path, headers=tracker, content=body)
+            assert response.status_code == 400, (path, body, response.text)
+            assert response.json()["error"] == "invalid_request"
+    # A surrogate pair is one character, and an escaped backslash is no escape at all.
+    for body in (b'{"provider": "github", "project_slug": "\\ud83d\\ude00"}',
+                 b'{"provider": "github", "project_slug": "\\\\ud800"}'):
+        response = http.post("/api/v1/tracker/pull/", headers=tracker, content=body)
+        assert response.status_code == 404, response.text
+        assert response.json()["error_code"] == "binding_not_found"

@@ -11,6 +11,10 @@ So a ``%00`` in a team slug, project uuid, mission slug or operation id would an
   ``Content-Length``, else as soon as the bytes read pass it (FastAPI would otherwise
   read a JSON or form body of any size into memory). Paths in ``own_caps`` (the sync
   endpoints) are left to their own cap and error shape.
+- A JSON body with a lone surrogate escape (``"\\ud800"``) answers 400
+  ``invalid_request``: Python's JSON parser accepts one, and the string can then be
+  neither stored nor echoed in an error (UTF-8 encoding fails: a 500 on every tracker
+  endpoint). The sync endpoints parse with orjson, which refuses them itself.
 - ``data_error`` (exception handler) turns any other ``DataError`` (a NUL in a form
   field or a JSON string that reached a query) into the same 400; the unit of work
   has already rolled back, so nothing partial is stored. The rejected values are not
@@ -20,6 +24,7 @@ So a ``%00`` in a team slug, project uuid, mission slug or operation id would an
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import unquote_to_bytes
 
 import orjson
@@ -34,6 +39,13 @@ NUL_REFUSED = {"error": "invalid_request",
 DATA_REFUSED = {"error": "invalid_request",
                 "error_description": "The request holds a value the database cannot store "
                                      "(such as a NUL character)."}
+SURROGATE_REFUSED = {"error": "invalid_request",
+                     "error_description": "The JSON body holds a lone UTF-16 surrogate "
+                                          "escape (such as \\ud800): not valid Unicode."}
+# A high surrogate escape not followed by a low one, or a low one not preceded by a high.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def _has_nul(scope: Scope) -> bool:
@@ -80,6 +92,10 @@ class RequestGuard:
             await _answer(send, 413, {"error": "request_too_large",
                                       "error_description": _too_large(self.max_body)})
             return
+        headers = dict(scope.get("headers") or [])
+        if b"json" in headers.get(b"content-type", b"").lower():
+            await self._json(scope, receive, send)
+            return
         received = 0
 
         async def counted() -> Message:
@@ -94,6 +110,47 @@ class RequestGuard:
             return message
 
         await self.app(scope, counted, send)
+
+    async def _json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the whole (capped) JSON body, refuse lone surrogates, replay it."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away: let the app see that
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body:
+                await _answer(send, 413, {"error": "request_too_large",
+                                          "error_description": _too_large(self.max_body)})
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _LONE_SURROGATE.search(body) is not None and not _parses(body):
+            await _answer(send, 400, SURROGATE_REFUSED)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _parses(body: bytes) -> bool:
+    """Whether orjson (which refuses lone surrogates) parses ``body``: the pattern can
+    match an escaped backslash followed by the text ``ud800``."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 async def data_error(request: Request, error: Exception) -> JSONResponse:
