@@ -62,7 +62,12 @@ def test_nul_in_team_pages_is_a_400(hub_server: HubServer,
     for path in (f"/t/{NUL}", f"/t/{team}/p/{NUL}", mission, f"{mission}/timeline",
                  f"{mission}/wp/{NUL}", f"{mission}/documents/{NUL}", f"{mission}/live",
                  f"{mission}/events/stream", f"/device?user_code={NUL}"):
-        assert browser.get(path).status_code == 400, path
+        response = browser.get(path)
+        assert response.status_code == 400, path
+        # Pages answer a page, the live JSON and the stream answer JSON.
+        json_answer = path.endswith(("/live", "/stream"))
+        assert response.headers["content-type"].startswith(
+            "application/json" if json_answer else "text/html"), path
     assert browser.get(f"/t/{team}").status_code == 200
 
 
@@ -118,7 +123,7 @@ def test_bodies_past_the_cap_are_refused_unread(hub_server: HubServer,
     huge = b'{"provider": "github", "project_slug": "' + b"x" * (20 * MIB) + b'"}'
     declared = http.post("/api/v1/tracker/pull/", headers=tracker, content=huge)
     assert declared.status_code == 413, declared.text[:300]
-    assert declared.json()["error"] == "request_too_large"
+    assert declared.json()["error_code"] == "request_too_large"
     streamed = http.post("/api/v1/tracker/bind-resolve/", headers=tracker,
                          content=_chunks(20 * MIB))
     assert streamed.status_code == 413, streamed.text[:300]
@@ -153,7 +158,7 @@ def test_lone_surrogates_in_json_bodies_are_a_400(hub_server: HubServer,
                      b'{"provider": "github", "project_slug": "a\\udc00b"}'):
             response = http.post(path, headers=tracker, content=body)
             assert response.status_code == 400, (path, body, response.text)
-            assert response.json()["error"] == "invalid_request"
+            assert response.json()["error_code"] == "invalid_request"
     # A surrogate pair is one character, and an escaped backslash is no escape at all.
     for body in (b'{"provider": "github", "project_slug": "\\ud83d\\ude00"}',
                  b'{"provider": "github", "project_slug": "\\\\ud800"}'):

@@ -23,25 +23,30 @@ So a ``%00`` in a team slug, project uuid, mission slug or operation id would an
 
 from __future__ import annotations
 
+import html
 import logging
 import re
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import orjson
 from fastapi import HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from spec_kitty_hub.tracker.problems import TrackerProblem
+
 log = logging.getLogger("spec_kitty_hub.request_guard")
-NUL_REFUSED = {"error": "invalid_request",
-               "error_description": "NUL characters (%00) are not allowed in a request."}
-DATA_REFUSED = {"error": "invalid_request",
-                "error_description": "The request holds a value the database cannot store "
-                                     "(such as a NUL character)."}
-SURROGATE_REFUSED = {"error": "invalid_request",
-                     "error_description": "The JSON body holds a lone UTF-16 surrogate "
-                                          "escape (such as \\ud800): not valid Unicode."}
+NUL_REFUSED = "NUL characters (%00) are not allowed in a request."
+DATA_REFUSED = ("The request holds a value the database cannot store (such as a NUL "
+                "character).")
+SURROGATE_REFUSED = ("The JSON body holds a lone UTF-16 surrogate escape (such as "
+                     "\\ud800): not valid Unicode.")
+JSON_PREFIXES = ("/api/", "/oauth/token", "/oauth/device", "/oauth/revoke", "/healthz",
+                 "/static/")
+JSON_SUFFIXES = ("/live", "/events/stream")
+SYNC_PREFIXES = ("/api/v1/events/", "/api/v1/sync/", "/api/dossier/")
 # A high surrogate escape not followed by a low one, or a low one not preceded by a high.
 _LONE_SURROGATE = re.compile(
     rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
@@ -60,10 +65,34 @@ def _too_large(max_body: int) -> str:
     return f"The request body is larger than {max_body} bytes."
 
 
-async def _answer(send: Send, status: int, payload: dict[str, str]) -> None:
-    body = orjson.dumps(payload)
+def _page(path: str) -> bool:
+    """Whether ``path`` is an HTML page (answered in HTML, as its OpenAPI entry says)
+    rather than the JSON API, the OAuth endpoints or the team view's live JSON/stream."""
+    return not (path.startswith(JSON_PREFIXES) or path.endswith(JSON_SUFFIXES))
+
+
+def refusal(path: str, status: int, code: str, message: str) -> tuple[bytes, bytes]:
+    """``(content type, body)`` of a refusal in the error shape ``path`` documents: a
+    page, the tracker envelope, the sync ``{error, error_code}`` or the API's
+    ``{error, error_description}``."""
+    if _page(path):
+        return b"text/html; charset=utf-8", (
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>Bad request</title></head><body><h1>Bad request</h1><p>"
+            f"{html.escape(message)}</p></body></html>").encode()
+    if path.startswith("/api/v1/tracker/"):
+        body: dict[str, Any] = TrackerProblem(status, code, message).envelope()
+    elif path.startswith(SYNC_PREFIXES):
+        body = {"error": message, "error_code": code}
+    else:
+        body = {"error": code, "error_description": message}
+    return b"application/json", orjson.dumps(body)
+
+
+async def _answer(send: Send, scope: Scope, status: int, code: str, message: str) -> None:
+    content_type, body = refusal(str(scope.get("path", "")), status, code, message)
     await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"),
+        (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": body})
@@ -82,15 +111,14 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         if _has_nul(scope):
-            await _answer(send, 400, NUL_REFUSED)
+            await _answer(send, scope, 400, "invalid_request", NUL_REFUSED)
             return
         if scope.get("path") in self.own_caps:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body:
-            await _answer(send, 413, {"error": "request_too_large",
-                                      "error_description": _too_large(self.max_body)})
+            await _answer(send, scope, 413, "request_too_large", _too_large(self.max_body))
             return
         headers = dict(scope.get("headers") or [])
         if b"json" in headers.get(b"content-type", b"").lower():
@@ -122,14 +150,14 @@ class RequestGuard:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_body:
-                await _answer(send, 413, {"error": "request_too_large",
-                                          "error_description": _too_large(self.max_body)})
+                await _answer(send, scope, 413, "request_too_large",
+                              _too_large(self.max_body))
                 return
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
         if _LONE_SURROGATE.search(body) is not None and not _parses(body):
-            await _answer(send, 400, SURROGATE_REFUSED)
+            await _answer(send, scope, 400, "invalid_request", SURROGATE_REFUSED)
             return
         replayed = False
 
@@ -153,10 +181,12 @@ def _parses(body: bytes) -> bool:
     return True
 
 
-async def data_error(request: Request, error: Exception) -> JSONResponse:
+async def data_error(request: Request, error: Exception) -> Response:
     """Exception handler for ``sqlalchemy.exc.DataError``: 400 ``invalid_request``."""
     assert isinstance(error, DataError)
     log.warning("refused a request the database could not take: %s %s (%s)",
                 request.method, request.url.path.replace("\x00", "\\x00"),
                 type(error.orig).__name__)
-    return JSONResponse(DATA_REFUSED, status_code=400, headers={"Cache-Control": "no-store"})
+    content_type, body = refusal(request.url.path, 400, "invalid_request", DATA_REFUSED)
+    return Response(body, status_code=400, media_type=content_type.decode(),
+                    headers={"Cache-Control": "no-store"})
