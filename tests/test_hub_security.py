@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -177,6 +178,36 @@ def test_the_device_page_approves_for_the_signed_in_user(hub_server: HubServer) 
         "device_code": started["device_code"], "client_id": "cli_native"}).json()
     me = hub_server.http.get("/api/v1/me", headers=hub_server.bearer(tokens["access_token"]))
     assert me.json()["email"] == user.email
+
+
+def test_guessing_device_codes_is_limited_per_user(hub_server: HubServer) -> None:
+    """RFC 8628 §5.1: a signed-in account that enters wrong codes over and over is
+    stopped, so it cannot approve someone else's pending code into its own account."""
+    from spec_kitty_hub.services.grants import DEVICE_GUESS_LIMIT
+
+    guesser, other = hub_server.create_user(), hub_server.create_user()
+    victim = hub_server.start_device()
+    client = hub_server.browser(guesser)
+    token = form_token(client.get("/device").text)
+
+    def enter(code: str) -> httpx.Response:
+        return client.post("/device", data={"user_code": code, "decision": "approve",
+                                            "csrf_token": token})
+
+    for _ in range(DEVICE_GUESS_LIMIT):
+        assert enter("BBBB-BBBB").status_code == 400
+    # Now even the right code is refused: a guesser cannot tell a hit from a miss.
+    blocked = enter(victim["user_code"])
+    assert blocked.status_code == 429 and "Too many wrong codes" in blocked.text
+    poll = hub_server.http.post("/oauth/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "device_code": victim["device_code"], "client_id": "cli_native"})
+    assert poll.json()["error"] == "authorization_pending"
+    # The limit is the guesser's, not everyone's.
+    helper = hub_server.browser(other)
+    done = helper.post("/device", data={"user_code": victim["user_code"], "decision": "approve",
+                                        "csrf_token": form_token(helper.get("/device").text)})
+    assert done.status_code == 200 and 'data-outcome="approved"' in done.text
 
 
 def test_tokens_are_stored_only_as_hashes(hub_server: HubServer) -> None:

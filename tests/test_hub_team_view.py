@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from hub_fixtures import HubServer
+from hub_fixtures import HubServer, form_token
 from sync_e2e_helpers import hub_get, member, planned_mission
 from team_view_helpers import FEEDBACK, FEEDBACK_FILE, FEEDBACK_PATH, MISSION, TASKS, team_mission
 
@@ -184,6 +184,28 @@ def test_a_member_removed_from_the_team_loses_the_open_stream(hub_server: HubSer
         assert _read_events(lines, "gone", deadline) == {}
     assert member.get(arranged.mission_url).status_code == 404
     assert member.get(f"{arranged.mission_url}/events/stream").status_code == 404
+
+
+@pytest.mark.parametrize("ending", ["sign-out", "disable"])
+def test_signing_out_or_being_disabled_ends_the_open_stream(hub_server: HubServer,
+                                                            ending: str) -> None:
+    """Before, the stream went on for its full five minutes after the session ended."""
+    arranged = team_mission(hub_server)
+    member = hub_server.browser(arranged.member)
+    with member.stream("GET", f"{arranged.mission_url}/events/stream") as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        deadline = time.monotonic() + 60
+        _read_events(lines, "ready", deadline)
+        if ending == "sign-out":
+            other_tab = httpx.Client(base_url=hub_server.url, timeout=30, trust_env=False,
+                                     cookies=member.cookies)
+            token = form_token(other_tab.get("/teams").text)
+            assert other_tab.post("/logout", data={"csrf_token": token}).status_code == 303
+            other_tab.close()
+        else:
+            hub_server.admin("user", "disable", arranged.member.email)
+        assert _read_events(lines, "gone", deadline) == {}
 
 
 def test_subtask_marks_reach_the_hub_card(hub_server: HubServer, tmp_path: Path,

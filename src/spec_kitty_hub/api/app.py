@@ -15,9 +15,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from spec_kitty_hub import __version__
 from spec_kitty_hub.api import (
+    access_log,
     boards,
     dossier,
     identity,
@@ -29,6 +31,7 @@ from spec_kitty_hub.api import (
     tracker_sync,
 )
 from spec_kitty_hub.api.deps import ApiProblem, DatabaseDep
+from spec_kitty_hub.api.request_guard import RequestGuard, data_error
 from spec_kitty_hub.api.team_view import lists as team_lists
 from spec_kitty_hub.api.team_view import mission as team_mission
 from spec_kitty_hub.config import Settings, load_settings
@@ -37,6 +40,9 @@ from spec_kitty_hub.services.signin import csrf_key
 from spec_kitty_hub.tracker.problems import TrackerProblem
 
 STATIC = Path(__file__).parent.parent / "static"
+# Any other request body. Forms are tiny; a tracker push (at most 500 items, each with a
+# ticket body) stays well under this, and no body of any size is read past it.
+MAX_BODY = 16 << 20
 
 
 class HealthOut(BaseModel):
@@ -52,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or load_settings()
     db = Database(settings.database_url)
+    access_log.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"Retry-After": str(int(problem.retry_after_seconds))} \
             if problem.retry_after_seconds else None
         return JSONResponse(problem.envelope(), status_code=problem.status, headers=headers)
+
+    # A NUL reaching PostgreSQL is a DataError: the client's fault, so a 400.
+    app.add_exception_handler(DataError, data_error)
+    # The sync endpoints cap their bodies themselves (and answer in their error shape).
+    app.add_middleware(RequestGuard, max_body=MAX_BODY, own_caps=frozenset(
+        {"/api/v1/events/batch/", "/api/dossier/push-content/"}))
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz(database: DatabaseDep) -> HealthOut:

@@ -141,7 +141,8 @@ def device_page(request: Request, user_code: str | None = None) -> Response:
 
 
 @router.post("/device", include_in_schema=False)
-def device_decision(request: Request, db: DatabaseDep, user_code: OptionalForm = None,
+def device_decision(request: Request, db: DatabaseDep, settings: SettingsDep,
+                    user_code: OptionalForm = None,
                     decision: OptionalForm = None,
                     csrf_token: OptionalForm = None) -> Response:
     if not csrf_ok(request, csrf_token):
@@ -149,15 +150,25 @@ def device_decision(request: Request, db: DatabaseDep, user_code: OptionalForm =
     user = current_user(request)
     if user is None:
         return redirect("/login?next=/device")
-    return _decide(request, db, user, user_code or "", approve=decision == "approve")
+    return _decide(request, db, settings, user, user_code or "",
+                   approve=decision == "approve")
 
 
-def _decide(request: Request, db: DatabaseDep, user: User, user_code: str, *,
-            approve: bool) -> Response:
+def _decide(request: Request, db: DatabaseDep, settings: SettingsDep, user: User,
+            user_code: str, *, approve: bool) -> Response:
+    with db.read() as session:
+        blocked = grants.device_guessing_blocked(session, settings, user.id)
+    if blocked:
+        return render(request, "device.html", {
+            "user": user, "user_code": user_code,
+            "error": "Too many wrong codes. Wait a few minutes and try again."},
+            status_code=429)
     try:
         with db.write() as session:
             grants.decide_device(session, user_code, user, approve=approve)
     except HubError as error:
+        with db.write() as session:
+            grants.record_device_guess(session, user.id)
         return render(request, "device.html", {"user": user, "user_code": user_code,
                                                "error": error.message}, status_code=400)
     return render(request, "device_done.html", {"user": user, "approved": approve})

@@ -174,12 +174,20 @@ def _events(body: Any, settings: Settings) -> list[Any]:
     return events
 
 
+def _usable(value: Any) -> bool:
+    """Whether an envelope's routing string may be looked up (the envelope check
+    refuses the rest with per-event details)."""
+    return isinstance(value, str) and bool(value) and "\x00" not in value \
+        and len(value) <= 200
+
+
 def _team_slug(header: str | None, events: Sequence[Any]) -> str | None:
     if header and header.strip():
         return header.strip()
+    # A slug the envelope check refuses (NUL, too long) names no team: the batch goes to
+    # the default team, where that check lists the event (and PostgreSQL never sees it).
     slugs = {e.get("team_slug") for e in events
-             if isinstance(e, Mapping) and isinstance(e.get("team_slug"), str)
-             and e.get("team_slug")}
+             if isinstance(e, Mapping) and _usable(e.get("team_slug"))}
     if len(slugs) > 1:
         raise SyncProblem(400, "invalid_batch",
                           "The events name several teams: send one team per batch.")
@@ -189,7 +197,7 @@ def _team_slug(header: str | None, events: Sequence[Any]) -> str | None:
 def _team(db: Database, principal: Principal, named: str | None,
           events: Sequence[Any]) -> tuple[int, str]:
     first = events[0] if isinstance(events[0], Mapping) else {}
-    project = first.get("project_uuid") if isinstance(first.get("project_uuid"), str) else None
+    project = first.get("project_uuid") if _usable(first.get("project_uuid")) else None
     try:
         with db.read() as session:
             return upload_team(session, principal.user_id, named, project)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from spec_kitty_hub.config import Settings
-from spec_kitty_hub.db.models import AuthorizationCode, DeviceCode, User, utcnow
+from spec_kitty_hub.db.models import AuthorizationCode, DeviceCode, LoginFailure, User, utcnow
 from spec_kitty_hub.errors import HubError, OAuthError
 from spec_kitty_hub.security import (
     new_token,
@@ -125,6 +125,28 @@ def decide_device(session: Session, user_code: str, user: User | None, *,
     if decided != 1:
         raise HubError("That code is not valid: it may have expired or been used already.",
                        "DEVICE_CODE_INVALID")
+
+
+# Wrong user codes a signed-in person may enter per ``Settings.login_window`` (RFC 8628
+# §5.1: without a limit, an account could approve guessed codes and sign other people's
+# CLIs in to it). Approving a right code does not reset the count, or guessers would.
+DEVICE_GUESS_LIMIT = 10
+DEVICE_GUESS_SCOPE = "device_guess"
+
+
+def device_guessing_blocked(session: Session, settings: Settings, user_id: int) -> bool:
+    """Whether ``user_id`` entered ``DEVICE_GUESS_LIMIT`` wrong user codes within the
+    sign-in window (then even a right code is refused until the window moves on)."""
+    since = utcnow() - settings.login_window
+    failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.scope == DEVICE_GUESS_SCOPE, LoginFailure.key == str(user_id),
+        LoginFailure.created_at > since)) or 0
+    return failures >= DEVICE_GUESS_LIMIT
+
+
+def record_device_guess(session: Session, user_id: int) -> None:
+    """Count one wrong user code entered by ``user_id`` (swept with sign-in failures)."""
+    session.add(LoginFailure(scope=DEVICE_GUESS_SCOPE, key=str(user_id), created_at=utcnow()))
 
 
 def poll_device(session: Session, settings: Settings, *, device_code: str,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from spec_kitty_hub.api.deps import DatabaseDep, get_db
 from spec_kitty_hub.api.team_view.scope import TeamScope, not_found, page_scope, resolve
-from spec_kitty_hub.api.web import TEMPLATES, render
+from spec_kitty_hub.api.web import SESSION_COOKIE, TEMPLATES, render
 from spec_kitty_hub.services.views import live
 from spec_kitty_hub.services.views.mission import (
     document,
@@ -166,9 +166,13 @@ async def event_stream(request: Request, team: str, project_uuid: str,
         return JSONResponse({"error": "not_found"}, status_code=404, headers=JSON_HEADERS)
     mission_id, cursor = started
 
+    # Signing out or being disabled ends an open stream at the next poll, not when the
+    # stream's time is up.
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+
     def poll() -> str | None:
         with db.read() as session:
-            return live.poll(session, scope.user.id, mission_id)
+            return live.poll(session, scope.user.id, mission_id, cookie)
 
     async def events() -> AsyncIterator[bytes]:
         seen = cursor

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from spec_kitty_hub.db.models import Membership
 from spec_kitty_hub.db.sync_models import DossierDocument, Mission, SyncEvent
+from spec_kitty_hub.services.signin import web_session_user
 
 
 def _cursor(session: Session, mission_id: int) -> str:
@@ -32,9 +33,16 @@ def mission_cursor(session: Session, mission: Mission) -> str:
     return _cursor(session, mission.id)
 
 
-def poll(session: Session, user_id: int, mission_id: int) -> str | None:
-    """The cursor of ``mission_id`` while ``user_id`` is still a member of its team,
-    else None (membership removed or mission deleted: the stream ends)."""
+def poll(session: Session, user_id: int, mission_id: int,
+         cookie: str | None = None) -> str | None:
+    """The cursor of ``mission_id`` while ``user_id`` is still a member of its team
+    and, given the stream's session ``cookie``, that browser session is still theirs
+    and live; else None (membership removed, mission deleted, signed out, session
+    expired or account disabled: the stream ends)."""
+    if cookie is not None:
+        user = web_session_user(session, cookie)
+        if user is None or user.id != user_id:
+            return None
     team_id = session.scalar(
         select(Mission.team_id).join(Membership, Membership.team_id == Mission.team_id)
         .where(Mission.id == mission_id, Membership.user_id == user_id))
