@@ -81,6 +81,21 @@ def test_gate_on_shows_the_auth_group(tmp_path: Path) -> None:
     assert "login" in run_cli(["auth", "--help"], tmp_path, env=ON).stdout
 
 
+def test_auth_status_says_why_a_configured_hub_url_is_refused(tmp_path: Path) -> None:
+    env = {**ON, "SPEC_KITTY_SAAS_URL": "http://hub.example.com"}
+    answer = run_cli(["auth", "status", "--json"], tmp_path, env=env)
+    report = parse_one_json(answer.stdout)
+    assert answer.returncode == 0 and report["logged_in"] is False
+    assert report["server_url_problem"]["error_code"] == "SERVER_URL_INVALID"
+    assert "SPEC_KITTY_SAAS_URL" in report["server_url_problem"]["error"]
+    text = run_cli(["auth", "status"], tmp_path, env=env).stdout
+    assert "plain http" in text and "https://" in text
+    fine = parse_one_json(run_cli(["auth", "status", "--json"], tmp_path, env={
+        **ON, "SPEC_KITTY_SAAS_URL": "https://hub.example.com"}).stdout)
+    assert fine["server_url_problem"] is None
+    assert fine["configured_server_url"] == "https://hub.example.com"
+
+
 def test_later_hosted_groups_get_the_gate_generically(monkeypatch: pytest.MonkeyPatch) -> None:
     """A hosted group registered like `sync` (with `now` allowed to succeed) behaves as
     the reference says with the gate off: `sync now` exits 0, everything else 1, and the

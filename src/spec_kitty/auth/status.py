@@ -20,7 +20,9 @@ def seconds_left(moment: datetime | None, now: datetime) -> int | None:
 def status_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
     """The session as ``auth status --json`` prints it; never contains a token.
 
-    ``{"logged_in": false, ...}`` when there is no session. Raises
+    ``{"logged_in": false, ...}`` when there is no session. ``server_url_problem`` is
+    ``{"error", "error_code", "remediation"}`` when the configured hub URL is unacceptable (e.g. plain
+    http to a remote host), else null. Raises
     :class:`SessionFileError` when the session file is refused or unreadable.
     """
     from spec_kitty.hosted.server import resolve_server_url
@@ -28,12 +30,15 @@ def status_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
     paths = paths or RuntimePaths.current()
     store = SessionStore(paths)
     session = store.load()
+    problem: dict[str, str] | None = None
     try:
         configured = resolve_server_url(paths=paths)
-    except SpecKittyError:
+    except SpecKittyError as exc:  # reported, not raised: status works without a hub
         configured = None
+        problem = {"error": exc.message, "error_code": exc.code, "remediation": exc.hint or ""}
     base: dict[str, Any] = {
         "configured_server_url": configured.url if configured else None,
+        "server_url_problem": problem,
         "storage": {"backend": "encrypted_file", "path": str(store.path)},
     }
     if session is None:

@@ -125,12 +125,19 @@ def status(json_out: bool = options.JSON) -> None:
     if json_out:
         emit_json(report)
         return
+    problem = report["server_url_problem"]
+    if not report["logged_in"] and problem:
+        _out(f"Not logged in, and the hub URL is refused: {problem['error']}")
+        _out(f"  {problem['remediation']}")
+        return
     if not report["logged_in"]:
         hub = report["configured_server_url"] or "no hub configured"
         _out(f"Not logged in ({hub}). Run `spec-kitty auth login`.")
         return
     name = f"{report['name']} <{report['email']}>" if report["name"] else report["email"]
     _out(f"Logged in to {report['server_url']} as {name}")
+    if problem:
+        _out(f"  Note: {problem['error']}")
     if not report["server_matches_config"]:
         _out(f"  Note: the configured hub is {report['configured_server_url']}; "
              "run `spec-kitty auth login` to switch.")
