@@ -21,8 +21,8 @@ def status_report(paths: RuntimePaths | None = None) -> dict[str, Any]:
     """The session as ``auth status --json`` prints it; never contains a token.
 
     ``{"logged_in": false, ...}`` when there is no session. ``server_url_problem`` is
-    ``{"error", "error_code", "remediation"}`` when the configured hub URL is unacceptable (e.g. plain
-    http to a remote host), else null. Raises
+    ``{"error", "error_code", "remediation"}`` when the configured hub URL is unacceptable
+    (e.g. plain http to a remote host), else null. Raises
     :class:`SessionFileError` when the session file is refused or unreadable.
     """
     from spec_kitty.hosted.server import resolve_server_url
