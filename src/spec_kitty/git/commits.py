@@ -4,13 +4,24 @@
 merge and may ask for a signature. This builds the commit with plumbing instead:
 a temporary index starts from ``HEAD``, takes the given paths from the working
 tree, becomes a tree and a commit, and ``HEAD`` moves with a compare-and-swap.
-Finally the real index entries of just those paths are set to the new ``HEAD``,
-so ``git status`` shows neither a phantom staged revert nor a lost staged change.
+The real index entries of just those paths are set to the new ``HEAD``, so
+``git status`` shows neither a phantom staged revert nor a lost staged change.
+
+``HEAD`` and the index must move together: a ``HEAD`` that moved while the index
+kept the old blobs makes the user's next ``git commit`` revert the status files.
+So the whole commit holds ``index.lock`` the way git itself does (create it
+exclusively, write the new index into it, rename it over ``index``); while another
+git process holds it (a ``git commit`` running its hooks, an editor refreshing the
+index) the commit waits, then gives up and leaves the files uncommitted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from spec_kitty.core.errors import SpecKittyError
@@ -25,6 +36,9 @@ OPERATION_MARKERS = {
     "rebase-apply": "a rebase or am",
 }
 CAS_ATTEMPTS = 3
+# How long to wait for another git process's index.lock; SPEC_KITTY_GIT_LOCK_WAIT
+# (seconds) overrides it.
+INDEX_LOCK_WAIT_SECONDS = 30.0
 
 
 class CommitSkipped(SpecKittyError):
@@ -79,6 +93,57 @@ def commit_paths_isolated(repo: Path, paths: list[str], message: str) -> str | N
         symbolic = False
     if not symbolic:
         raise CommitSkipped(f"{repo} is on a detached HEAD", "COMMIT_SKIPPED")
+    with _index_lock(repo, directory) as index:
+        return _commit_locked(repo, directory, index, paths, message)
+
+
+def _lock_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("SPEC_KITTY_GIT_LOCK_WAIT", "")))
+    except ValueError:
+        return INDEX_LOCK_WAIT_SECONDS
+
+
+@contextlib.contextmanager
+def _index_lock(repo: Path, directory: Path) -> Iterator[Path]:
+    """Hold ``<git dir>/index.lock``; yields the path of a private copy of the index.
+
+    On success the caller's edits to the copy become the index (renamed through the
+    lock); on an exception the index is left as it was. Raises :class:`CommitSkipped`
+    when another process keeps the lock longer than the wait.
+    """
+    index = directory / "index"
+    lock = directory / "index.lock"
+    deadline = time.monotonic() + _lock_wait()
+    while True:
+        try:
+            os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            if time.monotonic() >= deadline:
+                raise CommitSkipped(
+                    f"another git process holds {lock}; the status files were left "
+                    "uncommitted (the next status change commits them; if no git command "
+                    "is running, remove the stale lock file)", "GIT_INDEX_LOCKED") from None
+            time.sleep(0.1)
+    copy = directory / f"spec-kitty-real-index.{os.getpid()}"
+    held = True
+    try:
+        if index.exists():
+            shutil.copyfile(index, copy)
+        yield copy
+        if copy.exists():
+            os.replace(copy, lock)
+            os.replace(lock, index)
+            held = False  # the rename released it; the next index.lock is not ours
+    finally:
+        copy.unlink(missing_ok=True)
+        if held:
+            lock.unlink(missing_ok=True)
+
+
+def _commit_locked(repo: Path, directory: Path, index: Path, paths: list[str],
+                   message: str) -> str | None:
     for _ in range(CAS_ATTEMPTS):
         found = _head(repo)
         if found is None:
@@ -86,6 +151,7 @@ def commit_paths_isolated(repo: Path, paths: list[str], message: str) -> str | N
         head, head_tree = found
         tree = _tree_with(repo, head, paths, directory)
         if tree == head_tree:
+            _sync_index(repo, index, paths)
             return None
         proc = runner.run(["commit-tree", "--no-gpg-sign", "-p", head, "-m", message, tree],
                           repo, check=False)
@@ -101,18 +167,13 @@ def commit_paths_isolated(repo: Path, paths: list[str], message: str) -> str | N
         moved = runner.run(["update-ref", "-m", f"spec-kitty: {subject}", "HEAD", sha, head],
                            repo, check=False)
         if moved.returncode == 0:
-            _sync_index(repo, paths)
+            _sync_index(repo, index, paths)
             return sha
         # HEAD moved under us (someone committed meanwhile): rebuild on the new HEAD.
     raise CommitSkipped(f"HEAD of {repo} kept moving; the status files were left "
                         "uncommitted", "COMMIT_SKIPPED")
 
 
-def _sync_index(repo: Path, paths: list[str]) -> None:
-    """Point the real index entries of ``paths`` at the new HEAD, and nothing else."""
-    for _ in range(CAS_ATTEMPTS):
-        if runner.run(["reset", "-q", "--", *paths], repo, check=False).returncode == 0:
-            return
-        import time
-
-        time.sleep(0.2)  # another git process holds index.lock; it is usually brief
+def _sync_index(repo: Path, index: Path, paths: list[str]) -> None:
+    """Point the entries of ``paths`` in the index copy at HEAD, and nothing else."""
+    runner.run(["reset", "-q", "--", *paths], repo, env={"GIT_INDEX_FILE": str(index)})
