@@ -7,13 +7,17 @@ events in git.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
 from pathlib import Path
 
 import pytest
 
 from execution_helpers import clone_template
 
-from helpers import git
+from helpers import git, run_cli
 from planning_helpers import sk
 
 
@@ -52,3 +56,49 @@ def test_a_held_index_lock_skips_the_commit_instead_of_desyncing_the_index(
     assert git(repo, "show", "--name-only", "--format=", "HEAD") == "notes.txt"
     assert git(repo, "show", f"HEAD:{log}") == (repo / log).read_text().strip()
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_status_commit_killed_holding_index_lock_recovers_on_the_next_command(
+        mission: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, slug = mission
+    log = repo / f"kitty-specs/{slug}/status.events.jsonl"
+    head = git(repo, "rev-parse", "HEAD")
+    proc = run_cli(["agent", "tasks", "move-task", "WP01", "--to", "claimed", "--agent",
+                    "claude", "--mission", slug, "--json"], repo,
+                   env={"SPEC_KITTY_CRASH_AT": "status-commit:index-locked"})
+    assert proc.returncode == -signal.SIGKILL
+    assert (repo / ".git" / "index.lock").exists()  # killed while holding it
+    assert git(repo, "rev-parse", "HEAD") == head
+    recorded = log.read_text()
+    assert '"to_lane": "claimed"' in recorded.splitlines()[-1]
+
+    # The next command takes the dead process's lock over instead of waiting it out.
+    monkeypatch.setenv("SPEC_KITTY_GIT_LOCK_WAIT", "600")
+    code, result = sk(repo, "agent", "tasks", "move-task", "WP01", "--to", "in_progress",
+                      "--agent", "claude", "--mission", slug)
+    assert code == 0 and result["status_commit"]["committed"] is True, result
+    assert not (repo / ".git" / "index.lock").exists()
+    lines = log.read_text().splitlines()
+    assert lines[:-1] == recorded.splitlines()  # nothing lost, nothing duplicated
+    assert len({json.loads(line)["event_id"] for line in lines}) == len(lines)
+    assert git(repo, "show", f"HEAD:kitty-specs/{slug}/status.events.jsonl").splitlines() \
+        == lines
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_running_git_commands_lock_is_never_taken_over(
+        mission: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, slug = mission
+    monkeypatch.setenv("SPEC_KITTY_GIT_LOCK_WAIT", "0")
+    lock = repo / ".git" / "index.lock"
+    # Whatever is in a lock that is not one of ours (git writes the new index there),
+    # and ours while the process that holds it is alive, it stays.
+    for content in (b"DIRC partial index", f"spec-kitty-status-commit {os.getpid()} "
+                    f"{socket.gethostname()}\n".encode()):
+        lock.write_bytes(content)
+        code, result = sk(repo, "agent", "tasks", "move-task", "WP01", "--to", "claimed",
+                          "--agent", "claude", "--mission", slug)
+        assert code == 0 and result["status_commit"]["committed"] is False, result
+        assert lock.read_bytes() == content
+        lock.unlink()
+        git(repo, "checkout", "-q", "--", ".")  # drop the uncommitted claim

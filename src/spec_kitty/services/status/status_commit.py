@@ -125,6 +125,7 @@ def commit_status(project: ProjectPaths, mission: Mission, message: str,
     """
     from spec_kitty.core.errors import SpecKittyError
     from spec_kitty.git import commits
+    from spec_kitty.services.faults import crash_point
 
     root = project.root
     wanted = [mission.events_file, mission.snapshot_file, *extra]
@@ -133,7 +134,9 @@ def commit_status(project: ProjectPaths, mission: Mission, message: str,
         if not required and not auto_commit_enabled(project):
             return StatusCommit(False, reason="auto-commit is off (agents.auto_commit: false)")
         with _commit_lock(project):
-            sha = commits.commit_paths_isolated(root, paths, message)
+            sha = commits.commit_paths_isolated(
+                root, paths, message,
+                on_locked=lambda: crash_point("status-commit:index-locked"))
     except SpecKittyError as exc:
         if required:
             raise
