@@ -102,3 +102,28 @@ def test_a_running_git_commands_lock_is_never_taken_over(
         assert lock.read_bytes() == content
         lock.unlink()
         git(repo, "checkout", "-q", "--", ".")  # drop the uncommitted claim
+
+
+@pytest.mark.parametrize("rerun", [
+    ("agent", "action", "implement", "WP01", "--agent", "claude"),
+    ("agent", "tasks", "move-task", "WP01", "--to", "in_progress", "--agent", "claude"),
+])
+def test_rerunning_a_command_killed_before_its_commit_commits_its_events(
+        mission: tuple[Path, str], rerun: tuple[str, ...]) -> None:
+    repo, slug = mission
+    log = f"kitty-specs/{slug}/status.events.jsonl"
+    proc = run_cli(["agent", "action", "implement", "WP01", "--agent", "claude",
+                    "--mission", slug, "--json"], repo,
+                   env={"SPEC_KITTY_CRASH_AT": "status-commit:index-locked"})
+    assert proc.returncode == -signal.SIGKILL
+    recorded = (repo / log).read_text()
+    assert '"to_lane": "in_progress"' in recorded.splitlines()[-1]
+    assert git(repo, "status", "--porcelain", "--", log) != ""  # recorded, not committed
+
+    # The retry records nothing new (the claim is there), yet finishes the commit.
+    code, result = sk(repo, *rerun, "--mission", slug)
+    assert code == 0, result
+    assert (repo / log).read_text() == recorded
+    assert git(repo, "show", f"HEAD:{log}") == recorded.strip()
+    assert git(repo, "status", "--porcelain") == ""
+    assert "interrupted command" in git(repo, "log", "-1", "--format=%s")

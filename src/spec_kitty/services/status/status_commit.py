@@ -114,6 +114,23 @@ def _commit_lock(project: ProjectPaths) -> Iterator[None]:
         yield
 
 
+def status_files_pending(project: ProjectPaths, mission: Mission) -> bool:
+    """Whether auto-commit is on and the status files differ from ``HEAD``.
+
+    That is what a command killed between its write and its commit leaves; the next
+    command on the mission finishes the commit even when it records nothing itself.
+    """
+    from spec_kitty.git import runner
+
+    if not auto_commit_enabled(project):
+        return False
+    paths = [str(p.relative_to(project.root)) for p in (mission.events_file,
+                                                         mission.snapshot_file)]
+    proc = runner.run(["status", "--porcelain", "--untracked-files=all", "--", *paths],
+                      project.root, check=False)
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
 def commit_status(project: ProjectPaths, mission: Mission, message: str,
                   extra: Sequence[Path] = (), *, required: bool = False) -> StatusCommit:
     """Commit the mission's status files (and ``extra`` paths) in the main checkout.
