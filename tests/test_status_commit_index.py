@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,48 @@ def test_rerunning_a_command_killed_before_its_commit_commits_its_events(
     assert git(repo, "show", f"HEAD:{log}") == recorded.strip()
     assert git(repo, "status", "--porcelain") == ""
     assert "interrupted command" in git(repo, "log", "-1", "--format=%s")
+
+
+def test_agents_and_a_user_committing_at_once_lose_nothing(
+        mission: tuple[Path, str]) -> None:
+    """Two agents move their work packages while the user commits their own files."""
+    import subprocess
+
+    from helpers import CLI
+
+    repo, slug = mission
+    log = f"kitty-specs/{slug}/status.events.jsonl"
+    def moves(wp: str, agent: str) -> str:
+        return "; ".join(f"{CLI} agent tasks move-task {wp} --to {lane} --agent {agent} "
+                         f"--mission {slug} --json >/dev/null || exit 1"
+                         for lane in ("claimed", "in_progress"))
+
+    agents = [subprocess.Popen(["sh", "-c", moves(wp, who)], cwd=repo)
+              for wp, who in (("WP01", "claude"), ("WP02", "codex"))]
+    mine = []
+    for n in range(6):
+        name = f"mine-{n}.txt"
+        (repo / name).write_text(f"{n}\n")
+        # A busy index (an agent's status commit holds index.lock) is git's usual
+        # "try again": the user's commit either happens whole or not at all.
+        deadline = time.monotonic() + 300  # generous: only a hang should hit it
+        while True:
+            added = subprocess.run(["git", "add", name], cwd=repo, capture_output=True)
+            if added.returncode == 0 and subprocess.run(
+                    ["git", "commit", "-qm", f"user {n}"], cwd=repo,
+                    capture_output=True).returncode == 0:
+                mine.append(git(repo, "rev-parse", "HEAD"))
+                break
+            assert time.monotonic() < deadline, "the user's commit never got through"
+            time.sleep(0.05)
+    assert [proc.wait() for proc in agents] == [0, 0]
+
+    lines = (repo / log).read_text().splitlines()
+    moved = [json.loads(line) for line in lines if '"to_lane"' in line]
+    assert {(r["wp_id"], r["to_lane"]) for r in moved} >= {
+        ("WP01", "claimed"), ("WP01", "in_progress"), ("WP02", "claimed"),
+        ("WP02", "in_progress")}
+    assert git(repo, "show", f"HEAD:{log}").splitlines() == lines  # all of it in git
+    assert git(repo, "status", "--porcelain") == ""  # nothing staged or left behind
+    for n, sha in enumerate(mine):  # the user's commits hold the user's file only
+        assert git(repo, "show", "--name-only", "--format=", sha) == f"mine-{n}.txt"
