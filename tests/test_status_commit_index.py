@@ -173,3 +173,28 @@ def test_agents_and_a_user_committing_at_once_lose_nothing(
     assert git(repo, "status", "--porcelain") == ""  # nothing staged or left behind
     for n, sha in enumerate(mine):  # the user's commits hold the user's file only
         assert git(repo, "show", "--name-only", "--format=", sha) == f"mine-{n}.txt"
+
+
+def test_a_claim_is_refused_while_the_main_checkout_is_on_another_branch(
+        mission: tuple[Path, str]) -> None:
+    """A claim committed on a side branch vanished on `git switch main`, and a second
+    agent then claimed (and reused the worktree of) the same work package."""
+    repo, slug = mission
+    log = repo / f"kitty-specs/{slug}/status.events.jsonl"
+    before = log.read_bytes()
+    git(repo, "switch", "-qc", "side")
+    for command in (("agent", "action", "implement", "WP01"), ("agent", "action", "review")):
+        code, result = sk(repo, *command, "--agent", "claude", "--mission", slug)
+        assert code == 1 and result["error_code"] == "WRONG_BRANCH", result
+        assert "'side'" in result["error"] and "git switch main" in result["remediation"]
+    assert log.read_bytes() == before and git(repo, "rev-parse", "side") == \
+        git(repo, "rev-parse", "main")
+    assert not (repo / ".worktrees").exists() or not any((repo / ".worktrees").iterdir())
+
+    git(repo, "switch", "-q", "main")
+    code, result = sk(repo, "agent", "action", "implement", "WP01", "--agent", "claude",
+                      "--mission", slug)
+    assert code == 0, result
+    code, result = sk(repo, "agent", "action", "implement", "WP01", "--agent", "codex",
+                      "--mission", slug)
+    assert code == 1 and result["error_code"] == "WORK_PACKAGE_CLAIM_CONFLICT", result
