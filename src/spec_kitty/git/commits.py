@@ -37,9 +37,6 @@ OPERATION_MARKERS = {
     "rebase-apply": "a rebase or am",
 }
 CAS_ATTEMPTS = 3
-# How long to wait for another git process's index.lock; SPEC_KITTY_GIT_LOCK_WAIT
-# (seconds) overrides it.
-INDEX_LOCK_WAIT_SECONDS = 30.0
 # First word of the index.lock we hold, so a lock left by a killed spec-kitty can be
 # told from a running git command's.
 LOCK_MARKER = "spec-kitty-status-commit"
@@ -106,13 +103,6 @@ def commit_paths_isolated(repo: Path, paths: list[str], message: str,
         return _commit_locked(repo, directory, index, paths, message, on_locked)
 
 
-def _lock_wait() -> float:
-    try:
-        return max(0.0, float(os.environ.get("SPEC_KITTY_GIT_LOCK_WAIT", "")))
-    except ValueError:
-        return INDEX_LOCK_WAIT_SECONDS
-
-
 def _owner_marker() -> bytes:
     return f"{LOCK_MARKER} {os.getpid()} {socket.gethostname()}\n".encode()
 
@@ -146,7 +136,7 @@ def _index_lock(directory: Path) -> Iterator[Path]:
     """
     index = directory / "index"
     lock = directory / "index.lock"
-    deadline = time.monotonic() + _lock_wait()
+    deadline = time.monotonic() + runner.index_lock_wait()
     while True:
         try:
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
