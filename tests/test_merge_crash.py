@@ -69,3 +69,33 @@ def test_crash_then_abort(approved_template: Path, tmp_path: Path, point: str) -
     # And the mission can still be merged afterwards.
     code, result = merge(repo, slug)
     assert code == 0, result
+
+
+def test_advancing_the_target_waits_for_a_busy_index_lock(approved_template: Path,
+                                                          tmp_path: Path) -> None:
+    """`git merge --ff-only` in the main checkout fails at once while another git process
+    (a `git status`, an agent's status commit) holds index.lock; the merge stopped with a
+    hint to commit or stash local changes. It now waits for the lock."""
+    import os
+    import subprocess
+
+    from helpers import CLI
+
+    repo, slug, _ = clone_template(approved_template, tmp_path / "copy")
+    code, _ = merge(repo, slug, env={"SPEC_KITTY_CRASH_AT": "merge:advance:before"})
+    assert code < 0
+    before = git(repo, "rev-parse", "main")
+    lock = repo / ".git" / "index.lock"
+    lock.write_bytes(b"DIRC another git process")
+    proc = subprocess.Popen([str(CLI), "merge", "--mission", slug, "--resume", "--json"],
+                            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "SPEC_KITTY_GIT_LOCK_WAIT": "600"})
+    assert proc.stderr is not None
+    notice = proc.stderr.readline()  # the merge has met the lock and is waiting
+    lock.unlink()
+    out, err = proc.communicate()
+    assert "index lock" in notice, notice + err
+    assert proc.returncode == 0, out + err
+    assert json.loads(out)["result"] == "success"
+    assert git(repo, "rev-parse", "main") != before
+    assert git(repo, "status", "--porcelain") == ""

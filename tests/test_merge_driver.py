@@ -184,3 +184,41 @@ def test_status_warns_while_the_log_is_unmerged(repo_with_mission: Path) -> None
     git(repo, "add", LOG, STATUS)
     board = json.loads(run_cli(["status", "-m", "demo", "--json"], repo).stdout)
     assert board["warnings"] == []
+
+
+def test_conflict_markers_in_the_log_are_named_with_the_union_remedy(
+        repo_with_mission: Path) -> None:
+    """A clone where `spec-kitty init` never ran has no drivers: git's text merge writes
+    conflict markers into the log, which read as 'invalid JSON … Fix or remove the line'
+    (deleting a side's events is the wrong fix)."""
+    repo = repo_with_mission
+    _diverge(repo)
+    for driver in ("spec-kitty-event-log", "spec-kitty-status-json"):
+        git(repo, "config", "--remove-section", f"merge.{driver}")
+    proc = subprocess.run(["git", "merge", "--no-edit", "feature-a"], cwd=repo,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "<<<<<<<" in (repo / LOG).read_text()
+    for args in (["status", "-m", "demo", "--json"],
+                 ["agent", "tasks", "move-task", "WP02", "--to", "claimed", "-m", "demo",
+                  "--json"]):
+        answer = run_cli(args, repo)
+        assert answer.returncode == 1, answer.stdout
+        error = json.loads(answer.stdout)
+        assert error["error_code"] == "EVENT_LOG_CONFLICT", error
+        marker = (repo / LOG).read_text().splitlines().index(
+            next(line for line in (repo / LOG).read_text().splitlines()
+                 if line.startswith("<<<<<<<"))) + 1
+        assert error["line"] == marker and error["file"].endswith(LOG)
+        assert "git checkout -m --" in error["remediation"] and "spec-kitty init" in \
+            error["remediation"] and "Traceback" not in answer.stderr
+    report = json.loads(run_cli(["agent", "status", "validate", "-m", "demo", "--json"],
+                                repo).stdout)
+    assert any(e["code"] == "MERGE_CONFLICT" for e in report["errors"]), report
+    # The remedy it names: both sides' events, none lost.
+    assert run_cli(["init", ".", "--ai", "claude"], repo).returncode == 0
+    git(repo, "checkout", "-m", "--", LOG, STATUS)
+    assert len((repo / LOG).read_text().splitlines()) == 6
+    git(repo, "add", LOG, STATUS)
+    report = json.loads(run_cli(["agent", "status", "validate", "-m", "demo", "--json"],
+                                repo).stdout)
+    assert report["ok"] is True, report

@@ -42,11 +42,20 @@ def test_create_writes_identity_and_scaffold(initialized_repo: Path) -> None:
 
 @pytest.mark.parametrize(("slug", "code"), [("Bad_Slug", "INVALID_SLUG"),
                                             ("trailing-", "INVALID_SLUG"),
-                                            ("a--b", "INVALID_SLUG")])
+                                            ("a--b", "INVALID_SLUG"),
+                                            # too long for a directory or branch name
+                                            ("a" * 81, "INVALID_SLUG"),
+                                            ("a" * 300, "INVALID_SLUG")])
 def test_create_rejects_bad_slugs(initialized_repo: Path, slug: str, code: str) -> None:
     status, result = sk(initialized_repo, "agent", "mission", "create", slug)
     assert status == 1 and result["error_code"] == code
     assert not (initialized_repo / "kitty-specs").exists()
+
+
+def test_a_slug_at_the_length_limit_is_accepted(initialized_repo: Path) -> None:
+    status, created = sk(initialized_repo, "agent", "mission", "create", "a" * 80)
+    assert status == 0, created
+    assert len(created["mission_slug"]) == 89
 
 
 def test_create_refusals(initialized_repo: Path, tmp_path: Path) -> None:

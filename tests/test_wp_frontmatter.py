@@ -136,3 +136,24 @@ def test_tasks_md_and_frontmatter_drifting_apart_after_finalize_is_a_warning_eve
     wp04.write_text(text)  # agreeing again: no warning
     board = sk(initialized_repo, "agent", "tasks", "status", "--mission", slug)[1]
     assert not [w for w in board["warnings"] if "tasks.md says" in w]
+
+
+@pytest.mark.parametrize(("name", "declared"), [("WP1-copy.md", "WP1"),
+                                                ("WP05-other.md", "wp01")])
+def test_two_files_defining_one_work_package_fail_closed_naming_both(
+        planned_template: Path, tmp_path: Path, name: str, declared: str) -> None:
+    from execution_helpers import clone_template
+
+    repo, slug, _ = clone_template(planned_template, tmp_path / "copy")
+    tasks = repo / "kitty-specs" / slug / "tasks"
+    (tasks / name).write_text(f"---\nwork_package_id: {declared}\ntitle: Copy\n"
+                              "owned_files: [src/other.py]\n---\n# Copy\n")
+    log = repo / "kitty-specs" / slug / "status.events.jsonl"
+    before = log.read_bytes()
+    code, result = sk(repo, "agent", "action", "implement", "WP01", "--agent", "claude",
+                      "--mission", slug)
+    assert code == 1 and result["error_code"] == "DUPLICATE_WP", result
+    assert f"tasks/{name}" in result["error"] and "work_package_id" in result["error"]
+    assert result["file"].endswith("tasks/WP01-storage.md")
+    assert log.read_bytes() == before  # nothing recorded
+    assert not (repo / ".worktrees").exists() or not any((repo / ".worktrees").iterdir())

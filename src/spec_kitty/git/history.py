@@ -96,11 +96,11 @@ def fast_forward(worktree: Path, ref: str) -> tuple[bool, str]:
     git refuses rather than overwrite uncommitted local changes, so this never
     loses a user's work; the refusal text is returned for the message.
     """
-    proc = runner.run(["merge", "--ff-only", "-q", ref], worktree, check=False)
+    proc = runner.run_waiting_for_index(["merge", "--ff-only", "-q", ref], worktree)
     return proc.returncode == 0, (proc.stderr + proc.stdout).strip()
 
 
 def reset_keep(worktree: Path, ref: str) -> tuple[bool, str]:
     """``git reset --keep``: moves the branch back, refusing to drop local changes."""
-    proc = runner.run(["reset", "-q", "--keep", ref], worktree, check=False)
+    proc = runner.run_waiting_for_index(["reset", "-q", "--keep", ref], worktree)
     return proc.returncode == 0, (proc.stderr + proc.stdout).strip()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,3 +87,39 @@ def output(args: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None)
 
 def ok(args: Sequence[str], cwd: Path) -> bool:
     return run(args, cwd, check=False).returncode == 0
+
+
+# How long to wait for another git process's index.lock; SPEC_KITTY_GIT_LOCK_WAIT
+# (seconds) overrides it.
+INDEX_LOCK_WAIT_SECONDS = 30.0
+
+
+def index_lock_wait() -> float:
+    """Seconds to wait for an ``index.lock`` held by another process."""
+    try:
+        return max(0.0, float(os.environ.get("SPEC_KITTY_GIT_LOCK_WAIT", "")))
+    except ValueError:
+        return INDEX_LOCK_WAIT_SECONDS
+
+
+def run_waiting_for_index(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``run(args, check=False)``, again while git reports a busy ``index.lock``.
+
+    git fails at once when another process (a ``git status``, a spec-kitty status
+    commit) holds the index lock, before changing anything, so the command is simply
+    retried until :func:`index_lock_wait` runs out. The wait is announced once on stderr.
+    """
+    deadline = time.monotonic() + index_lock_wait()
+    announced = False
+    while True:
+        proc = run(args, cwd, check=False)
+        busy = proc.returncode != 0 and "index.lock" in proc.stderr and \
+            "File exists" in proc.stderr
+        if not busy or time.monotonic() >= deadline:
+            return proc
+        if not announced:
+            sys.stderr.write(f"spec-kitty: another git process holds the index lock in {cwd}; "
+                             "waiting for it\n")
+            sys.stderr.flush()
+            announced = True
+        time.sleep(0.1)

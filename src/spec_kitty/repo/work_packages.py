@@ -194,4 +194,24 @@ def load_work_packages(project: ProjectPaths | None, mission: Mission) -> list[W
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             payload = {"version": CACHE_VERSION, "files": fresh}
             write_bytes_atomic(cache_file, json.dumps(payload).encode("utf-8"))
-    return result
+    return _flag_duplicates(result)
+
+
+def _flag_duplicates(wps: list[WorkPackage]) -> list[WorkPackage]:
+    """Files that define the same WP id (``WP01-a.md`` and ``WP1-b.md``, or a
+    ``work_package_id`` naming another file's WP) all become unreadable: which one
+    counts is unknowable, so every command on that WP fails closed naming them."""
+    files: dict[str, list[str]] = {}
+    for wp in wps:
+        files.setdefault(wp.wp_id, []).append(wp.file)
+    if all(len(names) == 1 for names in files.values()):
+        return wps
+    flagged = []
+    for wp in wps:
+        others = [name for name in files[wp.wp_id] if name != wp.file]
+        if others:
+            file_id = wp_id_of_file(Path(wp.file).name) or wp.wp_id
+            wp = _problem(file_id, wp.file, f"work_package_id {wp.wp_id} is also defined by "
+                          f"{', '.join(others)} (one file per work package)", "DUPLICATE_WP")
+        flagged.append(wp)
+    return flagged

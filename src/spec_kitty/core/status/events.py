@@ -18,10 +18,12 @@ Source of the format: /work/shared/reference/status-model.md, section 2.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import orjson
@@ -54,6 +56,7 @@ class LogProblem:
     line: int
     message: str
     encoding: bool = False  # the line (or file) is not UTF-8: re-encode, never delete
+    conflict: bool = False  # a git conflict marker: the merge is unresolved
 
 
 @dataclass(slots=True)
@@ -84,18 +87,27 @@ class EventLogError(SpecKittyError):
     """A log that cannot be read. The message names the file and the first bad line."""
 
     def __init__(self, source: str, problems: list[LogProblem]) -> None:
-        first = problems[0]
+        conflict = next((p for p in problems if p.conflict), None)
+        first = conflict or problems[0]
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        hint = (
-            "The log must be UTF-8: re-encode the file (e.g. `iconv -t UTF-8`); do not "
-            "delete the line, the event in it may be valid."
-            if first.encoding
-            else "Fix or remove the line (the log is plain JSON lines), then run "
-            "`spec-kitty agent status validate`."
-        )
+        if conflict is not None:
+            # Both sides' events are real: the resolution is their union, never a side.
+            snapshot = PurePath(source).with_name("status.json")
+            hint = ("Run `spec-kitty init` (it registers the status merge drivers), then "
+                    f"`git checkout -m -- {source} {snapshot}` re-merges both files as the "
+                    "union of both sides' events; `git add` them. Do not delete event lines.")
+            code = "EVENT_LOG_CONFLICT"
+        elif first.encoding:
+            hint = ("The log must be UTF-8: re-encode the file (e.g. `iconv -t UTF-8`); do not "
+                    "delete the line, the event in it may be valid.")
+            code = "EVENT_LOG_NOT_UTF8"
+        else:
+            hint = ("Fix or remove the line (the log is plain JSON lines), then run "
+                    "`spec-kitty agent status validate`.")
+            code = "EVENT_LOG_INVALID"
         super().__init__(
             f"{source}:{first.line}: {first.message}{more}",
-            "EVENT_LOG_NOT_UTF8" if first.encoding else "EVENT_LOG_INVALID",
+            code,
             details={
                 "file": source,
                 "line": first.line,
@@ -203,6 +215,11 @@ def file_encoding_problem(head: bytes) -> LogProblem | None:
     return None
 
 
+# What git writes around the two sides of a conflicted hunk (7 characters each).
+_CONFLICT_MARKERS = (b"<<<<<<< ", b"<<<<<<<\r", b"=======", b">>>>>>> ", b">>>>>>>\r",
+                     b"||||||| ")
+
+
 def _undecodable(raw: bytes) -> LogProblem | None:
     try:
         raw.decode("utf-8")
@@ -225,6 +242,9 @@ def parse_line(raw: bytes, known_wps: set[str]) -> tuple[str, Any]:
     except orjson.JSONDecodeError as exc:
         if not raw or raw.isspace():
             return BLANK, None
+        if raw.startswith(_CONFLICT_MARKERS):
+            return PROBLEM, LogProblem(0, "git conflict marker: the log has an unresolved "
+                                       "merge conflict", conflict=True)
         return PROBLEM, _undecodable(raw) or LogProblem(0, f"invalid JSON ({exc.msg})")
     return parse_value(row, known_wps)
 
@@ -271,7 +291,7 @@ def parse_lines(lines: Iterable[tuple[int, bytes, bool]], parsed: ParsedLog) -> 
             if not terminated and is_torn(raw):
                 parsed.torn_tail = lineno
             else:
-                parsed.problems.append(LogProblem(lineno, value.message, value.encoding))
+                parsed.problems.append(dataclasses.replace(value, line=lineno))
         elif kind == TRANSITION:
             value["_line"] = lineno
             parsed.transitions.append(value)

@@ -16,6 +16,7 @@ as sorting the whole log first (:func:`reduce_log`).
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -162,7 +163,7 @@ class LogFold:
                         continue
                 kind, value = parse_value(row, known)
             if kind == PROBLEM:
-                problems.append(LogProblem(lineno, value.message, value.encoding))
+                problems.append(dataclasses.replace(value, line=lineno))
             elif kind in _FOLDED:
                 self.add(kind, value)
         return lineno

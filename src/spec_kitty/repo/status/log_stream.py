@@ -9,6 +9,7 @@ the line-ending style, which the snapshot cache records.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import zlib
@@ -116,7 +117,7 @@ def _stream_fold(fd: int) -> StreamResult:
         elif kind == PROBLEM and is_torn(pending):
             result.torn_tail = lineno + 1
         elif kind == PROBLEM:
-            result.problems.append(LogProblem(lineno + 1, value.message, value.encoding))
+            result.problems.append(dataclasses.replace(value, line=lineno + 1))
     result.fold = finish(fold, lambda: _rows(fd, offset))
     return result
 

@@ -63,6 +63,32 @@ def _implement_lock(project: ProjectPaths, mission: Mission) -> Any:
     return FileLock(str(lock_dir / f"{mission.slug}.implement.lock"), timeout=300)
 
 
+def _require_target_branch(project: ProjectPaths, mission: Mission,
+                           target: object) -> None:
+    """Refuse a claim that auto-commit would record on a branch other than the target.
+
+    Such a claim vanishes from the board as soon as the target branch is checked out
+    again, and a second agent could then take the same work package. A detached HEAD
+    (no commit is made, the change stays in the working tree) and auto-commit off
+    pass.
+    """
+    from spec_kitty.git import repo as git_repo
+    from spec_kitty.services.status.status_commit import auto_commit_enabled
+
+    if not target or not auto_commit_enabled(project):
+        return
+    current = git_repo.current_branch(project.root)
+    if current is None or current == str(target):
+        return
+    raise SpecKittyError(
+        f"The main checkout {project.root} is on branch {current!r}, but {mission.slug}'s "
+        f"status lives on its target branch {target!r}: a claim committed on {current!r} "
+        f"would vanish when {target!r} is checked out again.",
+        "WRONG_BRANCH",
+        details={"current_branch": current, "target_branch": str(target)},
+        hint=f"Run `git switch {target}` in {project.root}, then retry.")
+
+
 def _claim(project: ProjectPaths, mission: Mission, manifest: dict[str, Any],
            wps: list[WorkPackage], handle: str | None, agent: str
            ) -> tuple[WorkPackage, workspaces.Workspace, list[str]]:
@@ -113,6 +139,8 @@ def implement(project: ProjectPaths, mission: Mission, handle: str | None,
     """
     ensure_log_present(project, mission)
     manifest = read_lanes(mission)  # fail closed: no lanes, no implementation
+    _require_target_branch(project, mission, manifest.get("target_branch")
+                           or mission.meta.get("target_branch"))
     wps = load_work_packages(project, mission)
     if handle:  # refuse early, before waiting for the lock
         wp_id = normalize_wp_id(handle)
@@ -141,6 +169,7 @@ def review(project: ProjectPaths, mission: Mission, handle: str | None,
            agent: str) -> dict[str, Any]:
     """Take a work package (``handle``, or the next waiting one) into review."""
     ensure_log_present(project, mission)
+    _require_target_branch(project, mission, mission.meta.get("target_branch"))
     wps = load_work_packages(project, mission)
     states = event_log.load_snapshot(project, mission)["work_packages"]
     allow_self = claims.self_review_allowed(project)

@@ -222,6 +222,14 @@ def _answer(project: ProjectPaths, mission: Mission, agent: str | None, result: 
 
     facts = gather_facts(project, mission, snapshot, wps, agent or "")
     decision = reported or decide(facts, agent or "")
+    if reported is None and decision.kind == "blocked" and facts.finalized:
+        from spec_kitty.services.status.board import dependency_cycles
+
+        cycles = dependency_cycles(mission, wps)
+        if cycles:  # waiting would never end: say why
+            decision = _blocked(decision, "work packages depend on each other in a cycle "
+                                "(guard_failures names the files)",
+                                cycles + decision.guard_failures)
     broken = next((w for w in wps if w.wp_id == decision.wp_id and w.problem), None)
     if broken is not None and decision.kind == "step":  # fail closed: its deps are unknown
         where = str(mission.path / broken.file)

@@ -18,6 +18,10 @@ from spec_kitty.repo.transaction import FileTransaction
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9]*(-[a-z0-9]+)*$")
 LEGACY_NUMBER_RE = re.compile(r"^\d{3}-")
 MID8_SUFFIX_RE = re.compile(r"-[0-9A-HJKMNP-TV-Z]{8}$")
+# The slug ends up in file and branch names with more around it (``-<8-char id>``,
+# ``kitty/mission-…-lane-a``, ``.worktrees/…-lane-a``, ``….status.lock``), and one
+# path component may hold at most 255 bytes on common file systems.
+SLUG_MAX_LENGTH = 80
 
 
 @dataclass
@@ -38,6 +42,12 @@ def _check_slug(raw: str) -> str:
         raise SpecKittyError(
             f"Invalid mission slug {raw!r}: use lowercase letters, digits and single hyphens "
             "(kebab-case, e.g. 'user-login').",
+            "INVALID_SLUG",
+        )
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise SpecKittyError(
+            f"Invalid mission slug: {len(slug)} characters, at most {SLUG_MAX_LENGTH} "
+            "(it becomes part of directory and branch names).",
             "INVALID_SLUG",
         )
     return slug

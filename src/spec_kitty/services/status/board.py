@@ -40,9 +40,28 @@ def board_warnings(project: ProjectPaths, mission: Mission, wps: Sequence[WorkPa
 # (DEPENDENCY_CONFLICT), but they can drift apart afterwards (a hand edit, a mission
 # finalized by an older tool); implement gates on the WP file, so a work package could
 # start before the code tasks.md says it needs: boards and `next` say so.
+def dependency_cycles(mission: Mission, wps: Sequence[WorkPackage]) -> list[str]:
+    """One message per dependency cycle among the WP files, naming each file's field.
+
+    finalize-tasks refuses cycles; one made by editing a WP file afterwards would
+    otherwise only show as work packages that wait for each other forever.
+    """
+    from spec_kitty.core.graph import find_cycles
+
+    files = {wp.wp_id: wp for wp in wps if wp.problem is None}
+    messages = []
+    for cycle in find_cycles({wp_id: wp.dependencies for wp_id, wp in files.items()}):
+        edges = "; ".join(f"{mission.path / files[a].file}: dependencies: {b}"
+                          for a, b in zip(cycle, cycle[1:], strict=False))
+        messages.append(f"dependency cycle {' → '.join(cycle)}: none of these work packages "
+                        f"can ever start; remove one of the edges ({edges})")
+    return messages
+
+
 def dependency_warnings(mission: Mission, wps: Sequence[WorkPackage]) -> list[str]:
-    """One message per work package whose tasks.md dependencies differ from its file's
-    (unreadable WP files are left out: they are reported, and refused, by name)."""
+    """One message per dependency cycle (:func:`dependency_cycles`) and per work package
+    whose tasks.md dependencies differ from its file's (unreadable WP files are left
+    out: they are reported, and refused, by name)."""
     from spec_kitty.core.tasks_doc import dependency_disagreements, parse_tasks_doc
     from spec_kitty.repo.textio import read_text_if_exists
 
@@ -51,11 +70,12 @@ def dependency_warnings(mission: Mission, wps: Sequence[WorkPackage]) -> list[st
         text = read_text_if_exists(path)
     except SpecKittyError as exc:
         return [f"{exc.message} (its dependencies were not compared with the WP files)"]
+    cycles = dependency_cycles(mission, wps)
     if text is None:
-        return []
+        return cycles
     files = {wp.wp_id: wp for wp in wps if wp.problem is None}
     declared = {wp_id: wp.dependencies for wp_id, wp in files.items()}
-    return [
+    return cycles + [
         f"{path}:{d.line}: tasks.md says {d.wp_id} depends on {', '.join(d.in_tasks) or 'none'}"
         f", but {mission.path / files[d.wp_id].file} says "
         f"{', '.join(d.in_frontmatter) or 'none'}; implement follows the WP file, so make "

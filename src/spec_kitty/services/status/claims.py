@@ -102,6 +102,7 @@ def start_implementation(project: ProjectPaths, mission: Mission, wp_id: str, ag
         if lane in (Lane.PLANNED.value, Lane.CLAIMED.value):
             hops.append((Lane.CLAIMED, Lane.IN_PROGRESS))
         if not hops:
+            record(project, mission, [])  # commits what a killed earlier claim left
             return []
         stamps = events_factory.stamps_after(parsed, len(hops))
         claim = {"agent": agent, "shell_pid": os.getppid()}

@@ -114,6 +114,23 @@ def _commit_lock(project: ProjectPaths) -> Iterator[None]:
         yield
 
 
+def status_files_pending(project: ProjectPaths, mission: Mission) -> bool:
+    """Whether auto-commit is on and the status files differ from ``HEAD``.
+
+    That is what a command killed between its write and its commit leaves; the next
+    command on the mission finishes the commit even when it records nothing itself.
+    """
+    from spec_kitty.git import runner
+
+    if not auto_commit_enabled(project):
+        return False
+    paths = [str(p.relative_to(project.root)) for p in (mission.events_file,
+                                                         mission.snapshot_file)]
+    proc = runner.run(["status", "--porcelain", "--untracked-files=all", "--", *paths],
+                      project.root, check=False)
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
 def commit_status(project: ProjectPaths, mission: Mission, message: str,
                   extra: Sequence[Path] = (), *, required: bool = False) -> StatusCommit:
     """Commit the mission's status files (and ``extra`` paths) in the main checkout.
@@ -125,6 +142,7 @@ def commit_status(project: ProjectPaths, mission: Mission, message: str,
     """
     from spec_kitty.core.errors import SpecKittyError
     from spec_kitty.git import commits
+    from spec_kitty.services.faults import crash_point
 
     root = project.root
     wanted = [mission.events_file, mission.snapshot_file, *extra]
@@ -133,7 +151,9 @@ def commit_status(project: ProjectPaths, mission: Mission, message: str,
         if not required and not auto_commit_enabled(project):
             return StatusCommit(False, reason="auto-commit is off (agents.auto_commit: false)")
         with _commit_lock(project):
-            sha = commits.commit_paths_isolated(root, paths, message)
+            sha = commits.commit_paths_isolated(
+                root, paths, message,
+                on_locked=lambda: crash_point("status-commit:index-locked"))
     except SpecKittyError as exc:
         if required:
             raise

@@ -212,6 +212,8 @@ def validate_mission_log(mission: Mission) -> ValidationReport:
     for problem in parsed.problems:
         if problem.encoding:
             code = "NOT_UTF8"
+        elif problem.conflict:
+            code = "MERGE_CONFLICT"
         else:
             code = "UNKNOWN_LANE" if "lane" in problem.message else "MALFORMED_LINE"
         report.error(code, problem.message, problem.line)

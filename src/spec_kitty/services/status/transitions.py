@@ -28,7 +28,12 @@ from spec_kitty.repo.paths import ProjectPaths
 from spec_kitty.repo.status import event_log
 from spec_kitty.repo.work_packages import WorkPackage, WorkPackageUnreadable, load_work_packages
 from spec_kitty.services.status import events_factory, status_health, status_observers
-from spec_kitty.services.status.status_commit import StatusCommit, commit_message, commit_status
+from spec_kitty.services.status.status_commit import (
+    StatusCommit,
+    commit_message,
+    commit_status,
+    status_files_pending,
+)
 
 
 class TransitionRefused(SpecKittyError):
@@ -81,7 +86,11 @@ def record(project: ProjectPaths, mission: Mission, rows: list[dict[str, Any]], 
         status_observers.notify(project.root, mission.slug, rows)
     snapshot, _ = event_log.materialize(project, mission)
     if not rows and not extra_paths and not required_commit:
-        return Recorded(snapshot, StatusCommit(False, reason="nothing was recorded"))
+        if not status_files_pending(project, mission):
+            return Recorded(snapshot, StatusCommit(False, reason="nothing was recorded"))
+        # An earlier command was killed before its commit: finish it now.
+        message = message or (f"status({mission.slug}): events recorded by an "
+                              "interrupted command")
     commit = commit_status(project, mission, message or commit_message(mission, rows),
                            extra_paths, required=required_commit)
     return Recorded(snapshot, commit)
