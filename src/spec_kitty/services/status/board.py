@@ -27,12 +27,15 @@ def board_warnings(project: ProjectPaths, mission: Mission, wps: Sequence[WorkPa
     """Every warning shown with a mission's board, by the CLI and the dashboard alike: a
     missing meta.json, a log git lists as unmerged (``unmerged`` when the caller already
     asked git), tasks.md and a WP file naming different dependencies."""
-    from spec_kitty.services.status.status_health import unmerged_warning
+    from spec_kitty.services.status.status_health import drivers_missing_warning, unmerged_warning
 
     found = mission.warnings()
     unmerged = unmerged or unmerged_warning(project, mission)
     if unmerged:
         found.append(unmerged)
+    drivers = drivers_missing_warning(project)
+    if drivers:
+        found.append(drivers)
     return found + dependency_warnings(mission, wps)
 
 

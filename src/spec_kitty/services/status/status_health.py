@@ -107,6 +107,27 @@ def unmerged_warning(project: ProjectPaths, mission: Mission) -> str | None:
             "`git add` the result and finish the merge.")
 
 
+def drivers_missing_warning(project: ProjectPaths) -> str | None:
+    """A warning when ``.gitattributes`` routes the status files to spec-kitty's merge
+    drivers but this clone never registered them (``.git/config`` is not cloned): the
+    next merge or pull of status files would write conflict markers into the log."""
+    from spec_kitty.git.repo import get_config
+    from spec_kitty.repo.textio import read_text_if_exists
+    from spec_kitty.services.project.merge_drivers import DRIVERS
+
+    try:
+        attributes = read_text_if_exists(project.root / ".gitattributes") or ""
+    except SpecKittyError:
+        return None
+    missing = [d.name for d in DRIVERS if f"merge={d.name}" in attributes
+               and get_config(project.root, f"merge.{d.name}.driver") is None]
+    if not missing:
+        return None
+    return (f"this clone has not registered the merge driver(s) {', '.join(missing)} that "
+            ".gitattributes names: a merge or pull of status files would conflict. Run "
+            "`spec-kitty init` here once (it only adds what is missing).")
+
+
 def board_notes(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
     """What a board shows besides its cards: ``warnings`` (an unmerged log) and why
     work packages are ``blocked`` (``{wp_id: {reason, actor, at}}``).
