@@ -33,6 +33,7 @@ def test_crash_then_resume(approved_template: Path, tmp_path: Path, point: str) 
     assert [c for c in before if not reachable_from_refs(repo, c)] == []
     code, result = merge(repo, slug, "--resume")
     assert code == 0, result
+    assert result["done_wps"] == sorted(OWNED), result  # also when recorded before the kill
     assert [c for c in before if not reachable_from_refs(repo, c)] == []
     for wp, owned in OWNED.items():
         assert (repo / owned).read_text().startswith(f"# {wp}")

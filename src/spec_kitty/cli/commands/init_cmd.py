@@ -38,7 +38,8 @@ def init(
     ai: str = options.value_option(None, "--ai",
                                    help="Agent keys, comma-separated (e.g. claude,codex)."),
     non_interactive: bool = typer.Option(
-        False, "--non-interactive", "--yes", "-y", help="Never prompt; --ai is then required."
+        False, "--non-interactive", "--yes", "-y",
+        help="Never prompt; --ai is then required (unless the project names its agents).",
     ),
     force: bool = typer.Option(
         False, "--force", help="Refresh generated files (files you edited are kept)."
@@ -48,8 +49,10 @@ def init(
     """Set up spec-kitty in a repository: .kittify/, git plumbing and agent command files."""
     from spec_kitty.core.agents import parse_agent_keys
     from spec_kitty.core.errors import SpecKittyError
-    from spec_kitty.services.project.init_project import init_project
+    from spec_kitty.services.project.init_project import configured_agents, init_project
 
+    if ai is None:
+        ai = ",".join(configured_agents(Path(target or "."))) or None  # a clone of a project
     if ai is None:
         if json_out or not _interactive(non_interactive):
             raise SpecKittyError(

@@ -236,6 +236,12 @@ def _answer(project: ProjectPaths, mission: Mission, agent: str | None, result: 
         problem = str(broken.problem)  # usually names the file and line already
         decision = _blocked(decision, f"{broken.wp_id}'s file cannot be read",
                             [problem if where in problem else f"{where}: {problem}"])
+    if decision.kind == "step" and decision.wp_id:
+        from spec_kitty.services.status.board import missing_wp_files
+
+        gone = missing_wp_files(project, mission, snapshot, wps).get(decision.wp_id)
+        if gone is not None:  # its prompt and owned files are unknown: fail closed
+            decision = _blocked(decision, f"{decision.wp_id}'s file is missing", [gone])
     answer.update({
         "kind": decision.kind, "agent": agent, "mission_slug": mission.slug,
         "mission_id": mission.mission_id, "mission_number": mission.mission_number,

@@ -69,9 +69,18 @@ def phase_done(project: ProjectPaths, mission: Mission, state: MergeState) -> li
     from spec_kitty.services.status import status_observers
 
     status_observers.notify_mission(project.root, mission.slug)  # MissionMerged
+    state.done_wps = sorted({row["wp_id"] for row in rows} | _marked_done_by(parsed, state))
     state.phase = "cleanup"
     merge_state.save(project, mission, state)
-    return [row["wp_id"] for row in rows]
+    return state.done_wps
+
+
+def _marked_done_by(parsed: Any, state: MergeState) -> set[str]:
+    """Work packages an earlier run of this merge already marked done (it was killed
+    after recording them): a resumed merge still reports them in ``done_wps``."""
+    return {row["wp_id"] for row in parsed.transitions
+            if row.get("to_lane") == Lane.DONE.value and row.get("actor") == MERGE_ACTOR
+            and (row.get("policy_metadata") or {}).get("merge_commit") == state.new_target}
 
 
 def phase_cleanup(project: ProjectPaths, mission: Mission,

@@ -74,7 +74,6 @@ def _start(project: ProjectPaths, mission: Mission, strategy: str, push: bool,
 
 def _drive(project: ProjectPaths, mission: Mission, state: MergeState,
            progress: Progress) -> dict[str, Any]:
-    done_wps: list[str] = []
     cleanup: dict[str, Any] = {"kept_worktrees": [], "deleted_branches": []}
     while state.phase != "complete":
         progress("phase", {"phase": state.phase})
@@ -85,7 +84,7 @@ def _drive(project: ProjectPaths, mission: Mission, state: MergeState,
         elif state.phase == "advance":
             phase_advance(project, mission, state)
         elif state.phase == "done":
-            done_wps = phase_done(project, mission, state)
+            phase_done(project, mission, state)
         elif state.phase == "cleanup":
             cleanup = phase_cleanup(project, mission, state)
             state.phase = "complete"
@@ -93,7 +92,7 @@ def _drive(project: ProjectPaths, mission: Mission, state: MergeState,
     result = {"result": "success", "mission_slug": mission.slug,
               "target_branch": state.target_branch, "strategy": state.strategy,
               "merged_lanes": state.lanes_done, "merge_commit": state.new_target,
-              "archive_ref": state.archive_ref, "done_wps": done_wps, **cleanup}
+              "archive_ref": state.archive_ref, "done_wps": state.done_wps, **cleanup}
     if state.push:
         result["pushed"], result["push_output"] = _push(project, state.target_branch)
     return result

@@ -44,6 +44,7 @@ class MergeState:
     created_commit: bool = False  # the target phase made a new commit (merge/squash/rebase)
     expected_tree: str | None = None
     archive_ref: str | None = None
+    done_wps: list[str] = field(default_factory=list)  # marked done by this merge
     started_at: str = field(default_factory=utc_now_iso)
     updated_at: str = field(default_factory=utc_now_iso)
 

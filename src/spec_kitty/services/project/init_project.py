@@ -109,6 +109,15 @@ def _check_writable(paths: list[Path]) -> None:
             raise NotWritable(directory)
 
 
+def configured_agents(target: Path) -> list[str]:
+    """The agents an initialised project at ``target`` already names (``[]`` when it is
+    not initialised): re-running ``init`` in a fresh clone needs no ``--ai``."""
+    config_file = target / KITTIFY / "config.yaml"
+    if not config_file.exists():
+        return []
+    return list(config.configured_agents(config.load_config(config_file)) or [])
+
+
 def _plan_config(root: Path, agents: list[str], report: InitReport) -> dict[Path, str]:
     writes: dict[Path, str] = {}
     config_file = root / KITTIFY / "config.yaml"

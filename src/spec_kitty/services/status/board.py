@@ -27,13 +27,32 @@ def board_warnings(project: ProjectPaths, mission: Mission, wps: Sequence[WorkPa
     """Every warning shown with a mission's board, by the CLI and the dashboard alike: a
     missing meta.json, a log git lists as unmerged (``unmerged`` when the caller already
     asked git), tasks.md and a WP file naming different dependencies."""
-    from spec_kitty.services.status.status_health import unmerged_warning
+    from spec_kitty.services.status.status_health import drivers_missing_warning, unmerged_warning
 
     found = mission.warnings()
     unmerged = unmerged or unmerged_warning(project, mission)
     if unmerged:
         found.append(unmerged)
+    drivers = drivers_missing_warning(project)
+    if drivers:
+        found.append(drivers)
     return found + dependency_warnings(mission, wps)
+
+
+def missing_wp_files(project: ProjectPaths, mission: Mission, snapshot: dict[str, Any],
+                     wps: Sequence[WorkPackage]) -> dict[str, str]:
+    """``{wp_id: message}`` for unfinished work packages the log knows but whose file is
+    gone (a deleted ``tasks/`` folder): nobody can implement them, so they are named."""
+    have = {wp.wp_id for wp in wps}
+    tasks = mission.path / "tasks"
+    try:
+        where = tasks.relative_to(project.root)
+    except ValueError:
+        where = tasks
+    return {wp_id: f"{wp_id} has status events but no file in {tasks}; restore it with "
+                   f"`git checkout HEAD -- {where}` (or cancel the work package)"
+            for wp_id, state in sorted(snapshot["work_packages"].items())
+            if wp_id not in have and state.get("lane") not in ("done", "canceled")}
 
 
 # finalize-tasks refuses tasks.md and a WP file naming different dependencies
@@ -111,7 +130,8 @@ def mission_board(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
         "done_count": figures["done_wps"],
         "materialized_at": snapshot["materialized_at"],
         **board,
-        "warnings": board_warnings(project, mission, wps, *notes["warnings"][:1]),
+        "warnings": board_warnings(project, mission, wps, *notes["warnings"][:1])
+        + list(missing_wp_files(project, mission, snapshot, wps).values()),
         "blocked": notes["blocked"],
     }
 

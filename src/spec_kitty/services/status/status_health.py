@@ -107,6 +107,33 @@ def unmerged_warning(project: ProjectPaths, mission: Mission) -> str | None:
             "`git add` the result and finish the merge.")
 
 
+def drivers_missing_warning(project: ProjectPaths) -> str | None:
+    """A warning when ``.gitattributes`` routes the status files to spec-kitty's merge
+    drivers but this clone never registered them (``.git/config`` is not cloned): the
+    next merge or pull of status files would write conflict markers into the log."""
+    from spec_kitty.git import runner
+    from spec_kitty.repo.textio import read_text_if_exists
+    from spec_kitty.services.project.merge_drivers import DRIVERS
+
+    try:
+        attributes = read_text_if_exists(project.root / ".gitattributes") or ""
+    except SpecKittyError:
+        return None
+    named = [d.name for d in DRIVERS if f"merge={d.name}" in attributes]
+    if not named:
+        return None
+    # One git call for every driver: boards are drawn on the agents' hot path.
+    found = runner.run(["config", "--get-regexp", r"^merge\.spec-kitty-.*\.driver$"],
+                       project.root, check=False).stdout
+    registered = {line.split(" ", 1)[0].split(".")[1] for line in found.splitlines()}
+    missing = [name for name in named if name not in registered]
+    if not missing:
+        return None
+    return (f"this clone has not registered the merge driver(s) {', '.join(missing)} that "
+            ".gitattributes names: a merge or pull of status files would conflict. Run "
+            "`spec-kitty init` here once (it only adds what is missing).")
+
+
 def board_notes(project: ProjectPaths, mission: Mission) -> dict[str, Any]:
     """What a board shows besides its cards: ``warnings`` (an unmerged log) and why
     work packages are ``blocked`` (``{wp_id: {reason, actor, at}}``).
