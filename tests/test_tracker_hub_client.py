@@ -173,13 +173,19 @@ class StuckHub:
         return httpx.Response(200, json={"operation_id": "op-1", **self.state})
 
 
+def _stand_in_client(hub: Any, attempts: AttemptStore, clock: FakeTime
+                     ) -> HttpHubTrackerClient:
+    """A client talking to an in-process stand-in hub on the given clock."""
+    return HttpHubTrackerClient(
+        httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(hub)), "t",
+        attempts=attempts, sleep=clock.sleep, now=clock.now)
+
+
 def test_a_rerun_past_the_deadline_checks_once_and_never_resends(tmp_path: Path) -> None:
     hub = StuckHub()
     attempts = AttemptStore(tmp_path / "attempts.json")
     jumpy = FakeTime(1e9, step=200.0)  # the persisted deadline is always already past
-    client = HttpHubTrackerClient(
-        httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(hub)), "t",
-        attempts=attempts, sleep=jumpy.sleep, now=jumpy.now)
+    client = _stand_in_client(hub, attempts, jumpy)
     items = [wp_item("m", "WP03")]
     with pytest.raises(TrackerError) as late:
         client.push("github", Routing("srm_1"), items)
@@ -228,9 +234,7 @@ def test_a_resumed_operation_the_hub_does_not_know_is_resent_once_with_its_key(
     hub = ForgetfulHub()
     attempts = AttemptStore(tmp_path / "attempts.json")
     jumpy = FakeTime(1e9, step=200.0)  # the persisted deadline is always already past
-    client = HttpHubTrackerClient(
-        httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(hub)), "t",
-        attempts=attempts, sleep=jumpy.sleep, now=jumpy.now)
+    client = _stand_in_client(hub, attempts, jumpy)
     items = [wp_item("m", "WP04")]
     with pytest.raises(TrackerError, match="Recovery required"):
         client.push("github", Routing("srm_1"), items)
@@ -256,10 +260,7 @@ def test_a_resumed_operation_the_hub_does_not_know_is_resent_once_with_its_key(
     with pytest.raises(TrackerError, match="Recovery required"):
         client.push("github", Routing("srm_1"), more)
     first = len(hub.sent)
-    calm = FakeTime(1e9)
-    patient = HttpHubTrackerClient(
-        httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(hub)), "t",
-        attempts=attempts, sleep=calm.sleep, now=calm.now)
+    patient = _stand_in_client(hub, attempts, FakeTime(1e9))
     with pytest.raises(TrackerError) as unknown:
         patient.push("github", Routing("srm_1"), more)
     assert unknown.value.code == "OPERATION_NOT_FOUND"
