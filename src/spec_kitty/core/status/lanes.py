@@ -29,22 +29,6 @@ class Lane(StrEnum):
     UNINITIALIZED = "uninitialized"  # read-side sentinel: no transitions yet
 
 
-DISPLAY_LANES: tuple[Lane, ...] = (
-    Lane.PLANNED,
-    Lane.CLAIMED,
-    Lane.IN_PROGRESS,
-    Lane.FOR_REVIEW,
-    Lane.IN_REVIEW,
-    Lane.APPROVED,
-    Lane.DONE,
-    Lane.BLOCKED,
-    Lane.CANCELED,
-)
-DISPLAY_LANE_VALUES: tuple[str, ...] = tuple(lane.value for lane in DISPLAY_LANES)
-TERMINAL_LANES = frozenset({Lane.DONE, Lane.CANCELED})
-LANE_ALIASES: Mapping[str, Lane] = {"doing": Lane.IN_PROGRESS}
-_BY_VALUE: Mapping[str, Lane] = {lane.value: lane for lane in Lane}
-
 # The main path, used for progress ordering and for expanding forward jumps.
 FORWARD_ORDER: tuple[Lane, ...] = (
     Lane.PLANNED,
@@ -55,6 +39,13 @@ FORWARD_ORDER: tuple[Lane, ...] = (
     Lane.APPROVED,
     Lane.DONE,
 )
+# Boards show the main path, then the lanes off it.
+DISPLAY_LANES: tuple[Lane, ...] = (*FORWARD_ORDER, Lane.BLOCKED, Lane.CANCELED)
+DISPLAY_LANE_VALUES: tuple[str, ...] = tuple(lane.value for lane in DISPLAY_LANES)
+TERMINAL_LANES = frozenset({Lane.DONE, Lane.CANCELED})
+LANE_ALIASES: Mapping[str, Lane] = {"doing": Lane.IN_PROGRESS}
+_BY_VALUE: Mapping[str, Lane] = {lane.value: lane for lane in Lane}
+
 
 ALLOWED_EDGES: Mapping[Lane, frozenset[Lane]] = {
     Lane.GENESIS: frozenset({Lane.PLANNED, Lane.CANCELED}),
