@@ -3,6 +3,7 @@ updates from the event table, and team scoping (404 for another team, never 403)
 
 from __future__ import annotations
 
+import contextlib
 import html
 import time
 from collections.abc import Iterator
@@ -169,16 +170,24 @@ def test_the_stream_reports_events_ingested_by_another_hub_process(
         second.stop()
 
 
+@contextlib.contextmanager
+def _ready_stream(client: httpx.Client, mission_url: str
+                  ) -> Iterator[tuple[Iterator[str], float]]:
+    """The mission's open event stream, past its ``ready`` event: (lines, deadline)."""
+    with client.stream("GET", f"{mission_url}/events/stream") as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        deadline = time.monotonic() + 60
+        _read_events(lines, "ready", deadline)
+        yield lines, deadline
+
+
 def test_a_member_removed_from_the_team_loses_the_open_stream(hub_server: HubServer) -> None:
     from spec_kitty_hub.services.accounts import remove_member
 
     arranged = team_mission(hub_server)
     member = hub_server.browser(arranged.member)
-    with member.stream("GET", f"{arranged.mission_url}/events/stream") as response:
-        assert response.status_code == 200
-        lines = response.iter_lines()
-        deadline = time.monotonic() + 60
-        _read_events(lines, "ready", deadline)
+    with _ready_stream(member, arranged.mission_url) as (lines, deadline):
         with hub_server.db.write() as session:
             remove_member(session, arranged.team, arranged.member.email)
         assert _read_events(lines, "gone", deadline) == {}
@@ -192,11 +201,7 @@ def test_signing_out_or_being_disabled_ends_the_open_stream(hub_server: HubServe
     """Before, the stream went on for its full five minutes after the session ended."""
     arranged = team_mission(hub_server)
     member = hub_server.browser(arranged.member)
-    with member.stream("GET", f"{arranged.mission_url}/events/stream") as response:
-        assert response.status_code == 200
-        lines = response.iter_lines()
-        deadline = time.monotonic() + 60
-        _read_events(lines, "ready", deadline)
+    with _ready_stream(member, arranged.mission_url) as (lines, deadline):
         if ending == "sign-out":
             other_tab = httpx.Client(base_url=hub_server.url, timeout=30, trust_env=False,
                                      cookies=member.cookies)
